@@ -1,0 +1,1 @@
+"""Records shared by every stage: findings, results, configuration, errors."""

@@ -1,0 +1,199 @@
+"""The rule catalogue: names, codes, messages and examples of every rule.
+
+Stages report :class:`FindingDraft` records; :meth:`Catalogue.render` turns a
+draft into a :class:`Finding` in the report language. The catalogue itself is
+data (``auditor/rules/catalogue.yaml``).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import yaml
+
+from auditor.core.errors import RulesError
+from auditor.core.findings import Finding, FindingDraft, Scalar, Severity, Value
+from auditor.core.resources import package_file
+from auditor.core.tables import field_label
+
+SCOPES = ("file", "batch", "row", "proposal")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDef:
+    """A rule as the catalogue declares it (the action-independent part)."""
+
+    name: str
+    code: str
+    scope: str
+    severity: Severity
+    anchor: str | None
+    title: dict[str, str]
+    checks: dict[str, str]
+    fix: dict[str, str]
+    messages: dict[str, dict[str, str]]
+    source: str | None
+    examples: dict[str, Any]
+
+    def text(self, part: str, lang: str) -> str:
+        values: dict[str, str] = getattr(self, part)
+        return values.get(lang) or values["en"]
+
+
+class _Formatter(string.Formatter):
+    """Leaves unknown placeholders visible instead of failing on them."""
+
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        if isinstance(key, str):
+            return kwargs.get(key, "{" + key + "}")
+        return super().get_value(key, args, kwargs)
+
+
+_FORMATTER = _Formatter()
+
+
+def format_number(number: float, lang: str) -> str:
+    """1000000 -> "1,000,000" (en) or "1.000.000" (nl); decimals only when present."""
+    text = f"{number:,.0f}" if float(number).is_integer() else f"{number:,.2f}"
+    if lang == "nl":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def format_value(value: Any, lang: str, terms: dict[str, dict[str, str]]) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return format_number(value, lang)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, tuple | list):
+        items = [format_value(v, lang, terms) for v in value]
+        if len(items) <= 1:
+            return "".join(items)
+        word = terms.get("or", {}).get(lang, "or")
+        return ", ".join(items[:-1]) + f" {word} " + items[-1]
+    return str(value)
+
+
+class Catalogue:
+    """All rules by name and by code."""
+
+    def __init__(self, rules: dict[str, RuleDef], bases: dict[str, Any], terms: dict[str, Any]):
+        self.rules = rules
+        self.bases = bases
+        self.terms: dict[str, dict[str, str]] = terms
+        self.by_code = {rule.code: rule for rule in rules.values()}
+
+    def __getitem__(self, name: str) -> RuleDef:
+        return self.rules[name]
+
+    def find(self, name_or_code: str) -> RuleDef | None:
+        key = name_or_code.strip()
+        return self.rules.get(key.lower()) or self.by_code.get(key.upper())
+
+    def term(self, key: str, lang: str) -> str:
+        entry = self.terms.get(key)
+        if entry is None:
+            return key
+        return entry.get(lang) or entry.get("en") or key
+
+    def render(
+        self,
+        draft: FindingDraft,
+        lang: str = "en",
+        country_name: Callable[[str, str], str] | None = None,
+    ) -> Finding:
+        """Put a draft into words; ``country_name(code, lang)`` names countries."""
+        rule = self.rules[draft.rule]
+        variant = str(draft.params.get("variant") or "default")
+        templates = rule.messages.get(variant) or rule.messages["default"]
+        template = templates.get(lang) or templates["en"]
+        values: dict[str, str] = {}
+        for key, raw in draft.params.items():
+            values[key] = format_value(raw, lang, self.terms)
+        values["value"] = format_value(draft.value, lang, self.terms)
+        values["expected"] = format_value(draft.expected, lang, self.terms)
+        if draft.column:
+            values.setdefault("label", field_label(draft.column, lang))
+        values.setdefault("sheet", draft.sheet or "")
+        for key in ("country", "code_country"):
+            code = draft.params.get(key)
+            if isinstance(code, str):
+                values[f"{key}_name"] = country_name(code, lang) if country_name else code
+        category = draft.params.get("category")
+        if isinstance(category, str):
+            values["category"] = self.term(category, lang)
+        return Finding(
+            code=rule.code,
+            rule=rule.name,
+            severity=draft.severity or rule.severity,
+            message=_FORMATTER.format(template, **values),
+            sheet=draft.sheet,
+            cell=draft.cell,
+            column=draft.column,
+            value=_json_value(draft.value),
+            expected=_json_value(draft.expected),
+            source=draft.source or rule.source,
+        )
+
+
+def _json_scalar(value: Any) -> Scalar:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _json_value(value: Any) -> Value:
+    if isinstance(value, list | tuple):
+        return tuple(_json_scalar(v) for v in value)
+    return _json_scalar(value)
+
+
+def _rule(name: str, data: dict[str, Any]) -> RuleDef:
+    scope = data.get("scope", "proposal")
+    if scope not in SCOPES:
+        raise RulesError(f"rule {name}: unknown scope {scope!r}")
+    messages = data["messages"]
+    if "default" not in messages:
+        raise RulesError(f"rule {name}: messages need a 'default' entry")
+    return RuleDef(
+        name=name,
+        code=str(data["code"]),
+        scope=scope,
+        severity=Severity(data.get("severity", "error")),
+        anchor=data.get("anchor"),
+        title=dict(data["title"]),
+        checks=dict(data["checks"]),
+        fix=dict(data["fix"]),
+        messages={variant: dict(text) for variant, text in messages.items()},
+        source=data.get("source"),
+        examples=dict(data.get("examples", {})),
+    )
+
+
+@cache
+def catalogue() -> Catalogue:
+    """The shipped catalogue (``auditor/rules/catalogue.yaml``)."""
+    path = package_file("rules", "catalogue.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rules = {name: _rule(name, spec) for name, spec in data["rules"].items()}
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as error:
+        raise RulesError(f"cannot load the rule catalogue {path}: {error}") from error
+    codes = [rule.code for rule in rules.values()]
+    duplicates = {code for code in codes if codes.count(code) > 1}
+    if duplicates:
+        raise RulesError(f"rule codes used twice: {sorted(duplicates)}")
+    return Catalogue(rules, data.get("bases", {}), data.get("terms", {}))

@@ -1,0 +1,144 @@
+"""The finding: one problem, pointing at one cell when there is one.
+
+A finding is a frozen record that keeps the raw values beside the message, so the
+JSON, Excel and HTML renderers can show numbers without parsing prose.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+Scalar = str | int | float | bool | None
+Value = Scalar | tuple[Scalar, ...]
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Verdict(StrEnum):
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    UNREADABLE = "unreadable"
+
+
+_CELL = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
+
+
+def column_letter(index: int) -> str:
+    """Excel column letter of a 1-based column index (1 -> A, 27 -> AA)."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """1-based column index of an Excel column letter (A -> 1, AA -> 27)."""
+    index = 0
+    for char in letters:
+        index = index * 26 + (ord(char) - 64)
+    return index
+
+
+def split_cell(cell: str) -> tuple[str, int]:
+    """Split ``"F7"`` into ``("F", 7)``."""
+    match = _CELL.match(cell)
+    if match is None:
+        raise ValueError(f"not a cell address: {cell!r}")
+    return match.group(1), int(match.group(2))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found in a workbook.
+
+    ``row`` is the 1-based Excel row and ``cell`` the address a person types into
+    Excel's name box; ``column`` is the field key (``"country"``), not the letter.
+    ``value`` is what the cell holds (or the measured value of a proposal-level
+    rule) and ``expected`` what the rule wanted.
+    """
+
+    code: str
+    rule: str
+    severity: Severity
+    message: str
+    sheet: str | None = None
+    cell: str | None = None
+    column: str | None = None
+    value: Value = None
+    expected: Value = None
+    source: str | None = None
+
+    @property
+    def row(self) -> int | None:
+        return split_cell(self.cell)[1] if self.cell else None
+
+    @property
+    def column_letter(self) -> str | None:
+        return split_cell(self.cell)[0] if self.cell else None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        """Findings sort by sheet, row, column, code (outputs.md)."""
+        if self.cell:
+            letters, row = split_cell(self.cell)
+            return (self.sheet or "", row, column_index(letters), self.code)
+        return (self.sheet or "", 0, 0, self.code)
+
+    def location(self) -> str:
+        """``Partners!F7`` style address, or the sheet alone, or empty."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet or ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "message": self.message,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "row": self.row,
+            "column": self.column,
+            "value": list(self.value) if isinstance(self.value, tuple) else self.value,
+            "expected": list(self.expected) if isinstance(self.expected, tuple) else self.expected,
+            "source": self.source,
+        }
+
+
+def sort_findings(findings: list[Finding] | tuple[Finding, ...]) -> tuple[Finding, ...]:
+    return tuple(sorted(findings, key=Finding.sort_key))
+
+
+def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
+    """Ineligible as soon as one finding is an error; warnings are allowed."""
+    if any(f.severity is Severity.ERROR for f in findings):
+        return Verdict.INELIGIBLE
+    return Verdict.ELIGIBLE
+
+
+@dataclass(frozen=True, slots=True)
+class FindingDraft:
+    """A finding before it is put into words.
+
+    Every stage reports drafts: the rule name, where, and the values. The
+    catalogue turns them into findings in the chosen language at the end, so no
+    stage needs to know the language, and the rule set of an action can give
+    its own severity and source citation.
+    """
+
+    rule: str
+    params: dict[str, Any] = field(default_factory=dict)
+    sheet: str | None = None
+    cell: str | None = None
+    column: str | None = None
+    value: Any = None
+    expected: Any = None
+    severity: Severity | None = None
+    source: str | None = None

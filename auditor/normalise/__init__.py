@@ -1,0 +1,1 @@
+"""Turning what people type into canonical values: text, countries, vocabularies, numbers, dates."""

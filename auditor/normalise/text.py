@@ -1,0 +1,52 @@
+"""Text cleaning and the matching key used for every label, header and vocabulary value."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import polars as pl
+
+# Characters Excel users paste without seeing them: non-breaking and thin
+# spaces, zero-width joiners, byte-order marks.
+_INVISIBLE = "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003"
+_ZERO_WIDTH = "\u200b\u200c\u200d\ufeff"
+_SPACES = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def match_key(text: object) -> str:
+    """The form two labels are compared in.
+
+    Trimmed, case-folded, accents removed, punctuation and repeated spaces
+    collapsed: ``"  Coördinator (aanvrager) "`` -> ``"coordinator aanvrager"``.
+    """
+    if text is None:
+        return ""
+    value = str(text)
+    for char in _ZERO_WIDTH:
+        value = value.replace(char, "")
+    decomposed = unicodedata.normalize("NFKD", value)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = stripped.casefold().replace("_", " ")
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", folded)).strip()
+
+
+def clean_cell(text: str | None) -> str | None:
+    """Trim a cell value and make invisible spaces plain; empty becomes None."""
+    if text is None:
+        return None
+    value = text
+    for char in _ZERO_WIDTH:
+        value = value.replace(char, "")
+    for char in _INVISIBLE:
+        value = value.replace(char, " ")
+    value = value.strip()
+    return value or None
+
+
+def clean_expr(column: str) -> pl.Expr:
+    """The vectorised :func:`clean_cell` for a whole string column."""
+    expr = pl.col(column).str.replace_all(f"[{_ZERO_WIDTH}]", "")
+    expr = expr.str.replace_all(f"[{_INVISIBLE}]", " ").str.strip_chars()
+    return pl.when(expr.str.len_chars() > 0).then(expr).otherwise(None).alias(column)

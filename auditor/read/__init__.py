@@ -1,0 +1,1 @@
+"""Reading workbooks: discover files, find sheets and headers, keep every cell's origin."""

@@ -1,0 +1,112 @@
+"""What the reader hands on: raw frames with every row's origin, and where each value sits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from auditor.core.findings import FindingDraft
+from auditor.core.tables import table_spec
+
+# Column names the reader adds to the raw frames. ``_pkey`` identifies a
+# proposal within the batch ("<file index>:<n>"), ``_row`` is the 1-based
+# Excel row of a partner.
+PKEY = "_pkey"
+ROW = "_row"
+
+
+def project_keys() -> tuple[str, ...]:
+    return tuple(table_spec("project").columns)
+
+
+def partner_keys() -> tuple[str, ...]:
+    return tuple(table_spec("partners").columns)
+
+
+def empty_projects() -> pl.DataFrame:
+    return pl.DataFrame(schema={PKEY: pl.String, **dict.fromkeys(project_keys(), pl.String)})
+
+
+def empty_partners() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={PKEY: pl.String, ROW: pl.Int32, **dict.fromkeys(partner_keys(), pl.String)}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerTable:
+    """Where a partner table sits: its sheet, header row and column letters."""
+
+    sheet: str
+    header_row: int
+    letters: dict[str, str]  # column key -> Excel column letter
+
+    def header_cell(self, key: str) -> str | None:
+        letter = self.letters.get(key)
+        return f"{letter}{self.header_row}" if letter else None
+
+    def cell(self, key: str, row: int) -> str | None:
+        letter = self.letters.get(key)
+        return f"{letter}{row}" if letter else None
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalSource:
+    """Where one proposal's values sit in its workbook."""
+
+    pkey: str
+    file: str  # display path
+    relative: str
+    layout: str  # "single" (Project sheet) or "export" (Proposals sheet)
+    project_sheet: str
+    project_cells: dict[str, str]  # field key -> address of the value cell
+    project_row: int | None  # the proposal's row on a Proposals sheet
+    partners: PartnerTable | None
+    # False when the partner table is missing or lacks required columns: the
+    # consortium cannot be judged, and its rules stay silent (the missing
+    # sheet or column is the finding).
+    partners_complete: bool = True
+
+    def project_cell(self, key: str) -> str | None:
+        return self.project_cells.get(key)
+
+
+@dataclass(slots=True)
+class FileRead:
+    """The outcome of reading one file."""
+
+    file: str
+    relative: str
+    index: int
+    proposals: list[str] = field(default_factory=list)
+    drafts: list[FindingDraft] = field(default_factory=list)  # not tied to a proposal
+    unreadable: bool = False
+
+
+@dataclass(slots=True)
+class ReadBatch:
+    """Everything read from a batch of files, ready to be normalised in one go."""
+
+    files: list[FileRead] = field(default_factory=list)
+    sources: dict[str, ProposalSource] = field(default_factory=dict)
+    drafts: dict[str, list[FindingDraft]] = field(default_factory=dict)  # per proposal
+    projects: pl.DataFrame = field(default_factory=empty_projects)
+    partners: pl.DataFrame = field(default_factory=empty_partners)
+
+    @classmethod
+    def merge(cls, parts: list[ReadBatch]) -> ReadBatch:
+        merged = cls()
+        for part in parts:
+            merged.files.extend(part.files)
+            merged.sources.update(part.sources)
+            for pkey, drafts in part.drafts.items():
+                merged.drafts.setdefault(pkey, []).extend(drafts)
+        merged.files.sort(key=lambda f: f.index)
+        projects = [p.projects for p in parts if p.projects.height]
+        partners = [p.partners for p in parts if p.partners.height]
+        if projects:
+            merged.projects = pl.concat(projects, how="vertical")
+        if partners:
+            merged.partners = pl.concat(partners, how="vertical")
+        return merged

@@ -1,0 +1,443 @@
+"""Reading one workbook with fastexcel (calamine) into raw frames with cell origins.
+
+Every sheet is loaded as text, with no header and no skipped rows, so frame row
+``i`` is Excel row ``i + 1`` and every value keeps its address. Header rows,
+labels and sheet names are recognised in English and Dutch; what cannot be
+understood becomes a finding for this file alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastexcel
+import polars as pl
+
+from auditor.core.config import Limits
+from auditor.core.findings import FindingDraft, column_letter
+from auditor.core.tables import table_spec
+from auditor.normalise.text import clean_cell, clean_expr
+from auditor.read.discover import WORKBOOK_SUFFIXES, InputFile
+from auditor.read.headers import HeaderMatcher, sheet_matches
+from auditor.read.model import PKEY, ROW, FileRead, PartnerTable, ProposalSource, partner_keys
+
+# Rows that close a table without being partners: "Total", "Totaal", ...
+_TOTAL = re.compile(r"(?i)^\s*(sub)?(total|totaal|som|sum)\b")
+# Columns a partner row must have a header for; OID or PIC is checked apart.
+_PARTNER_REQUIRED = ("role", "organisation_name", "country", "organisation_type")
+
+
+class _Unreadable(Exception):
+    """Raised inside the reader to give up on a file with a finding."""
+
+    def __init__(self, draft: FindingDraft) -> None:
+        super().__init__(draft.rule)
+        self.draft = draft
+
+
+@dataclass(slots=True)
+class Sheet:
+    """A sheet as text: rows of cells and the Excel column letter of each position."""
+
+    name: str
+    frame: pl.DataFrame
+    letters: list[str]
+
+    def head_rows(self, count: int) -> list[tuple[Any, ...]]:
+        return self.frame.head(count).rows()
+
+
+@dataclass(slots=True)
+class FileContent:
+    """What one file gave: proposals (raw project values), partner rows, findings."""
+
+    read: FileRead
+    sources: list[ProposalSource] = field(default_factory=list)
+    project_rows: list[dict[str, str | None]] = field(default_factory=list)
+    partner_frames: list[pl.DataFrame] = field(default_factory=list)
+    drafts: dict[str, list[FindingDraft]] = field(default_factory=dict)
+
+
+def unreadable(variant: str = "default", **params: Any) -> _Unreadable:
+    return _Unreadable(FindingDraft("unreadable-file", params={"variant": variant, **params}))
+
+
+def _describe(error: BaseException) -> str:
+    """The first line of a reader error, without the file path (the finding names the file)."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.removeprefix("calamine error: ")[:300]
+
+
+def load_sheet(reader: Any, name: str, limits: Limits) -> Sheet:
+    try:
+        sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        if sheet.total_height > limits.max_rows:
+            raise unreadable(
+                "too-many-rows", sheet=name, rows=sheet.total_height, limit=limits.max_rows
+            )
+        letters = [column_letter(info.absolute_index + 1) for info in sheet.available_columns()]
+        frame = sheet.to_polars()
+    except _Unreadable:
+        raise
+    except Exception as error:  # calamine reports broken sheets with many error types
+        raise unreadable(detail=f"sheet {name}: {_describe(error)}") from error
+    return Sheet(name, frame, letters)
+
+
+def read_file(item: InputFile, limits: Limits) -> FileContent:
+    """Read one file; never raises for a problem with the file itself."""
+    content = FileContent(FileRead(file=item.display, relative=item.relative, index=item.index))
+    try:
+        _read_into(content, item, limits)
+    except _Unreadable as problem:
+        content.read.unreadable = True
+        content.read.drafts.append(problem.draft)
+        content.sources.clear()
+        content.project_rows.clear()
+        content.partner_frames.clear()
+        content.drafts.clear()
+        content.read.proposals.clear()
+    return content
+
+
+def _read_into(content: FileContent, item: InputFile, limits: Limits) -> None:
+    suffix = item.path.suffix.lower()
+    if suffix not in WORKBOOK_SUFFIXES:
+        raise unreadable("unsupported", suffix=suffix or "(none)")
+    try:
+        size = item.path.stat().st_size
+    except OSError as error:
+        raise unreadable(detail=error.strerror or str(error)) from error
+    if size == 0:
+        raise unreadable("empty")
+    if size > limits.max_file_bytes:
+        raise unreadable(
+            "too-large",
+            size_mb=round(size / 1_000_000, 1),
+            limit_mb=round(limits.max_file_bytes / 1_000_000, 1),
+        )
+    try:
+        reader = fastexcel.read_excel(str(item.path))
+        names: list[str] = list(reader.sheet_names)
+    except Exception as error:
+        raise unreadable(detail=_describe(error)) from error
+
+    project_spec, partner_spec = table_spec("project"), table_spec("partners")
+    project_sheet = next((n for n in names if sheet_matches(n, project_spec.sheet)), None)
+    partner_sheet = next((n for n in names if sheet_matches(n, partner_spec.sheet)), None)
+    list_sheet = None
+    if project_spec.list_sheet is not None:
+        list_sheet = next((n for n in names if sheet_matches(n, project_spec.list_sheet)), None)
+
+    if list_sheet is not None:
+        _read_export(content, item, reader, list_sheet, partner_sheet, limits)
+    elif project_sheet is not None:
+        _read_single(content, item, reader, project_sheet, partner_sheet, limits)
+    else:
+        expected = f"{project_spec.sheet.label('en')} / {project_spec.list_sheet.label('en')}" if (
+            project_spec.list_sheet
+        ) else project_spec.sheet.label("en")
+        raise _Unreadable(
+            FindingDraft(
+                "missing-sheet", params={"found": ", ".join(names) or "-"}, expected=expected
+            )
+        )
+
+
+# ---------------------------------------------------------------- one proposal per workbook
+
+
+def _project_values(
+    sheet: Sheet, matcher: HeaderMatcher
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Label/value pairs of a Project sheet: the value sits right of its label."""
+    values: dict[str, str | None] = {}
+    cells: dict[str, str] = {}
+    for index, row in enumerate(sheet.frame.rows()):
+        position = next((p for p, cell in enumerate(row) if clean_cell(cell) is not None), None)
+        if position is None:
+            continue
+        key = matcher.key(row[position])
+        if key is None or key in values:
+            continue
+        # The value is the next filled cell to the right (a merged label can
+        # span two columns); an empty value is addressed next to its label.
+        value_position = position + 1
+        for candidate in range(position + 1, min(position + 4, len(row))):
+            if clean_cell(row[candidate]) is not None:
+                value_position = candidate
+                break
+        value = clean_cell(row[value_position]) if value_position < len(row) else None
+        values[key] = value
+        letter = (
+            sheet.letters[value_position]
+            if value_position < len(sheet.letters)
+            else column_letter(_column_number(sheet.letters[position]) + 1)
+        )
+        cells[key] = f"{letter}{index + 1}"
+    if not values:
+        # A Project sheet laid out as a one-row table instead of label/value pairs.
+        found = matcher.find_header(sheet.frame.rows())
+        if found is not None:
+            header_index, mapping = found
+            rows = sheet.frame.rows()
+            for data_index in range(header_index + 1, len(rows)):
+                row = rows[data_index]
+                if any(clean_cell(row[p]) for p in mapping):
+                    for position, key in mapping.items():
+                        values[key] = clean_cell(row[position])
+                        cells[key] = f"{sheet.letters[position]}{data_index + 1}"
+                    break
+    return values, cells
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for char in letters:
+        number = number * 26 + ord(char) - 64
+    return number
+
+
+def _read_single(
+    content: FileContent,
+    item: InputFile,
+    reader: Any,
+    project_name: str,
+    partner_name: str | None,
+    limits: Limits,
+) -> None:
+    project_spec = table_spec("project")
+    sheet = load_sheet(reader, project_name, limits)
+    values, cells = _project_values(sheet, HeaderMatcher(project_spec))
+    pkey = f"{item.index}:0"
+    drafts: list[FindingDraft] = []
+    for key in project_spec.required_keys():
+        if key not in values:
+            # The field's row is absent altogether: say so once, on the sheet.
+            drafts.append(FindingDraft("missing-value", sheet=project_name, column=key))
+    table: PartnerTable | None = None
+    if partner_name is None:
+        drafts.append(
+            FindingDraft(
+                "missing-sheet",
+                params={"found": ", ".join(reader.sheet_names)},
+                expected=table_spec("partners").sheet.label("en"),
+            )
+        )
+    else:
+        partners = load_sheet(reader, partner_name, limits)
+        table, frame, table_drafts = _partner_table(partners)
+        drafts.extend(table_drafts)
+        if frame is not None and table is not None:
+            content.partner_frames.append(frame.with_columns(pl.lit(pkey).alias(PKEY)))
+    content.sources.append(
+        ProposalSource(
+            pkey=pkey,
+            file=item.display,
+            relative=item.relative,
+            layout="single",
+            project_sheet=project_name,
+            project_cells=cells,
+            project_row=None,
+            partners=table,
+            partners_complete=table is not None and not drafts_block_partners(drafts),
+        )
+    )
+    content.project_rows.append({PKEY: pkey, **values})
+    content.read.proposals.append(pkey)
+    if drafts:
+        content.drafts[pkey] = drafts
+
+
+def drafts_block_partners(drafts: Sequence[FindingDraft]) -> bool:
+    """Whether the partner table is too incomplete to judge the consortium."""
+    return any(d.rule in ("missing-sheet", "missing-column") for d in drafts)
+
+
+def _partner_table(
+    sheet: Sheet,
+) -> tuple[PartnerTable | None, pl.DataFrame | None, list[FindingDraft]]:
+    """Find the header row of a partner table and take its rows.
+
+    Returns the table's location, its rows as raw text (one column per key,
+    plus ``_row``), and findings about missing columns.
+    """
+    matcher = HeaderMatcher(table_spec("partners"))
+    found = matcher.find_header(sheet.head_rows(60))
+    if found is None:
+        return None, None, [
+            FindingDraft("missing-column", params={"variant": "no-header"}, sheet=sheet.name)
+        ]
+    header_index, mapping = found
+    header_row = header_index + 1
+    letters = {key: sheet.letters[position] for position, key in mapping.items()}
+    table = PartnerTable(sheet=sheet.name, header_row=header_row, letters=letters)
+    drafts = [
+        FindingDraft(
+            "missing-column",
+            sheet=sheet.name,
+            cell=None,
+            column=key,
+            params={"row": header_row},
+        )
+        for key in _PARTNER_REQUIRED
+        if key not in letters
+    ]
+    if "oid" not in letters and "pic" not in letters:
+        drafts.append(
+            FindingDraft("missing-column", sheet=sheet.name, column="oid", params={"row": header_row})
+        )
+    return table, _partner_rows(sheet, header_index, mapping), drafts
+
+
+def _partner_rows(sheet: Sheet, header_index: int, mapping: dict[int, str]) -> pl.DataFrame:
+    """The rows below the header that are partners.
+
+    Fully blank rows are skipped; a row with fewer than two recognised values
+    that follows a blank row starts the notes under the table, which end it;
+    "Total" rows are not partners.
+    """
+    columns = sheet.frame.columns
+    mapped = [columns[p] for p in mapping]
+    keys = partner_keys()
+    filled = [pl.col(c).str.strip_chars().str.len_chars().fill_null(0) > 0 for c in columns]
+    body = sheet.frame.with_row_index(ROW, offset=1).slice(header_index + 1)
+    body = body.with_columns(
+        pl.any_horizontal(filled).not_().alias("_blank"),
+        pl.sum_horizontal(
+            [pl.col(c).str.strip_chars().str.len_chars().fill_null(0) > 0 for c in mapped]
+        ).alias("_n"),
+    )
+    notes = (pl.col("_n") < 2) & pl.col("_blank").shift(1, fill_value=False) & ~pl.col("_blank")
+    name_column = next((columns[p] for p, k in mapping.items() if k == "organisation_name"), None)
+    first_column = columns[min(mapping)]
+    total = pl.col(name_column if name_column else first_column).fill_null("").str.contains(
+        _TOTAL.pattern
+    )
+    body = body.filter(notes.cum_sum() == 0).filter((pl.col("_n") > 0) & ~total)
+    present = {key: columns[p] for p, key in mapping.items()}
+    return body.select(
+        pl.col(ROW).cast(pl.Int32),
+        *[
+            pl.col(present[key]).alias(key) if key in present else pl.lit(None, pl.String).alias(key)
+            for key in keys
+        ],
+    )
+
+
+# ---------------------------------------------------------------- many proposals per workbook
+
+
+def _read_export(
+    content: FileContent,
+    item: InputFile,
+    reader: Any,
+    list_name: str,
+    partner_name: str | None,
+    limits: Limits,
+) -> None:
+    project_spec = table_spec("project")
+    sheet = load_sheet(reader, list_name, limits)
+    rows = sheet.frame.rows()
+    found = HeaderMatcher(project_spec).find_header(rows)
+    if found is None:
+        raise _Unreadable(
+            FindingDraft("missing-column", params={"variant": "no-header"}, sheet=list_name)
+        )
+    header_index, mapping = found
+    header_drafts = [
+        FindingDraft("missing-column", sheet=list_name, column=key, params={"row": header_index + 1})
+        for key in project_spec.required_keys()
+        if key not in mapping.values()
+    ]
+    ids: dict[str, str] = {}
+    for index in range(header_index + 1, len(rows)):
+        row = rows[index]
+        values = {key: clean_cell(row[p]) for p, key in mapping.items()}
+        if not any(values.values()):
+            continue
+        pkey = f"{item.index}:{len(content.sources)}"
+        cells = {key: f"{sheet.letters[p]}{index + 1}" for p, key in mapping.items()}
+        content.project_rows.append({PKEY: pkey, **values})
+        content.read.proposals.append(pkey)
+        content.sources.append(
+            ProposalSource(
+                pkey=pkey,
+                file=item.display,
+                relative=item.relative,
+                layout="export",
+                project_sheet=list_name,
+                project_cells=cells,
+                project_row=index + 1,
+                partners=None,
+                partners_complete=False,
+            )
+        )
+        if header_drafts:
+            content.drafts[pkey] = list(header_drafts)
+        proposal_id = values.get("proposal_id")
+        if proposal_id is not None:
+            ids.setdefault(proposal_id, pkey)
+    if not content.sources:
+        return
+
+    if partner_name is None:
+        draft = FindingDraft(
+            "missing-sheet",
+            params={"found": ", ".join(reader.sheet_names)},
+            expected=table_spec("partners").sheet.label("en"),
+        )
+        for source in content.sources:
+            content.drafts.setdefault(source.pkey, []).append(draft)
+        return
+    partners = load_sheet(reader, partner_name, limits)
+    table, frame, drafts = _partner_table(partners)
+    if table is not None and "proposal_id" not in table.letters:
+        drafts.append(
+            FindingDraft(
+                "missing-column",
+                sheet=partner_name,
+                column="proposal_id",
+                params={"row": table.header_row},
+            )
+        )
+    if drafts or frame is None or table is None:
+        for source in content.sources:
+            content.drafts.setdefault(source.pkey, []).extend(drafts)
+        content.sources[:] = [_with_partners(s, table, complete=False) for s in content.sources]
+        return
+    frame = frame.with_columns(clean_expr("proposal_id"))
+    frame = frame.with_columns(
+        pl.col("proposal_id").replace_strict(ids, default=None, return_dtype=pl.String).alias(PKEY)
+    )
+    for row, proposal_id in frame.filter(pl.col(PKEY).is_null()).select(ROW, "proposal_id").rows():
+        content.read.drafts.append(
+            FindingDraft(
+                "missing-value",
+                params={"variant": "unknown-proposal"},
+                sheet=partner_name,
+                cell=table.cell("proposal_id", row),
+                column="proposal_id",
+                value=proposal_id,
+                expected=list_name,
+            )
+        )
+    content.partner_frames.append(frame.filter(pl.col(PKEY).is_not_null()))
+    content.sources[:] = [_with_partners(s, table, complete=True) for s in content.sources]
+
+
+def _with_partners(source: ProposalSource, table: PartnerTable | None, complete: bool) -> ProposalSource:
+    return ProposalSource(
+        pkey=source.pkey,
+        file=source.file,
+        relative=source.relative,
+        layout=source.layout,
+        project_sheet=source.project_sheet,
+        project_cells=source.project_cells,
+        project_row=source.project_row,
+        partners=table,
+        partners_complete=complete,
+    )
