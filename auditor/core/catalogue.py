@@ -8,11 +8,10 @@ data (``auditor/rules/catalogue.yaml``).
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -22,6 +21,14 @@ from auditor.core.resources import package_file
 from auditor.core.tables import field_label
 
 SCOPES = ("file", "batch", "row", "proposal")
+
+
+class Names(Protocol):
+    """How messages name countries and vocabulary values in a language."""
+
+    def country(self, code: str, lang: str) -> str: ...
+
+    def term(self, vocabulary: str, code: str, lang: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +112,8 @@ class Catalogue:
             return key
         return entry.get(lang) or entry.get("en") or key
 
-    def render(
-        self,
-        draft: FindingDraft,
-        lang: str = "en",
-        country_name: Callable[[str, str], str] | None = None,
-    ) -> Finding:
-        """Put a draft into words; ``country_name(code, lang)`` names countries."""
+    def render(self, draft: FindingDraft, lang: str = "en", names: Names | None = None) -> Finding:
+        """Put a draft into words in ``lang``; ``names`` names countries and codes."""
         rule = self.rules[draft.rule]
         variant = str(draft.params.get("variant") or "default")
         templates = rule.messages.get(variant) or rule.messages["default"]
@@ -120,14 +122,18 @@ class Catalogue:
         for key, raw in draft.params.items():
             values[key] = format_value(raw, lang, self.terms)
         values["value"] = format_value(draft.value, lang, self.terms)
-        values["expected"] = format_value(draft.expected, lang, self.terms)
+        expected = draft.expected
+        vocabulary = draft.params.get("vocabulary")
+        if names is not None and isinstance(vocabulary, str) and isinstance(expected, tuple):
+            expected = tuple(names.term(vocabulary, str(code), lang) for code in expected)
+        values["expected"] = format_value(expected, lang, self.terms)
         if draft.column:
             values.setdefault("label", field_label(draft.column, lang))
         values.setdefault("sheet", draft.sheet or "")
         for key in ("country", "code_country"):
             code = draft.params.get(key)
             if isinstance(code, str):
-                values[f"{key}_name"] = country_name(code, lang) if country_name else code
+                values[f"{key}_name"] = names.country(code, lang) if names else code
         category = draft.params.get("category")
         if isinstance(category, str):
             values["category"] = self.term(category, lang)

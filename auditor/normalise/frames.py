@@ -87,7 +87,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.DataFrame:
-    """Clean the project fields and add the ``n__`` columns and the effective call year.
+    """Clean the project fields and add the ``n__`` columns and ``year``, the effective call year.
 
     One row per proposal, so this works row by row. The call year is the
     field when it is readable, otherwise the leading year of the proposal ID,
@@ -112,7 +112,7 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
             "ecosystem_count",
             n("priorities"),
             n("partnership_type"),
-            "call_year",
+            "year",
         )
     }
     for row in frame.iter_rows(named=True):
@@ -145,7 +145,7 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
         columns[n("partnership_type")].append(
             partnership_types.lookup(row["partnership_type"]) if row["partnership_type"] else None
         )
-        columns["call_year"].append(effective)
+        columns["year"].append(effective)
     moment = pl.Datetime("us", "UTC")
     return frame.with_columns(
         pl.Series(n("action"), columns[n("action")], dtype=pl.String),
@@ -159,5 +159,5 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
         pl.Series("ecosystem_count", columns["ecosystem_count"], dtype=pl.Int64),
         pl.Series(n("priorities"), columns[n("priorities")], dtype=pl.Int64),
         pl.Series(n("partnership_type"), columns[n("partnership_type")], dtype=pl.String),
-        pl.Series("call_year", columns["call_year"], dtype=pl.Int64),
+        pl.Series("year", columns["year"], dtype=pl.Int64),
     )

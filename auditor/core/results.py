@@ -1,0 +1,151 @@
+"""The result of an audit: plain data that every renderer reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.core.findings import Finding, Severity, Value, Verdict
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCheck:
+    """One rule of the proposal's action, evaluated: the measured value against the threshold."""
+
+    rule: str
+    code: str
+    title: str
+    passed: bool
+    measured: Value
+    expected: Value
+    severity: Severity
+    source: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "code": self.code,
+            "passed": self.passed,
+            "measured": list(self.measured) if isinstance(self.measured, tuple) else self.measured,
+            "expected": list(self.expected) if isinstance(self.expected, tuple) else self.expected,
+            "severity": str(self.severity),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalResult:
+    proposal_id: str
+    file: str
+    relative: str
+    action: str | None
+    call_year: int | None
+    verdict: Verdict
+    metrics: dict[str, int | float | None]
+    findings: tuple[Finding, ...]
+    checks: tuple[RuleCheck, ...]
+    title: str | None = None
+    acronym: str | None = None
+    key: str = ""  # the proposal's key within the batch (joins the partner rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "proposal_id": self.proposal_id,
+            "file": self.file,
+            "action": self.action,
+            "call_year": self.call_year,
+            "verdict": str(self.verdict),
+            "acronym": self.acronym,
+            "title": self.title,
+            "metrics": self.metrics,
+            "findings": [f.to_dict() for f in self.findings],
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity is Severity.WARNING)
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """A file of the batch: unreadable, or the proposals it held and findings about it."""
+
+    file: str
+    relative: str
+    verdict: Verdict
+    proposals: tuple[str, ...]
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "verdict": str(self.verdict),
+            "proposals": list(self.proposals),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    files: int
+    proposals: int
+    eligible: int
+    ineligible: int
+    unreadable: int
+    errors: int
+    warnings: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "files": self.files,
+            "proposals": self.proposals,
+            "eligible": self.eligible,
+            "ineligible": self.ineligible,
+            "unreadable": self.unreadable,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything an audit found, in a deterministic order."""
+
+    tool_version: str
+    started_at: str
+    inputs: tuple[str, ...]
+    rules_version: str
+    lang: str
+    summary: Summary
+    proposals: tuple[ProposalResult, ...]
+    files: tuple[FileResult, ...]
+    # The normalised partner rows, for renderers that show the partner table;
+    # a polars DataFrame, kept out of the JSON document.
+    partners: Any = field(default=None, repr=False, compare=False)
+
+    def all_findings(self) -> list[Finding]:
+        found = [f for p in self.proposals for f in p.findings]
+        found.extend(f for file in self.files for f in file.findings)
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "auditor", "version": self.tool_version},
+            "run": {
+                "started_at": self.started_at,
+                "inputs": list(self.inputs),
+                "rules_version": self.rules_version,
+                "lang": self.lang,
+            },
+            "summary": self.summary.to_dict(),
+            "proposals": [p.to_dict() for p in self.proposals],
+            "files": [f.to_dict() for f in self.files],
+        }

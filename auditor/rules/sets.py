@@ -1,0 +1,292 @@
+"""Rule sets: which rules an action applies, with which parameters and sources.
+
+A rule set is a YAML file (``auditor/rules/sets/*.yaml``). An agency adds or
+overrides rule sets with ``--rules DIR``: a file there whose ``id`` matches a
+shipped set replaces it, any other adds an action; a ``pools.yaml`` there adds
+or replaces country pools. Adding an action is adding a data file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from auditor.core.catalogue import catalogue
+from auditor.core.errors import RulesError
+from auditor.core.findings import Severity
+from auditor.core.resources import package_file, shipped_dir
+from auditor.normalise.text import match_key
+
+# Keys of a rule entry that are not parameters of its check.
+_ENTRY_KEYS = {"rule", "when", "source", "severity"}
+ALL_ACTIONS = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEntry:
+    """One rule as an action applies it."""
+
+    rule: str
+    params: dict[str, Any]
+    when: dict[str, Any] | None = None
+    source: str | None = None
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    id: str
+    title: dict[str, str]
+    actions: tuple[str, ...]  # empty for the set that applies to every action
+    aliases: dict[str, tuple[str, ...]]
+    patterns: dict[str, str]
+    years: tuple[int, int] | None
+    pool: str | None
+    source: str | None
+    note: dict[str, str]
+    entries: tuple[RuleEntry, ...]
+    path: str
+
+    @property
+    def universal(self) -> bool:
+        return not self.actions
+
+    def text(self, part: str, lang: str) -> str:
+        values: dict[str, str] = getattr(self, part)
+        return values.get(lang) or values.get("en", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    id: str
+    title: dict[str, str]
+    source: str | None
+    members: tuple[tuple[str, int | None, int | None], ...]  # country, from, until
+
+
+@dataclass(slots=True)
+class RuleBook:
+    """Every rule set and pool of a run, with the lookups the stages need."""
+
+    sets: dict[str, RuleSet]
+    pools: dict[str, Pool]
+    eu_members: tuple[tuple[str, int | None, int | None], ...]
+    regions: dict[str, int]
+    version: str
+    _aliases: dict[str, str] = field(default_factory=dict)
+    _patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    _by_action: dict[str, RuleSet] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for ruleset in self.sets.values():
+            for action in ruleset.actions:
+                if action in self._by_action:
+                    raise RulesError(
+                        f"action {action} is in two rule sets: "
+                        f"{self._by_action[action].id} and {ruleset.id}"
+                    )
+                self._by_action[action] = ruleset
+                self._aliases.setdefault(match_key(action), action)
+            for action, aliases in ruleset.aliases.items():
+                for alias in aliases:
+                    self._aliases.setdefault(match_key(alias), action)
+            for action, pattern in ruleset.patterns.items():
+                self._patterns.append((re.compile(pattern, re.IGNORECASE), action))
+
+    def lookup_action(self, text: str) -> tuple[str | None, int | None]:
+        """(action key, year named in a topic id) for what a workbook says."""
+        action = self._aliases.get(match_key(text))
+        if action is not None:
+            return action, None
+        for pattern, key in self._patterns:
+            match = pattern.search(text.strip())
+            if match:
+                year = match.groupdict().get("year")
+                return key, int(year) if year else None
+        return None, None
+
+    def ruleset_of(self, action: str | None) -> RuleSet | None:
+        return self._by_action.get(action) if action else None
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(self._by_action)
+
+    def universal_sets(self) -> list[RuleSet]:
+        return [s for s in self.sets.values() if s.universal]
+
+    def action_sets(self) -> list[RuleSet]:
+        return [s for s in self.sets.values() if not s.universal]
+
+    def pool_frame(self) -> pl.DataFrame:
+        rows = [
+            (pool.id, country, start, end)
+            for pool in self.pools.values()
+            for country, start, end in pool.members
+        ]
+        return pl.DataFrame(
+            rows,
+            schema={"pool": pl.String, "country": pl.String, "from_year": pl.Int64, "until_year": pl.Int64},
+            orient="row",
+        )
+
+    def eu_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            list(self.eu_members),
+            schema={"country": pl.String, "from_year": pl.Int64, "until_year": pl.Int64},
+            orient="row",
+        )
+
+    def region_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            list(self.regions.items()),
+            schema={"country": pl.String, "region": pl.Int64},
+            orient="row",
+        )
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RulesError(f"cannot read {path}: {error}") from error
+
+
+def _entry(data: dict[str, Any], where: str) -> RuleEntry:
+    name = data.get("rule")
+    known = catalogue().rules
+    if name not in known:
+        raise RulesError(f"{where}: unknown rule {name!r} (see `auditor rules`)")
+    if known[name].scope == "file":
+        raise RulesError(f"{where}: {name} is a file rule and cannot be set per action")
+    severity = data.get("severity")
+    return RuleEntry(
+        rule=name,
+        params={k: v for k, v in data.items() if k not in _ENTRY_KEYS},
+        when=data.get("when"),
+        source=data.get("source"),
+        severity=Severity(severity) if severity else None,
+    )
+
+
+def _ruleset(data: Any, path: Path) -> RuleSet:
+    if not isinstance(data, dict) or "id" not in data or "rules" not in data:
+        raise RulesError(f"{path}: a rule set needs an 'id' and a list of 'rules'")
+    actions = data.get("actions", [])
+    years = data.get("years")
+    try:
+        return RuleSet(
+            id=str(data["id"]),
+            title=dict(data.get("title") or {"en": str(data["id"])}),
+            actions=() if actions == ALL_ACTIONS else tuple(str(a) for a in actions),
+            aliases={str(k): tuple(str(a) for a in v) for k, v in (data.get("aliases") or {}).items()},
+            patterns={str(k): str(v) for k, v in (data.get("patterns") or {}).items()},
+            years=(int(years[0]), int(years[1])) if years else None,
+            pool=data.get("pool"),
+            source=data.get("source"),
+            note=dict(data.get("note") or {}),
+            entries=tuple(
+                _entry(entry, f"{path} rule {i + 1}") for i, entry in enumerate(data["rules"])
+            ),
+            path=str(path),
+        )
+    except (TypeError, ValueError, IndexError) as error:
+        raise RulesError(f"{path}: {error}") from error
+
+
+def _members(entries: Iterable[dict[str, Any]], groups: dict[str, list[str]], where: str) -> tuple[
+    tuple[str, int | None, int | None], ...
+]:
+    members: dict[str, tuple[str, int | None, int | None]] = {}
+    for entry in entries:
+        countries = groups[entry["group"]] if "group" in entry else entry.get("countries", [])
+        for country in countries:
+            if country in members:
+                raise RulesError(f"{where}: {country} is listed twice")
+            members[country] = (str(country), entry.get("from_year"), entry.get("until_year"))
+    return tuple(members.values())
+
+
+def _pools(data: dict[str, Any], where: str) -> tuple[dict[str, Pool], tuple[Any, ...], dict[str, int]]:
+    groups = data.get("groups", {})
+    pools = {
+        pool_id: Pool(
+            id=pool_id,
+            title=dict(spec.get("title", {"en": pool_id})),
+            source=spec.get("source"),
+            members=_members(spec["members"], groups, f"{where} pool {pool_id}"),
+        )
+        for pool_id, spec in (data.get("pools") or {}).items()
+    }
+    eu = _members(data.get("eu_member_states", []), groups, f"{where} eu_member_states")
+    regions = {
+        str(country): int(region)
+        for region, countries in (data.get("regions") or {}).items()
+        for country in countries
+    }
+    return pools, eu, regions
+
+
+def _digest(parts: list[Any]) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_rulebook(extra_dirs: Iterable[Path] = ()) -> RuleBook:
+    """The shipped rule sets and pools, with those of ``extra_dirs`` on top."""
+    return _load_rulebook(tuple(Path(d) for d in extra_dirs))
+
+
+@cache
+def _load_rulebook(extra_dirs: tuple[Path, ...]) -> RuleBook:
+    shipped = package_file("rules", "sets")
+    pool_data = _load_yaml(package_file("rules", "pools.yaml"))
+    raw_parts: list[Any] = [pool_data]
+    sets: dict[str, RuleSet] = {}
+    for folder in (shipped, *extra_dirs):
+        if not folder.is_dir():
+            raise RulesError(f"the rules folder {folder} does not exist")
+        for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+            data = _load_yaml(path)
+            if path.stem == "pools":
+                if folder == shipped:
+                    continue
+                pool_data = _merge_pools(pool_data, data, path)
+                raw_parts.append(data)
+                continue
+            ruleset = _ruleset(data, path)
+            sets[ruleset.id] = ruleset
+            raw_parts.append(data)
+    pools, eu, regions = _pools(pool_data, "pools")
+    for ruleset in sets.values():
+        if ruleset.pool is not None and ruleset.pool not in pools:
+            raw = ruleset.path
+            raise RulesError(f"{raw}: unknown pool {ruleset.pool!r}")
+    catalogue_text = package_file("rules", "catalogue.yaml").read_text(encoding="utf-8")
+    schemas = [
+        (shipped_dir("schemas") / f"{name}.yaml").read_text(encoding="utf-8")
+        for name in ("partners", "project")
+    ]
+    version = _digest([raw_parts, catalogue_text, schemas])
+    return RuleBook(sets=sets, pools=pools, eu_members=eu, regions=regions, version=version)
+
+
+def _merge_pools(base: dict[str, Any], extra: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(extra, dict):
+        raise RulesError(f"{path}: a pools file holds 'pools', 'groups', 'eu_member_states', 'regions'")
+    merged = dict(base)
+    merged["groups"] = {**base.get("groups", {}), **extra.get("groups", {})}
+    merged["pools"] = {**base.get("pools", {}), **extra.get("pools", {})}
+    for key in ("eu_member_states", "regions"):
+        if key in extra:
+            merged[key] = extra[key]
+    return merged
