@@ -1,0 +1,244 @@
+"""The command line: a thin shell over :func:`auditor.audit` and the renderers.
+
+Exit codes (outputs.md): 0 nothing at or above the ``--fail-on`` level, 1
+findings at or above it, 2 the command itself could not run.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from auditor import __version__
+
+if TYPE_CHECKING:
+    from auditor.core.results import AuditResult
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+_LANG = click.option(
+    "--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True,
+    help="Language of messages and reports.",
+)
+_RULES = click.option(
+    "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Folder with extra or overriding rule sets (YAML); may be repeated.",
+)
+_FAIL_ON = click.option(
+    "--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
+    show_default=True, help="Lowest severity that makes the exit code 1.",
+)
+_FORMAT = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="What goes to stdout: a readable summary or the results document.",
+)
+_MAX_FILE = click.option(
+    "--max-file-size", type=click.FloatRange(min=0.001), default=50.0, show_default=True,
+    metavar="MB", help="Files larger than this are not opened.",
+)
+_MAX_ROWS = click.option(
+    "--max-rows", type=click.IntRange(min=1), default=250_000, show_default=True,
+    help="Sheets with more rows than this are not read.",
+)
+
+
+class _State:
+    debug = False
+
+
+def _config(lang: str, rules_dirs: tuple[Path, ...], workers: int | None, max_file_size: float,
+            max_rows: int) -> Any:
+    from auditor.core.config import AuditConfig, Limits
+
+    return AuditConfig(
+        lang=lang,
+        rules_dirs=rules_dirs,
+        workers=workers,
+        limits=Limits(max_file_bytes=int(max_file_size * 1_000_000), max_rows=max_rows),
+    )
+
+
+def exit_code(result: AuditResult, fail_on: str) -> int:
+    from auditor.core.findings import Severity
+
+    if fail_on == "never":
+        return EXIT_OK
+    levels = {Severity.ERROR} if fail_on == "error" else {Severity.ERROR, Severity.WARNING}
+    return EXIT_FINDINGS if any(f.severity in levels for f in result.all_findings()) else EXIT_OK
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can act on into a message and exit code 2."""
+    from auditor.core.errors import AuditorError
+
+    try:
+        yield
+    except AuditorError as error:
+        if _State.debug:
+            traceback.print_exc()
+        click.echo(f"auditor: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _progress(enabled: bool, lang: str) -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Any]:
+    """A rich progress bar on stderr, only when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        return None, None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from auditor.report.i18n import t
+
+    bar = Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+    )
+    task = bar.add_task(t("progress.reading", lang), total=None)
+    return (
+        lambda total: bar.update(task, total=total),
+        lambda done: bar.advance(task, done),
+        bar,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def cli(debug: bool) -> None:
+    """Check Erasmus+ partnership proposals in Excel workbooks against their action's rules."""
+    _State.debug = debug
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("audit-report"), show_default=True, help="Folder for results.json.")
+@_LANG
+@_RULES
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes for reading (default: all cores for large batches).")
+@_FAIL_ON
+@_FORMAT
+@_MAX_FILE
+@_MAX_ROWS
+@click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar.")
+def audit(paths: tuple[str, ...], outdir: Path, lang: str, rules_dirs: tuple[Path, ...],
+          workers: int | None, fail_on: str, output_format: str, max_file_size: float,
+          max_rows: int, quiet: bool) -> None:
+    """Audit workbooks and folders of workbooks; write OUTDIR/results.json."""
+    with _user_errors():
+        from auditor.api import audit as run_audit
+        from auditor.report.files import ensure_writable
+        from auditor.report.json import render_json, write_json
+
+        config = _config(lang, rules_dirs, workers, max_file_size, max_rows)
+        ensure_writable(outdir)
+        on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
+        if bar is not None:
+            with bar:
+                result = run_audit(paths, config, progress=progress, on_files=on_files)
+        else:
+            result = run_audit(paths, config)
+        write_json(result, outdir / "results.json")
+        if output_format == "json":
+            click.echo(render_json(result), nl=False)
+        elif not quiet:
+            _print_summary(result, outdir / "results.json")
+        else:
+            from auditor.report.text import summary_line
+
+            click.echo(summary_line(result), err=True)
+    sys.exit(exit_code(result, fail_on))
+
+
+def _print_summary(result: AuditResult, path: Path) -> None:
+    from rich.console import Console
+
+    from auditor.report.i18n import t
+    from auditor.report.text import print_summary
+
+    console = Console(soft_wrap=False)
+    print_summary(result, console)
+    console.print(t("summary.written", result.lang, path=path))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_LANG
+@_RULES
+@_FAIL_ON
+@_FORMAT
+@_MAX_FILE
+@_MAX_ROWS
+def check(file: str, lang: str, rules_dirs: tuple[Path, ...], fail_on: str, output_format: str,
+          max_file_size: float, max_rows: int) -> None:
+    """Check one workbook: one line per finding, then the verdict."""
+    with _user_errors():
+        from auditor.api import audit as run_audit
+
+        result = run_audit([file], _config(lang, rules_dirs, 1, max_file_size, max_rows))
+        if output_format == "json":
+            from auditor.report.json import render_json
+
+            click.echo(render_json(result), nl=False)
+        else:
+            from auditor.report.text import check_lines
+
+            for line in check_lines(result):
+                click.echo(line)
+    sys.exit(exit_code(result, fail_on))
+
+
+@cli.command()
+@click.option("--action", default=None, help="Only the rules of this action, with parameters.")
+@_LANG
+@_RULES
+def rules(action: str | None, lang: str, rules_dirs: tuple[Path, ...]) -> None:
+    """List the rules (all, or those of one action)."""
+    with _user_errors():
+        from rich.console import Console
+
+        from auditor.core.catalogue import catalogue
+        from auditor.report.rulebook import print_rules
+        from auditor.rules.sets import load_rulebook
+
+        print_rules(catalogue(), load_rulebook(rules_dirs), Console(), lang, action)
+
+
+@cli.command()
+@click.argument("rule")
+@_LANG
+@_RULES
+def explain(rule: str, lang: str, rules_dirs: tuple[Path, ...]) -> None:
+    """Explain one rule (by code or name): what, why, examples, how to fix."""
+    with _user_errors():
+        from rich.console import Console
+
+        from auditor.core.catalogue import catalogue
+        from auditor.report.rulebook import explain as explain_rule
+        from auditor.rules.sets import load_rulebook
+
+        explain_rule(rule, catalogue(), load_rulebook(rules_dirs), Console(), lang)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception:  # a bug, not a user error: say so, and keep exit code 2
+        if _State.debug:
+            raise
+        click.echo(
+            "auditor: internal error (run again with --debug for the traceback)\n"
+            + traceback.format_exc(limit=1).strip().splitlines()[-1],
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)

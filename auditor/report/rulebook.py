@@ -1,0 +1,150 @@
+"""``auditor rules`` and ``auditor explain``: the rule catalogue for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.api import judge
+from auditor.core.catalogue import Catalogue, RuleDef
+from auditor.core.config import AuditConfig
+from auditor.core.errors import ConfigError
+from auditor.read.specs import batch_from_specs, expand, partner_columns
+from auditor.report.i18n import t
+from auditor.rules.expressions import describe
+from auditor.rules.sets import RuleBook, RuleEntry, RuleSet
+
+_SCHEMA_SCOPES = ("file", "row", "batch")
+
+
+def describe_params(entry: RuleEntry) -> str:
+    """An entry's parameters and condition in a line."""
+    parts = []
+    for key, spec in entry.params.items():
+        if key in ("min", "max"):
+            parts.append(f"{key} {describe(spec)}")
+        elif isinstance(spec, list):
+            parts.append(f"{key} {', '.join(str(v) for v in spec)}")
+        elif isinstance(spec, dict):
+            parts.append(f"{key} " + ", ".join(f"{k}: {v}" for k, v in spec.items()))
+        else:
+            parts.append(f"{key} {spec}")
+    if entry.when:
+        parts.append("when " + ", ".join(f"{k} {v}" for k, v in entry.when.items()))
+    return "; ".join(parts)
+
+
+def uses(book: RuleBook, rule: str) -> list[tuple[RuleSet, RuleEntry]]:
+    return [(s, e) for s in book.sets.values() for e in s.entries if e.rule == rule]
+
+
+def _scope_text(ruleset: RuleSet, lang: str) -> str:
+    if ruleset.universal:
+        return t("rules.all_actions", lang)
+    return ", ".join(ruleset.actions)
+
+
+def print_rules(catalogue: Catalogue, book: RuleBook, console: Console, lang: str, action: str | None) -> None:
+    if action is None:
+        table = Table(header_style="bold")
+        for key in ("col.code", "col.rule", "col.severity", "col.title", "col.actions"):
+            table.add_column(t(key, lang), overflow="fold")
+        for rule in sorted(catalogue.rules.values(), key=lambda r: r.code):
+            used = uses(book, rule.name)
+            actions = sorted({a for s, _ in used for a in s.actions}) if used else []
+            scope = (
+                t("rules.all_actions", lang)
+                if any(s.universal for s, _ in used) or rule.scope in _SCHEMA_SCOPES and not used
+                else ", ".join(actions)
+            )
+            table.add_row(rule.code, rule.name, str(rule.severity), rule.text("title", lang), scope)
+        console.print(table)
+        return
+    key, _ = book.lookup_action(action)
+    ruleset = book.ruleset_of(key)
+    if ruleset is None:
+        raise ConfigError(f"unknown action {action!r}; known actions: {', '.join(book.actions)}")
+    console.print(Text(f"{ruleset.text('title', lang)} ({', '.join(ruleset.actions)})", style="bold"))
+    if ruleset.note:
+        console.print(Text(f"{t('explain.note', lang)}: {ruleset.text('note', lang)}", style="italic"))
+    table = Table(header_style="bold")
+    for column in ("col.code", "col.rule", "col.severity", "col.parameters", "col.source"):
+        table.add_column(t(column, lang), overflow="fold")
+    entries = [(s, e) for s in (*book.universal_sets(), ruleset) for e in s.entries]
+    for owner, entry in sorted(entries, key=lambda item: catalogue[item[1].rule].code):
+        rule = catalogue[entry.rule]
+        table.add_row(
+            rule.code,
+            rule.name,
+            str(entry.severity or rule.severity),
+            describe_params(entry),
+            entry.source or owner.source or rule.source or "",
+        )
+    console.print(table)
+
+
+def _example_lines(example: dict[str, Any], catalogue: Catalogue, lang: str) -> list[str]:
+    if "describe" in example:
+        return [f"  {example['describe'].get(lang) or example['describe']['en']}"]
+    specs = example["proposals"] if "proposals" in example else [example]
+    lines: list[str] = []
+    for spec in specs:
+        proposal = expand(spec, catalogue.bases)
+        fields = ", ".join(f"{k}={v}" for k, v in proposal["project"].items() if v is not None)
+        lines.append(f"  Project: {fields}")
+        columns = [c for c in partner_columns() if any(r.get(c) for r in proposal["partners"])]
+        lines.append("  Partners: " + " | ".join(columns))
+        for row in proposal["partners"]:
+            lines.append("    " + " | ".join(str(row.get(c) or "") for c in columns))
+    return lines
+
+
+def _outcome(rule: RuleDef, example: dict[str, Any], catalogue: Catalogue, book: RuleBook, lang: str) -> list[str]:
+    if "describe" in example:
+        return []
+    specs = example["proposals"] if "proposals" in example else [example]
+    result = judge(batch_from_specs(specs, catalogue.bases), book, AuditConfig(lang=lang))
+    found = [f for p in result.proposals for f in p.findings if f.rule == rule.name]
+    if not found:
+        return [f"  {t('explain.says', lang)}: {t('explain.nothing', lang)}"]
+    return [f"  {t('explain.says', lang)}:"] + [
+        f"    {f.location()}: {f.code} {f.severity} {f.message}" for f in found
+    ]
+
+
+def explain(name: str, catalogue: Catalogue, book: RuleBook, console: Console, lang: str) -> None:
+    """The rule's fixed sections: what, why, applied by, examples, how to fix."""
+    rule = catalogue.find(name)
+    if rule is None:
+        raise ConfigError(f"no rule is called or coded {name!r}; `auditor rules` lists them")
+    console.print(Text(f"{rule.code} {rule.name} — {rule.text('title', lang)}", style="bold"))
+    console.print(f"{t('explain.severity', lang)}: {rule.severity}")
+    console.print(Text(t("explain.checks", lang), style="bold"))
+    console.print(f"  {rule.text('checks', lang)}")
+    console.print(Text(t("explain.why", lang), style="bold"))
+    used = uses(book, rule.name)
+    if rule.source:
+        console.print(f"  {rule.source}")
+    for ruleset, entry in used:
+        params = describe_params(entry)
+        source = entry.source or ruleset.source or ""
+        console.print(
+            f"  - {ruleset.text('title', lang)} [{_scope_text(ruleset, lang)}]"
+            + (f": {params}" if params else "")
+        )
+        if source:
+            console.print(f"    {source}")
+        if ruleset.note:
+            console.print(f"    {t('explain.note', lang)}: {ruleset.text('note', lang)}")
+    for kind in ("eligible", "ineligible"):
+        example = rule.examples.get(kind)
+        if not example:
+            continue
+        console.print(Text(t(f"explain.{kind}", lang), style="bold"))
+        for line in _example_lines(example, catalogue, lang) + _outcome(rule, example, catalogue, book, lang):
+            console.print(Text(line))
+    console.print(Text(t("explain.fix", lang), style="bold"))
+    console.print(f"  {rule.text('fix', lang)}")

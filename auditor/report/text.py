@@ -1,0 +1,112 @@
+"""Terminal output: the batch summary of ``audit`` and the linter lines of ``check``."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.core.findings import Finding, Severity, Verdict
+from auditor.core.results import AuditResult, ProposalResult
+from auditor.report.i18n import t
+
+_VERDICT_STYLE = {
+    Verdict.ELIGIBLE: "green",
+    Verdict.INELIGIBLE: "red",
+    Verdict.UNREADABLE: "magenta",
+}
+
+
+def summary_line(result: AuditResult) -> str:
+    s = result.summary
+    return t(
+        "summary.line",
+        result.lang,
+        files=s.files,
+        proposals=s.proposals,
+        eligible=s.eligible,
+        ineligible=s.ineligible,
+        unreadable=s.unreadable,
+        errors=s.errors,
+        warnings=s.warnings,
+    )
+
+
+def _first(findings: tuple[Finding, ...]) -> str:
+    ordered = sorted(findings, key=lambda f: (f.severity is not Severity.ERROR, f.sort_key()))
+    if not ordered:
+        return ""
+    first = ordered[0]
+    more = f" (+{len(ordered) - 1})" if len(ordered) > 1 else ""
+    return f"{first.code} {first.rule}{more}"
+
+
+def print_summary(result: AuditResult, console: Console) -> None:
+    """One row per proposal, then the files that could not be read, then the totals."""
+    lang = result.lang
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    for key in ("col.verdict", "col.proposal", "col.action", "col.file", "col.errors",
+                "col.warnings", "col.first_finding"):
+        table.add_column(t(key, lang), overflow="fold")
+    for proposal in result.proposals:
+        table.add_row(
+            Text(t(f"verdict.{proposal.verdict}", lang), style=_VERDICT_STYLE[proposal.verdict]),
+            Text(proposal.proposal_id or "—"),
+            Text(proposal.action or "—"),
+            Text(proposal.file),
+            str(proposal.errors),
+            str(proposal.warnings),
+            Text(_first(proposal.findings)),
+        )
+    if result.proposals:
+        console.print(table)
+    unreadable = [f for f in result.files if f.verdict is Verdict.UNREADABLE]
+    if unreadable:
+        console.print(Text(t("summary.unreadable", lang), style="bold magenta"))
+        for file in unreadable:
+            for finding in file.findings:
+                console.print(Text(f"  {file.file}: {finding.code} {finding.message}"))
+    console.print(Text(summary_line(result), style="bold"))
+
+
+def check_lines(result: AuditResult) -> list[str]:
+    """Linter-style lines: ``path:Partners!F7: ELG103 min-hei error <message>``."""
+    lines: list[str] = []
+    for file in result.files:
+        findings: list[tuple[Finding, str]] = [(f, file.file) for f in file.findings]
+        proposals = [p for p in result.proposals if p.file == file.file]
+        for proposal in proposals:
+            findings.extend((f, file.file) for f in proposal.findings)
+        for finding, path in findings:
+            where = finding.location()
+            prefix = f"{path}:{where}:" if where else f"{path}:"
+            lines.append(
+                f"{prefix} {finding.code} {finding.rule} {finding.severity} {finding.message}"
+            )
+        lines.extend(_verdict_lines(file.file, file.verdict, proposals, file.findings, result.lang))
+    return lines
+
+
+def _verdict_lines(
+    path: str,
+    verdict: Verdict,
+    proposals: list[ProposalResult],
+    file_findings: tuple[Finding, ...],
+    lang: str,
+) -> list[str]:
+    if not proposals:
+        return [
+            t(
+                "check.verdict", lang, file=path, verdict=t(f"verdict.{verdict}", lang),
+                errors=sum(1 for f in file_findings if f.severity is Severity.ERROR),
+                warnings=sum(1 for f in file_findings if f.severity is Severity.WARNING),
+            )
+        ]
+    return [
+        t(
+            "check.verdict", lang,
+            file=f"{path} [{p.proposal_id}]" if len(proposals) > 1 else path,
+            verdict=t(f"verdict.{p.verdict}", lang), errors=p.errors, warnings=p.warnings,
+        )
+        for p in proposals
+    ]
