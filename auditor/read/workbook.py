@@ -354,6 +354,7 @@ def _read_export(
         if key not in mapping.values()
     ]
     ids: dict[str, str] = {}
+    repeated: set[str] = set()  # proposals whose ID an earlier row already has
     for index in range(header_index + 1, len(rows)):
         row = rows[index]
         values = {key: clean_cell(row[p]) for p, key in mapping.items()}
@@ -380,6 +381,8 @@ def _read_export(
             content.drafts[pkey] = list(header_drafts)
         proposal_id = values.get("proposal_id")
         if proposal_id is not None:
+            if proposal_id in ids:
+                repeated.add(pkey)
             ids.setdefault(proposal_id, pkey)
     if not content.sources:
         return
@@ -426,7 +429,12 @@ def _read_export(
             )
         )
     content.partner_frames.append(frame.filter(pl.col(PKEY).is_not_null()))
-    content.sources[:] = [_with_partners(s, table, complete=True) for s in content.sources]
+    # Partner rows go to the first proposal with their ID; a later proposal
+    # with the same ID cannot be told apart, so its consortium is not judged
+    # (its duplicate-proposal-id finding says why).
+    content.sources[:] = [
+        _with_partners(s, table, complete=s.pkey not in repeated) for s in content.sources
+    ]
 
 
 def _with_partners(source: ProposalSource, table: PartnerTable | None, complete: bool) -> ProposalSource:

@@ -28,6 +28,7 @@ from auditor.normalise.text import match_key
 
 # Keys of a rule entry that are not parameters of its check.
 _ENTRY_KEYS = {"rule", "when", "source", "severity"}
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
 ALL_ACTIONS = "*"
 
 
@@ -210,6 +211,11 @@ def _members(entries: Iterable[dict[str, Any]], groups: dict[str, list[str]], wh
     for entry in entries:
         countries = groups[entry["group"]] if "group" in entry else entry.get("countries", [])
         for country in countries:
+            if not isinstance(country, str) or not _COUNTRY.match(country):
+                raise RulesError(
+                    f"{where}: {country!r} is not a two-letter country code"
+                    + (' (write "NO" in quotes: YAML reads a bare NO as false)' if country is False else "")
+                )
             if country in members:
                 raise RulesError(f"{where}: {country} is listed twice")
             members[country] = (str(country), entry.get("from_year"), entry.get("until_year"))
@@ -229,7 +235,7 @@ def _pools(data: dict[str, Any], where: str) -> tuple[dict[str, Pool], tuple[Any
     }
     eu = _members(data.get("eu_member_states", []), groups, f"{where} eu_member_states")
     regions = {
-        str(country): int(region)
+        country: int(region)
         for region, countries in (data.get("regions") or {}).items()
         for country in countries
     }
