@@ -18,7 +18,14 @@ from auditor import __version__
 from auditor.aggregate import METRICS, aggregate
 from auditor.core.catalogue import catalogue
 from auditor.core.config import AuditConfig
-from auditor.core.findings import Finding, FindingDraft, Severity, Verdict, sort_findings, verdict_of
+from auditor.core.findings import (
+    Finding,
+    FindingDraft,
+    Severity,
+    Verdict,
+    sort_findings,
+    verdict_of,
+)
 from auditor.core.results import AuditResult, FileResult, ProposalResult, RuleCheck, Summary
 from auditor.normalise.countries import country_name
 from auditor.normalise.frames import n, normalise_partners, normalise_projects
@@ -77,10 +84,12 @@ def _context(projects: pl.DataFrame, batch: ReadBatch, book: RuleBook) -> pl.Dat
     pools = {a: s.pool for s in book.action_sets() for a in s.actions if s.pool}
     complete = {k: s.partners_complete for k, s in batch.sources.items()}
     return projects.with_columns(
-        pl.col(n("action")).replace_strict(pools, default=None, return_dtype=pl.String).alias("pool"),
-        pl.col(PKEY).replace_strict(complete, default=False, return_dtype=pl.Boolean).alias(
-            "partners_complete"
-        ),
+        pl.col(n("action"))
+        .replace_strict(pools, default=None, return_dtype=pl.String)
+        .alias("pool"),
+        pl.col(PKEY)
+        .replace_strict(complete, default=False, return_dtype=pl.Boolean)
+        .alias("partners_complete"),
     )
 
 
@@ -106,8 +115,15 @@ def judge(
     evaluation = evaluate(book, aggregates, batch.sources)
     drafts = _merge(drafts, evaluation.drafts)
     return _assemble(
-        batch, book, config, aggregates.proposals, drafts, evaluation.checks, aggregates.partners,
-        inputs, started_at or datetime.now().astimezone().isoformat(timespec="seconds"),
+        batch,
+        book,
+        config,
+        aggregates.proposals,
+        drafts,
+        evaluation.checks,
+        aggregates.partners,
+        inputs,
+        started_at or datetime.now().astimezone().isoformat(timespec="seconds"),
     )
 
 
@@ -199,9 +215,9 @@ def _assemble(
         findings = render(read.drafts)
         if read.unreadable:
             verdict = Verdict.UNREADABLE
-        elif any(f.severity is Severity.ERROR for f in findings) or Verdict.INELIGIBLE in verdicts.get(
-            read.file, []
-        ):
+        elif any(
+            f.severity is Severity.ERROR for f in findings
+        ) or Verdict.INELIGIBLE in verdicts.get(read.file, []):
             verdict = Verdict.INELIGIBLE
         elif verdicts.get(read.file):
             verdict = Verdict.ELIGIBLE
@@ -210,7 +226,9 @@ def _assemble(
         files.append(
             FileResult(read.file, read.relative, verdict, tuple(ids.get(read.file, [])), findings)
         )
-    all_findings = [f for r in results for f in r.findings] + [f for fr in files for f in fr.findings]
+    all_findings = [f for r in results for f in r.findings] + [
+        f for fr in files for f in fr.findings
+    ]
     summary = Summary(
         files=len(files),
         proposals=len(results),

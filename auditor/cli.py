@@ -23,27 +23,47 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 _LANG = click.option(
-    "--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True,
+    "--lang",
+    type=click.Choice(["en", "nl"]),
+    default="en",
+    show_default=True,
     help="Language of messages and reports.",
 )
 _RULES = click.option(
-    "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    "--rules",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help="Folder with extra or overriding rule sets (YAML); may be repeated.",
 )
 _FAIL_ON = click.option(
-    "--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
-    show_default=True, help="Lowest severity that makes the exit code 1.",
+    "--fail-on",
+    type=click.Choice(["error", "warning", "never"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit code 1.",
 )
 _FORMAT = click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="What goes to stdout: a readable summary or the results document.",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="What goes to stdout: a readable summary or the results document.",
 )
 _MAX_FILE = click.option(
-    "--max-file-size", type=click.FloatRange(min=0.001), default=50.0, show_default=True,
-    metavar="MB", help="Files larger than this are not opened.",
+    "--max-file-size",
+    type=click.FloatRange(min=0.001),
+    default=50.0,
+    show_default=True,
+    metavar="MB",
+    help="Files larger than this are not opened.",
 )
 _MAX_ROWS = click.option(
-    "--max-rows", type=click.IntRange(min=1), default=250_000, show_default=True,
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=250_000,
+    show_default=True,
     help="Sheets with more rows than this are not read.",
 )
 
@@ -52,8 +72,13 @@ class _State:
     debug = False
 
 
-def _config(lang: str, rules_dirs: tuple[Path, ...], workers: int | None, max_file_size: float,
-            max_rows: int) -> Any:
+def _config(
+    lang: str,
+    rules_dirs: tuple[Path, ...],
+    workers: int | None,
+    max_file_size: float,
+    max_rows: int,
+) -> Any:
     from auditor.core.config import AuditConfig, Limits
 
     return AuditConfig(
@@ -87,7 +112,9 @@ def _user_errors() -> Iterator[None]:
         sys.exit(EXIT_USAGE)
 
 
-def _progress(enabled: bool, lang: str) -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Any]:
+def _progress(
+    enabled: bool, lang: str
+) -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Any]:
     """A rich progress bar on stderr, only when stderr is a terminal."""
     if not enabled or not sys.stderr.isatty():
         return None, None, None
@@ -97,8 +124,12 @@ def _progress(enabled: bool, lang: str) -> tuple[Callable[[int], None] | None, C
     from auditor.report.i18n import t
 
     bar = Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
     task = bar.add_task(t("progress.reading", lang), total=None)
     return (
@@ -118,20 +149,40 @@ def cli(debug: bool) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("audit-report"), show_default=True, help="Folder for results.json.")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("audit-report"),
+    show_default=True,
+    help="Folder for results.json.",
+)
 @_LANG
 @_RULES
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes for reading (default: all cores for large batches).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for reading (default: all cores for large batches).",
+)
 @_FAIL_ON
 @_FORMAT
 @_MAX_FILE
 @_MAX_ROWS
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar.")
-def audit(paths: tuple[str, ...], outdir: Path, lang: str, rules_dirs: tuple[Path, ...],
-          workers: int | None, fail_on: str, output_format: str, max_file_size: float,
-          max_rows: int, quiet: bool) -> None:
+def audit(
+    paths: tuple[str, ...],
+    outdir: Path,
+    lang: str,
+    rules_dirs: tuple[Path, ...],
+    workers: int | None,
+    fail_on: str,
+    output_format: str,
+    max_file_size: float,
+    max_rows: int,
+    quiet: bool,
+) -> None:
     """Audit workbooks and folders of workbooks; write OUTDIR/results.json."""
     with _user_errors():
         from auditor.api import audit as run_audit
@@ -177,8 +228,15 @@ def _print_summary(result: AuditResult, path: Path) -> None:
 @_FORMAT
 @_MAX_FILE
 @_MAX_ROWS
-def check(file: str, lang: str, rules_dirs: tuple[Path, ...], fail_on: str, output_format: str,
-          max_file_size: float, max_rows: int) -> None:
+def check(
+    file: str,
+    lang: str,
+    rules_dirs: tuple[Path, ...],
+    fail_on: str,
+    output_format: str,
+    max_file_size: float,
+    max_rows: int,
+) -> None:
     """Check one workbook: one line per finding, then the verdict."""
     with _user_errors():
         from auditor.api import audit as run_audit

@@ -83,7 +83,9 @@ def write_proposal(path: Path, proposal: Mapping[str, Any], style: Style = Style
             sheet.cell(first + offset, 2, _cell_value(key, value))
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 44
-    partners = workbook.create_sheet(style.partner_sheet_name or table_spec("partners").sheet.label(style.lang))
+    partners = workbook.create_sheet(
+        style.partner_sheet_name or table_spec("partners").sheet.label(style.lang)
+    )
     _partner_table(partners, proposal["partners"], style, include_proposal_id=False)
     if style.hidden_sheet:
         hidden = workbook.create_sheet("Lists")
@@ -111,16 +113,33 @@ def _partner_table(
     columns = list(partner_columns())
     if include_proposal_id:
         columns.insert(0, "proposal_id")
-    columns = [c for c in columns if c in ("proposal_id", "partner_no", "role", "organisation_name",
-                                            "oid", "pic", "country", "organisation_type")
-               or any(r.get(c) for r in rows)]
+    columns = [
+        c
+        for c in columns
+        if c
+        in (
+            "proposal_id",
+            "partner_no",
+            "role",
+            "organisation_name",
+            "oid",
+            "pic",
+            "country",
+            "organisation_type",
+        )
+        or any(r.get(c) for r in rows)
+    ]
     if style.shuffle_columns:
         random.Random(style.seed).shuffle(columns)
     headers = [style.column_labels.get(c) or label(c, "partners", style.lang) for c in columns]
     headers += list(style.extra_columns)
     row_number = 1
     if style.title_rows:
-        sheet.cell(1, style.start_column, "Partnerorganisaties" if style.lang == "nl" else "Partner organisations")
+        sheet.cell(
+            1,
+            style.start_column,
+            "Partnerorganisaties" if style.lang == "nl" else "Partner organisations",
+        )
         sheet.cell(1, style.start_column).font = Font(bold=True, size=13)
         row_number = style.title_rows + 1
     for offset, header in enumerate(headers):
@@ -141,11 +160,19 @@ def _partner_table(
                 value = int(value)
             sheet.cell(row_number, style.start_column + offset, value)
         for offset, _extra in enumerate(style.extra_columns):
-            sheet.cell(row_number, style.start_column + len(columns) + offset, f"contact{index + 1}@example.org")
+            sheet.cell(
+                row_number,
+                style.start_column + len(columns) + offset,
+                f"contact{index + 1}@example.org",
+            )
     if style.notes_below:
-        sheet.cell(row_number + 2, style.start_column,
-                   "Opmerking: gegevens volgens het PIC-register." if style.lang == "nl"
-                   else "Note: data as in the Participant Register.")
+        sheet.cell(
+            row_number + 2,
+            style.start_column,
+            "Opmerking: gegevens volgens het PIC-register."
+            if style.lang == "nl"
+            else "Note: data as in the Participant Register.",
+        )
     for offset in range(len(headers)):
         letter = openpyxl.utils.get_column_letter(style.start_column + offset)
         sheet.column_dimensions[letter].width = 22
@@ -219,7 +246,9 @@ def write_with_formulas(path: Path, proposal: Mapping[str, Any]) -> None:
         value = proposal["project"].get(key)
         if key == "requested_grant_eur":
             last = len(proposal["partners"]) + 1
-            project.write_formula(offset + 1, 1, f"=SUM(Partners!{letter}2:{letter}{last})", None, total)
+            project.write_formula(
+                offset + 1, 1, f"=SUM(Partners!{letter}2:{letter}{last})", None, total
+            )
         elif value is not None:
             project.write(offset + 1, 1, _cell_value(key, value))
     workbook.close()
@@ -232,7 +261,8 @@ def write_with_formulas(path: Path, proposal: Mapping[str, Any]) -> None:
 def _eche_rows() -> list[dict[str, str]]:
     with ECHE.open(encoding="utf-8", newline="") as handle:
         return [
-            row for row in csv.DictReader(handle, delimiter=";")
+            row
+            for row in csv.DictReader(handle, delimiter=";")
             if row["OID"].startswith("E") and row["Pic"].isdigit()
         ]
 
@@ -270,7 +300,13 @@ def org(role: str, country: str, kind: str, name: str, **extra: Any) -> dict[str
 
 
 def uni(role: str, country: str, number: int = 0, **extra: Any) -> dict[str, Any]:
-    return {"role": role, "country": country, "organisation_type": "HEI", **hei(country, number), **extra}
+    return {
+        "role": role,
+        "country": country,
+        "organisation_type": "HEI",
+        **hei(country, number),
+        **extra,
+    }
 
 
 def numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -287,223 +323,570 @@ def proposal(project: dict[str, Any], partners: list[dict[str, Any]]) -> dict[st
 def samples() -> dict[str, tuple[dict[str, Any], Style | None]]:
     """File name -> (proposal, style); style None means written with formulas."""
     out: dict[str, tuple[dict[str, Any], Style | None]] = {}
-    out["ka220-hed-eligible.xlsx"] = (proposal(
-        {"proposal_id": "2024-1-NL01-KA220-HED-000198765", "acronym": "DIGI-TEACH",
-         "title": "Digital didactics for teacher education", "action": "KA220-HED",
-         "call_year": 2024, "duration_months": 24, "requested_grant_eur": 250000,
-         "start_date": "2024-11-01", "priorities": "Digital transformation; Inclusion and diversity"},
-        [uni("coordinator", "NL", 1), uni("partner", "BE", 3), uni("partner", "DE", 7),
-         org("partner", "ES", "ENTERPRISE", "Aula Digital Soluciones SL", city="Valencia"),
-         org("associated", "UA", "NGO", "Osvita Foundation", city="Lviv",
-             justification="Brings teacher networks in Ukraine")],
-    ), Style())
-    out["ka220-sch-ineligible-nl.xlsx"] = (proposal(
-        {"proposal_id": "2024-1-BE02-KA220-SCH-000203344", "acronym": "BUITEN",
-         "title": "Buitenklas voor iedereen", "action": "KA220-SCH", "call_year": 2024,
-         "duration_months": 24, "requested_grant_eur": "200.000", "priorities": "Milieu en klimaat"},
-        [org("coördinator", "België", "School", "Basisschool De Regenboog", city="Gent"),
-         org("partner", "Nederland", "School", "OBS De Linde", city="Utrecht"),
-         org("geassocieerd partner", "Duitsland", "Overheidsinstantie", "Stadt Aachen", city="Aachen",
-             requested_grant_eur="5000")],
-    ), Style(lang="nl"))
-    out["ka220-adu-warning.xlsx"] = (proposal(
-        {"proposal_id": "2025-1-NL01-KA220-ADU-000287001", "acronym": "READ-ON",
-         "title": "Literacy for adult newcomers", "action": "KA220-ADU", "call_year": 2025,
-         "duration_months": 36, "requested_grant_eur": 400000,
-         "priorities": "Inclusion and diversity"},
-        [org("coordinator", "NL", "ADULT", "Stichting Taal Voor Allen", city="Rotterdam"),
-         org("partner", "FI", "ADULT", "Helsingin Aikuisopisto Oy", city="Helsinki"),
-         org("partner", "PT", "NGO", "Associação Ler Mais", city="Porto"),
-         org("partner", "GE", "NGO", "Georgian Adult Learning Network", city="Tbilisi")],
-    ), Style())
-    out["ka210-vet-eligible-nl.xlsx"] = (proposal(
-        {"proposal_id": "2024-1-NL01-KA210-VET-000201122", "acronym": "GROENWERK",
-         "title": "Groene vaardigheden in de hovenierij", "action": "KA210-VET", "call_year": 2024,
-         "duration_months": 12, "requested_grant_eur": "€ 60.000",
-         "priorities": "Milieu en strijd tegen klimaatverandering"},
-        [org("Coördinator (aanvrager)", "Nederland", "Aanbieder van beroepsonderwijs en -opleiding",
-             "ROC Groene Delta", city="Arnhem", requested_grant_eur="35000"),
-         org("Volwaardig partner", "Griekenland", "Onderneming", "Kipos Landscaping IKE",
-             city="Thessaloniki", requested_grant_eur="25000")],
-    ), Style(lang="nl", title_rows=2, partner_sheet_name="Partnerorganisaties"))
-    out["ka210-ineligible.xlsx"] = (proposal(
-        {"proposal_id": "2024-2-DE02-KA210-YOU-000255550", "acronym": "YOUTHMAP",
-         "title": "Mapping youth participation", "action": "KA210-YOU", "call_year": 2024,
-         "duration_months": 30, "requested_grant_eur": 60000, "priorities": "Participation"},
-        [org("coordinator", "DE", "YOUTH", "Jugendwerk Hamburg e.V.", city="Hamburg"),
-         org("partner", "UK", "YOUTH", "Youth Voices Leeds CIC", city="Leeds")],
-    ), Style())
-    out["knowledge-alliance-eligible.xlsx"] = (proposal(
-        {"proposal_id": "612542-EPP-1-2019-1-NL-EPPKA2-KA", "acronym": "ENTRE-LAB",
-         "title": "Entrepreneurial labs between universities and SMEs", "action": "Knowledge Alliance",
-         "call_year": 2019, "duration_months": 36, "requested_grant_eur": 995000},
-        [uni("coordinator", "NL", 4), uni("partner", "IT", 2), uni("partner", "PL", 5),
-         org("partner", "SE", "ENTERPRISE", "Nordic Innovation Partners AB", city="Malmö"),
-         org("partner", "IE", "ENTERPRISE", "Shannon Consulting Ltd", city="Limerick"),
-         org("partner", "HU", "RESEARCH", "Budapest Institute for Applied Research", city="Budapest")],
-    ), Style())
-    out["knowledge-alliance-ineligible.xlsx"] = (proposal(
-        {"proposal_id": "621639-EPP-1-2020-1-IT-EPPKA2-KA", "acronym": "FOODLINK",
-         "title": "Food science and industry link", "action": "EPPKA2-KA", "call_year": 2020,
-         "duration_months": 24, "requested_grant_eur": 850000},
-        [uni("coordinator", "IT", 9),
-         org("partner", "FR", "HEI", "Institut Supérieur de l'Agroalimentaire", city="Lyon"),
-         org("partner", "ES", "ENTERPRISE", "Conservas del Norte SA", city="Santander"),
-         org("partner", "PT", "NGO", "Rede Alimentar", city="Lisboa"),
-         org("partner", "AR", "HEI", "Universidad de Cuyo", city="Mendoza"),
-         org("partner", "EL", "ENTERPRISE", "Olympia Foods AE", city="Patra")],
-    ), Style())
-    out["strategic-partnership-ka203-eligible.xlsx"] = (proposal(
-        {"proposal_id": "2019-1-BE02-KA203-046981", "acronym": "OPEN-STEM",
-         "title": "Open STEM courses for first-year students", "action": "KA203", "call_year": 2019,
-         "duration_months": 36, "requested_grant_eur": 420000, "partnership_type": "Innovation",
-         "priorities": "Open education and innovative practices in a digital era"},
-        [uni("coordinator", "BE", 12), uni("partner", "RS", 2), uni("partner", "CZ", 3),
-         uni("partner", "LT", 1)],
-    ), Style())
-    out["strategic-partnership-ka203-ineligible.xlsx"] = (proposal(
-        {"proposal_id": "2018-1-UK01-KA203-047700", "acronym": "CARE-ED",
-         "title": "Care education exchange", "action": "KA203", "call_year": 2018,
-         "duration_months": 18, "requested_grant_eur": 300000,
-         "partnership_type": "Exchange of good practices", "priorities": "Social inclusion"},
-        [org("coordinator", "UK", "HEI", "University of Northshire", city="Leeds",
-             erasmus_code="UK LEEDS99"),
-         uni("partner", "RS", 4), uni("partner", "SI", 2)],
-    ), Style())
-    out["sector-skills-alliance-eligible.xlsx"] = (proposal(
-        {"proposal_id": "554187-EPP-1-2014-1-IE-EPPKA2-SSA", "acronym": "TOUR-SKILLS",
-         "title": "Skills for sustainable tourism", "action": "KA2-SSA", "call_year": 2014,
-         "duration_months": 36, "requested_grant_eur": 1000000},
-        [org("coordinator", "IE", "VET", "Cork Hospitality Training Centre", city="Cork"),
-         org("partner", "IE", "CHAMBER", "Cork Chamber of Commerce", city="Cork"),
-         org("partner", "IE", "QUALIFICATION_BODY", "Irish Tourism Qualifications Authority", city="Dublin"),
-         org("partner", "AT", "VET", "Tourismusschulen Salzburg", city="Salzburg"),
-         org("partner", "AT", "SOCIAL_PARTNER", "Tourismus-Arbeitgeberverband", city="Wien"),
-         org("partner", "AT", "PUBLIC_BODY", "Land Salzburg, Bildungsdirektion", city="Salzburg"),
-         org("partner", "NO", "VET", "Bergen Reiseliv Fagskole", city="Bergen"),
-         org("partner", "NO", "PROFESSIONAL_ASSOCIATION", "NHO Reiseliv Vest", city="Bergen"),
-         org("partner", "NO", "PUBLIC_BODY", "Hordaland fylkeskommune", city="Bergen")],
-    ), Style())
-    out["sector-skills-alliance-ineligible.xlsx"] = (proposal(
-        {"proposal_id": "559900-EPP-1-2015-1-DK-EPPKA2-SSA", "acronym": "WIND-SKILLS",
-         "title": "Wind turbine service skills", "action": "Sector Skills Alliance", "call_year": 2015,
-         "duration_months": 36, "requested_grant_eur": 900000},
-        [org("coordinator", "DK", "VET", "Esbjerg Tekniske Skole", city="Esbjerg"),
-         org("partner", "DK", "PROFESSIONAL_ASSOCIATION", "Wind Denmark Service", city="Aarhus"),
-         org("partner", "DK", "QUALIFICATION_BODY", "Danish Qualifications Board", city="Copenhagen"),
-         org("partner", "DE", "VET", "BBZ Husum", city="Husum"),
-         org("partner", "DE", "ENTERPRISE", "Nordwind Service GmbH", city="Husum"),
-         org("partner", "DE", "PUBLIC_BODY", "Land Schleswig-Holstein", city="Kiel"),
-         org("partner", "NO", "VET", "Stavanger Fagskole", city="Stavanger"),
-         org("partner", "NO", "SOCIAL_PARTNER", "Norsk Industri Vind", city="Oslo"),
-         org("partner", "NO", "PUBLIC_BODY", "Rogaland fylkeskommune", city="Stavanger")],
-    ), Style())
-    out["afi-lot1-eligible.xlsx"] = (proposal(
-        {"proposal_id": "101140251", "acronym": "AI-CRAFT", "title": "AI skills for crafts SMEs",
-         "action": "ERASMUS-EDU-2024-PI-ALL-INNO-EDU-ENTERP", "duration_months": 36,
-         "requested_grant_eur": "1.500.000", "submitted_at": "2024-03-07 16:58:12"},
-        [uni("coordinator", "AT", 4), uni("partner", "SK", 2),
-         org("partner", "SK", "VET", "Stredná odborná škola Žilina", city="Žilina"),
-         org("partner", "HR", "VET", "Obrtnička škola Split", city="Split"),
-         org("partner", "AT", "CHAMBER", "Wirtschaftskammer Tirol", city="Innsbruck"),
-         org("partner", "HR", "ENTERPRISE", "Dalmacija Digital d.o.o.", city="Split"),
-         org("partner", "TR", "ENTERPRISE", "Ege Zanaat Teknolojileri A.Ş.", city="İzmir"),
-         org("partner", "SK", "RESEARCH", "Slovak Centre for AI Research", city="Bratislava"),
-         org("associated", "CH", "PROFESSIONAL_ASSOCIATION", "Swiss Crafts Association", city="Bern")],
-    ), Style())
-    out["afi-lot1-ineligible.xlsx"] = (proposal(
-        {"proposal_id": "101140777", "acronym": "GREEN-BUILD", "title": "Green building skills",
-         "action": "AFI-LOT1", "call_year": 2025, "duration_months": 30,
-         "requested_grant_eur": 1200000, "submitted_at": "6 maart 2025 17:04"},
-        [uni("coordinator", "LV", 1),
-         org("partner", "LV", "VET", "Rīgas Būvniecības tehnikums", city="Rīga"),
-         org("partner", "EE", "VET", "Tallinna Ehituskool", city="Tallinn"),
-         org("partner", "EE", "ENTERPRISE", "Roheline Maja OÜ", city="Tartu"),
-         org("partner", "LT", "NGO", "Žalioji statyba", city="Vilnius"),
-         org("partner", "US", "HEI", "Midwest Building Institute", city="Chicago"),
-         org("partner", "LT", "RESEARCH", "Kaunas Building Research Centre", city="Kaunas")],
-    ), Style())
-    out["afi-lot2-eligible.xlsx"] = (proposal(
-        {"proposal_id": "101140999", "acronym": "BATT-SKILLS", "title": "Battery skills blueprint",
-         "action": "AFI-LOT2", "call_year": 2024, "duration_months": 48,
-         "requested_grant_eur": 4000000, "submitted_at": "2024-03-06T11:20:00+01:00",
-         "industrial_ecosystem": "Mobility-Transport-Automotive", "eqf_levels": "4-5; 6; 7"},
-        [uni("coordinator", "SE", 3), uni("partner", "FI", 2),
-         org("partner", "PL", "VET", "Zespół Szkół Samochodowych Wrocław", city="Wrocław"),
-         org("partner", "CZ", "VET", "SPŠ automobilní Praha", city="Praha"),
-         org("partner", "FR", "VET", "Lycée professionnel Gustave Eiffel", city="Lyon"),
-         org("partner", "DE", "ENTERPRISE", "Zellwerk Batterie GmbH", city="Salzgitter"),
-         org("partner", "ES", "CHAMBER", "Cámara de Comercio de Navarra", city="Pamplona"),
-         org("partner", "IT", "SOCIAL_PARTNER", "Federmeccanica Piemonte", city="Torino"),
-         org("partner", "PL", "ENTERPRISE", "Baterie Polska sp. z o.o.", city="Wrocław"),
-         org("partner", "HU", "PROFESSIONAL_ASSOCIATION", "Hungarian Automotive Cluster", city="Győr"),
-         org("partner", "SE", "RESEARCH", "Nordic Battery Institute", city="Västerås"),
-         org("partner", "FR", "PUBLIC_BODY", "Région Auvergne-Rhône-Alpes", city="Lyon")],
-    ), Style())
-    out["afi-lot2-ineligible.xlsx"] = (proposal(
-        {"proposal_id": "101141000", "acronym": "TEX-FUTURE", "title": "Textile futures",
-         "action": "Blueprint", "call_year": 2024, "duration_months": 48,
-         "requested_grant_eur": 4200000, "industrial_ecosystem": "Textile; Retail",
-         "eqf_levels": "3;4;5"},
-        [uni("coordinator", "PT", 3),
-         org("partner", "PT", "VET", "Escola Profissional Têxtil", city="Guimarães"),
-         org("partner", "ES", "VET", "IES Textil Terrassa", city="Terrassa"),
-         org("partner", "IT", "ENTERPRISE", "Tessiture Biellesi SpA", city="Biella"),
-         org("partner", "BG", "CHAMBER", "Bulgarian Textile Chamber", city="Sofia"),
-         org("partner", "RO", "ENTERPRISE", "Textila Moldova SRL", city="Iași"),
-         org("partner", "BE", "PROFESSIONAL_ASSOCIATION", "Fedustria", city="Brussel"),
-         org("partner", "PT", "RESEARCH", "CITEVE", city="Famalicão"),
-         org("partner", "ES", "PUBLIC_BODY", "Generalitat de Catalunya", city="Barcelona"),
-         org("partner", "IT", "NGO", "Moda Sostenibile", city="Prato")],
-    ), Style())
-    out["cove-eligible.xlsx"] = (proposal(
-        {"proposal_id": "101143210", "acronym": "HYDRO-COVE", "title": "Hydrogen vocational excellence",
-         "action": "ERASMUS-EDU-2024-PEX-COVE", "duration_months": 48, "requested_grant_eur": 3999000,
-         "submitted_at": "2024-05-07 15:00"},
-        [org("coordinator", "NL", "VET", "Noorderpoort", city="Groningen"),
-         org("partner", "NL", "ENTERPRISE", "Waterstof Noord BV", city="Groningen"),
-         org("partner", "DK", "VET", "EUC Syd", city="Sønderborg"),
-         org("partner", "DK", "CHAMBER", "Dansk Erhverv Syd", city="Sønderborg"),
-         org("partner", "ES", "VET", "CIFP Hidrógeno Aragón", city="Zaragoza"),
-         org("partner", "ES", "SOCIAL_PARTNER", "CEOE Aragón", city="Zaragoza"),
-         org("partner", "MK", "VET", "SUGS Mihajlo Pupin", city="Skopje"),
-         org("partner", "MK", "ENTERPRISE", "Vodorod Tech DOOEL", city="Skopje"),
-         uni("partner", "NL", 2)],
-    ), Style())
-    out["cove-ineligible.xlsx"] = (proposal(
-        {"proposal_id": "101143299", "acronym": "AGRI-COVE", "title": "Smart farming excellence",
-         "action": "COVE", "call_year": 2025, "duration_months": 36, "requested_grant_eur": 4500000},
-        [org("coordinator", "IE", "VET", "Kildalton Agricultural College", city="Kilkenny"),
-         org("partner", "IE", "ENTERPRISE", "Glanbia Farm Tech", city="Kilkenny"),
-         org("partner", "FR", "VET", "Lycée agricole de Rennes", city="Rennes"),
-         org("partner", "FR", "VET", "CFA agricole Bretagne", city="Rennes"),
-         org("partner", "NL", "VET", "Aeres MBO", city="Barneveld"),
-         org("partner", "NL", "ENTERPRISE", "Lely Services BV", city="Maassluis"),
-         org("partner", "PL", "VET", "Zespół Szkół Rolniczych Poznań", city="Poznań"),
-         org("associated", "PL", "CHAMBER", "Izba Rolnicza Wielkopolska", city="Poznań")],
-    ), Style())
+    out["ka220-hed-eligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2024-1-NL01-KA220-HED-000198765",
+                "acronym": "DIGI-TEACH",
+                "title": "Digital didactics for teacher education",
+                "action": "KA220-HED",
+                "call_year": 2024,
+                "duration_months": 24,
+                "requested_grant_eur": 250000,
+                "start_date": "2024-11-01",
+                "priorities": "Digital transformation; Inclusion and diversity",
+            },
+            [
+                uni("coordinator", "NL", 1),
+                uni("partner", "BE", 3),
+                uni("partner", "DE", 7),
+                org("partner", "ES", "ENTERPRISE", "Aula Digital Soluciones SL", city="Valencia"),
+                org(
+                    "associated",
+                    "UA",
+                    "NGO",
+                    "Osvita Foundation",
+                    city="Lviv",
+                    justification="Brings teacher networks in Ukraine",
+                ),
+            ],
+        ),
+        Style(),
+    )
+    out["ka220-sch-ineligible-nl.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2024-1-BE02-KA220-SCH-000203344",
+                "acronym": "BUITEN",
+                "title": "Buitenklas voor iedereen",
+                "action": "KA220-SCH",
+                "call_year": 2024,
+                "duration_months": 24,
+                "requested_grant_eur": "200.000",
+                "priorities": "Milieu en klimaat",
+            },
+            [
+                org("coördinator", "België", "School", "Basisschool De Regenboog", city="Gent"),
+                org("partner", "Nederland", "School", "OBS De Linde", city="Utrecht"),
+                org(
+                    "geassocieerd partner",
+                    "Duitsland",
+                    "Overheidsinstantie",
+                    "Stadt Aachen",
+                    city="Aachen",
+                    requested_grant_eur="5000",
+                ),
+            ],
+        ),
+        Style(lang="nl"),
+    )
+    out["ka220-adu-warning.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2025-1-NL01-KA220-ADU-000287001",
+                "acronym": "READ-ON",
+                "title": "Literacy for adult newcomers",
+                "action": "KA220-ADU",
+                "call_year": 2025,
+                "duration_months": 36,
+                "requested_grant_eur": 400000,
+                "priorities": "Inclusion and diversity",
+            },
+            [
+                org("coordinator", "NL", "ADULT", "Stichting Taal Voor Allen", city="Rotterdam"),
+                org("partner", "FI", "ADULT", "Helsingin Aikuisopisto Oy", city="Helsinki"),
+                org("partner", "PT", "NGO", "Associação Ler Mais", city="Porto"),
+                org("partner", "GE", "NGO", "Georgian Adult Learning Network", city="Tbilisi"),
+            ],
+        ),
+        Style(),
+    )
+    out["ka210-vet-eligible-nl.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2024-1-NL01-KA210-VET-000201122",
+                "acronym": "GROENWERK",
+                "title": "Groene vaardigheden in de hovenierij",
+                "action": "KA210-VET",
+                "call_year": 2024,
+                "duration_months": 12,
+                "requested_grant_eur": "€ 60.000",
+                "priorities": "Milieu en strijd tegen klimaatverandering",
+            },
+            [
+                org(
+                    "Coördinator (aanvrager)",
+                    "Nederland",
+                    "Aanbieder van beroepsonderwijs en -opleiding",
+                    "ROC Groene Delta",
+                    city="Arnhem",
+                    requested_grant_eur="35000",
+                ),
+                org(
+                    "Volwaardig partner",
+                    "Griekenland",
+                    "Onderneming",
+                    "Kipos Landscaping IKE",
+                    city="Thessaloniki",
+                    requested_grant_eur="25000",
+                ),
+            ],
+        ),
+        Style(lang="nl", title_rows=2, partner_sheet_name="Partnerorganisaties"),
+    )
+    out["ka210-ineligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2024-2-DE02-KA210-YOU-000255550",
+                "acronym": "YOUTHMAP",
+                "title": "Mapping youth participation",
+                "action": "KA210-YOU",
+                "call_year": 2024,
+                "duration_months": 30,
+                "requested_grant_eur": 60000,
+                "priorities": "Participation",
+            },
+            [
+                org("coordinator", "DE", "YOUTH", "Jugendwerk Hamburg e.V.", city="Hamburg"),
+                org("partner", "UK", "YOUTH", "Youth Voices Leeds CIC", city="Leeds"),
+            ],
+        ),
+        Style(),
+    )
+    out["knowledge-alliance-eligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "612542-EPP-1-2019-1-NL-EPPKA2-KA",
+                "acronym": "ENTRE-LAB",
+                "title": "Entrepreneurial labs between universities and SMEs",
+                "action": "Knowledge Alliance",
+                "call_year": 2019,
+                "duration_months": 36,
+                "requested_grant_eur": 995000,
+            },
+            [
+                uni("coordinator", "NL", 4),
+                uni("partner", "IT", 2),
+                uni("partner", "PL", 5),
+                org("partner", "SE", "ENTERPRISE", "Nordic Innovation Partners AB", city="Malmö"),
+                org("partner", "IE", "ENTERPRISE", "Shannon Consulting Ltd", city="Limerick"),
+                org(
+                    "partner",
+                    "HU",
+                    "RESEARCH",
+                    "Budapest Institute for Applied Research",
+                    city="Budapest",
+                ),
+            ],
+        ),
+        Style(),
+    )
+    out["knowledge-alliance-ineligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "621639-EPP-1-2020-1-IT-EPPKA2-KA",
+                "acronym": "FOODLINK",
+                "title": "Food science and industry link",
+                "action": "EPPKA2-KA",
+                "call_year": 2020,
+                "duration_months": 24,
+                "requested_grant_eur": 850000,
+            },
+            [
+                uni("coordinator", "IT", 9),
+                org("partner", "FR", "HEI", "Institut Supérieur de l'Agroalimentaire", city="Lyon"),
+                org("partner", "ES", "ENTERPRISE", "Conservas del Norte SA", city="Santander"),
+                org("partner", "PT", "NGO", "Rede Alimentar", city="Lisboa"),
+                org("partner", "AR", "HEI", "Universidad de Cuyo", city="Mendoza"),
+                org("partner", "EL", "ENTERPRISE", "Olympia Foods AE", city="Patra"),
+            ],
+        ),
+        Style(),
+    )
+    out["strategic-partnership-ka203-eligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2019-1-BE02-KA203-046981",
+                "acronym": "OPEN-STEM",
+                "title": "Open STEM courses for first-year students",
+                "action": "KA203",
+                "call_year": 2019,
+                "duration_months": 36,
+                "requested_grant_eur": 420000,
+                "partnership_type": "Innovation",
+                "priorities": "Open education and innovative practices in a digital era",
+            },
+            [
+                uni("coordinator", "BE", 12),
+                uni("partner", "RS", 2),
+                uni("partner", "CZ", 3),
+                uni("partner", "LT", 1),
+            ],
+        ),
+        Style(),
+    )
+    out["strategic-partnership-ka203-ineligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2018-1-UK01-KA203-047700",
+                "acronym": "CARE-ED",
+                "title": "Care education exchange",
+                "action": "KA203",
+                "call_year": 2018,
+                "duration_months": 18,
+                "requested_grant_eur": 300000,
+                "partnership_type": "Exchange of good practices",
+                "priorities": "Social inclusion",
+            },
+            [
+                org(
+                    "coordinator",
+                    "UK",
+                    "HEI",
+                    "University of Northshire",
+                    city="Leeds",
+                    erasmus_code="UK LEEDS99",
+                ),
+                uni("partner", "RS", 4),
+                uni("partner", "SI", 2),
+            ],
+        ),
+        Style(),
+    )
+    out["sector-skills-alliance-eligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "554187-EPP-1-2014-1-IE-EPPKA2-SSA",
+                "acronym": "TOUR-SKILLS",
+                "title": "Skills for sustainable tourism",
+                "action": "KA2-SSA",
+                "call_year": 2014,
+                "duration_months": 36,
+                "requested_grant_eur": 1000000,
+            },
+            [
+                org("coordinator", "IE", "VET", "Cork Hospitality Training Centre", city="Cork"),
+                org("partner", "IE", "CHAMBER", "Cork Chamber of Commerce", city="Cork"),
+                org(
+                    "partner",
+                    "IE",
+                    "QUALIFICATION_BODY",
+                    "Irish Tourism Qualifications Authority",
+                    city="Dublin",
+                ),
+                org("partner", "AT", "VET", "Tourismusschulen Salzburg", city="Salzburg"),
+                org("partner", "AT", "SOCIAL_PARTNER", "Tourismus-Arbeitgeberverband", city="Wien"),
+                org(
+                    "partner",
+                    "AT",
+                    "PUBLIC_BODY",
+                    "Land Salzburg, Bildungsdirektion",
+                    city="Salzburg",
+                ),
+                org("partner", "NO", "VET", "Bergen Reiseliv Fagskole", city="Bergen"),
+                org(
+                    "partner", "NO", "PROFESSIONAL_ASSOCIATION", "NHO Reiseliv Vest", city="Bergen"
+                ),
+                org("partner", "NO", "PUBLIC_BODY", "Hordaland fylkeskommune", city="Bergen"),
+            ],
+        ),
+        Style(),
+    )
+    out["sector-skills-alliance-ineligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "559900-EPP-1-2015-1-DK-EPPKA2-SSA",
+                "acronym": "WIND-SKILLS",
+                "title": "Wind turbine service skills",
+                "action": "Sector Skills Alliance",
+                "call_year": 2015,
+                "duration_months": 36,
+                "requested_grant_eur": 900000,
+            },
+            [
+                org("coordinator", "DK", "VET", "Esbjerg Tekniske Skole", city="Esbjerg"),
+                org(
+                    "partner",
+                    "DK",
+                    "PROFESSIONAL_ASSOCIATION",
+                    "Wind Denmark Service",
+                    city="Aarhus",
+                ),
+                org(
+                    "partner",
+                    "DK",
+                    "QUALIFICATION_BODY",
+                    "Danish Qualifications Board",
+                    city="Copenhagen",
+                ),
+                org("partner", "DE", "VET", "BBZ Husum", city="Husum"),
+                org("partner", "DE", "ENTERPRISE", "Nordwind Service GmbH", city="Husum"),
+                org("partner", "DE", "PUBLIC_BODY", "Land Schleswig-Holstein", city="Kiel"),
+                org("partner", "NO", "VET", "Stavanger Fagskole", city="Stavanger"),
+                org("partner", "NO", "SOCIAL_PARTNER", "Norsk Industri Vind", city="Oslo"),
+                org("partner", "NO", "PUBLIC_BODY", "Rogaland fylkeskommune", city="Stavanger"),
+            ],
+        ),
+        Style(),
+    )
+    out["afi-lot1-eligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "101140251",
+                "acronym": "AI-CRAFT",
+                "title": "AI skills for crafts SMEs",
+                "action": "ERASMUS-EDU-2024-PI-ALL-INNO-EDU-ENTERP",
+                "duration_months": 36,
+                "requested_grant_eur": "1.500.000",
+                "submitted_at": "2024-03-07 16:58:12",
+            },
+            [
+                uni("coordinator", "AT", 4),
+                uni("partner", "SK", 2),
+                org("partner", "SK", "VET", "Stredná odborná škola Žilina", city="Žilina"),
+                org("partner", "HR", "VET", "Obrtnička škola Split", city="Split"),
+                org("partner", "AT", "CHAMBER", "Wirtschaftskammer Tirol", city="Innsbruck"),
+                org("partner", "HR", "ENTERPRISE", "Dalmacija Digital d.o.o.", city="Split"),
+                org("partner", "TR", "ENTERPRISE", "Ege Zanaat Teknolojileri A.Ş.", city="İzmir"),
+                org(
+                    "partner", "SK", "RESEARCH", "Slovak Centre for AI Research", city="Bratislava"
+                ),
+                org(
+                    "associated",
+                    "CH",
+                    "PROFESSIONAL_ASSOCIATION",
+                    "Swiss Crafts Association",
+                    city="Bern",
+                ),
+            ],
+        ),
+        Style(),
+    )
+    out["afi-lot1-ineligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "101140777",
+                "acronym": "GREEN-BUILD",
+                "title": "Green building skills",
+                "action": "AFI-LOT1",
+                "call_year": 2025,
+                "duration_months": 30,
+                "requested_grant_eur": 1200000,
+                "submitted_at": "6 maart 2025 17:04",
+            },
+            [
+                uni("coordinator", "LV", 1),
+                org("partner", "LV", "VET", "Rīgas Būvniecības tehnikums", city="Rīga"),
+                org("partner", "EE", "VET", "Tallinna Ehituskool", city="Tallinn"),
+                org("partner", "EE", "ENTERPRISE", "Roheline Maja OÜ", city="Tartu"),
+                org("partner", "LT", "NGO", "Žalioji statyba", city="Vilnius"),
+                org("partner", "US", "HEI", "Midwest Building Institute", city="Chicago"),
+                org("partner", "LT", "RESEARCH", "Kaunas Building Research Centre", city="Kaunas"),
+            ],
+        ),
+        Style(),
+    )
+    out["afi-lot2-eligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "101140999",
+                "acronym": "BATT-SKILLS",
+                "title": "Battery skills blueprint",
+                "action": "AFI-LOT2",
+                "call_year": 2024,
+                "duration_months": 48,
+                "requested_grant_eur": 4000000,
+                "submitted_at": "2024-03-06T11:20:00+01:00",
+                "industrial_ecosystem": "Mobility-Transport-Automotive",
+                "eqf_levels": "4-5; 6; 7",
+            },
+            [
+                uni("coordinator", "SE", 3),
+                uni("partner", "FI", 2),
+                org("partner", "PL", "VET", "Zespół Szkół Samochodowych Wrocław", city="Wrocław"),
+                org("partner", "CZ", "VET", "SPŠ automobilní Praha", city="Praha"),
+                org("partner", "FR", "VET", "Lycée professionnel Gustave Eiffel", city="Lyon"),
+                org("partner", "DE", "ENTERPRISE", "Zellwerk Batterie GmbH", city="Salzgitter"),
+                org("partner", "ES", "CHAMBER", "Cámara de Comercio de Navarra", city="Pamplona"),
+                org("partner", "IT", "SOCIAL_PARTNER", "Federmeccanica Piemonte", city="Torino"),
+                org("partner", "PL", "ENTERPRISE", "Baterie Polska sp. z o.o.", city="Wrocław"),
+                org(
+                    "partner",
+                    "HU",
+                    "PROFESSIONAL_ASSOCIATION",
+                    "Hungarian Automotive Cluster",
+                    city="Győr",
+                ),
+                org("partner", "SE", "RESEARCH", "Nordic Battery Institute", city="Västerås"),
+                org("partner", "FR", "PUBLIC_BODY", "Région Auvergne-Rhône-Alpes", city="Lyon"),
+            ],
+        ),
+        Style(),
+    )
+    out["afi-lot2-ineligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "101141000",
+                "acronym": "TEX-FUTURE",
+                "title": "Textile futures",
+                "action": "Blueprint",
+                "call_year": 2024,
+                "duration_months": 48,
+                "requested_grant_eur": 4200000,
+                "industrial_ecosystem": "Textile; Retail",
+                "eqf_levels": "3;4;5",
+            },
+            [
+                uni("coordinator", "PT", 3),
+                org("partner", "PT", "VET", "Escola Profissional Têxtil", city="Guimarães"),
+                org("partner", "ES", "VET", "IES Textil Terrassa", city="Terrassa"),
+                org("partner", "IT", "ENTERPRISE", "Tessiture Biellesi SpA", city="Biella"),
+                org("partner", "BG", "CHAMBER", "Bulgarian Textile Chamber", city="Sofia"),
+                org("partner", "RO", "ENTERPRISE", "Textila Moldova SRL", city="Iași"),
+                org("partner", "BE", "PROFESSIONAL_ASSOCIATION", "Fedustria", city="Brussel"),
+                org("partner", "PT", "RESEARCH", "CITEVE", city="Famalicão"),
+                org("partner", "ES", "PUBLIC_BODY", "Generalitat de Catalunya", city="Barcelona"),
+                org("partner", "IT", "NGO", "Moda Sostenibile", city="Prato"),
+            ],
+        ),
+        Style(),
+    )
+    out["cove-eligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "101143210",
+                "acronym": "HYDRO-COVE",
+                "title": "Hydrogen vocational excellence",
+                "action": "ERASMUS-EDU-2024-PEX-COVE",
+                "duration_months": 48,
+                "requested_grant_eur": 3999000,
+                "submitted_at": "2024-05-07 15:00",
+            },
+            [
+                org("coordinator", "NL", "VET", "Noorderpoort", city="Groningen"),
+                org("partner", "NL", "ENTERPRISE", "Waterstof Noord BV", city="Groningen"),
+                org("partner", "DK", "VET", "EUC Syd", city="Sønderborg"),
+                org("partner", "DK", "CHAMBER", "Dansk Erhverv Syd", city="Sønderborg"),
+                org("partner", "ES", "VET", "CIFP Hidrógeno Aragón", city="Zaragoza"),
+                org("partner", "ES", "SOCIAL_PARTNER", "CEOE Aragón", city="Zaragoza"),
+                org("partner", "MK", "VET", "SUGS Mihajlo Pupin", city="Skopje"),
+                org("partner", "MK", "ENTERPRISE", "Vodorod Tech DOOEL", city="Skopje"),
+                uni("partner", "NL", 2),
+            ],
+        ),
+        Style(),
+    )
+    out["cove-ineligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "101143299",
+                "acronym": "AGRI-COVE",
+                "title": "Smart farming excellence",
+                "action": "COVE",
+                "call_year": 2025,
+                "duration_months": 36,
+                "requested_grant_eur": 4500000,
+            },
+            [
+                org("coordinator", "IE", "VET", "Kildalton Agricultural College", city="Kilkenny"),
+                org("partner", "IE", "ENTERPRISE", "Glanbia Farm Tech", city="Kilkenny"),
+                org("partner", "FR", "VET", "Lycée agricole de Rennes", city="Rennes"),
+                org("partner", "FR", "VET", "CFA agricole Bretagne", city="Rennes"),
+                org("partner", "NL", "VET", "Aeres MBO", city="Barneveld"),
+                org("partner", "NL", "ENTERPRISE", "Lely Services BV", city="Maassluis"),
+                org("partner", "PL", "VET", "Zespół Szkół Rolniczych Poznań", city="Poznań"),
+                org("associated", "PL", "CHAMBER", "Izba Rolnicza Wielkopolska", city="Poznań"),
+            ],
+        ),
+        Style(),
+    )
     # Untidy: everything a real file does at once.
-    out["untidy/ka220-vet-untidy-nl.xlsx"] = (proposal(
-        {"proposal_id": " 2024-1-NL01-KA220-VET-000199001\u00a0", "acronym": "ZORG-XR",
-         "title": "Virtual reality in zorgopleidingen", "action": "ka220-vet", "call_year": "2024",
-         "duration_months": "24 maanden", "requested_grant_eur": "250.000,00",
-         "start_date": "01/11/2024", "priorities": "Digitale transformatie; Inclusie en diversiteit"},
-        [org("coördinator", "Nederland", "Aanbieder van beroepsonderwijs en -opleiding", "ROC Midden Nederland",
-             city="Utrecht"),
-         org("Partner", "Deutschland", "Bedrijf", "Medisim GmbH\u00a0", city="Köln"),
-         org("partner", "Griekenland", "vet", "IEK Akmi Athens", city="Athina"),
-         org("Geassocieerd partner", "Noorwegen", "Overheidsinstantie", "Oslo kommune", city="Oslo")],
-    ), Style(lang="nl", title_rows=3, start_column=2, shuffle_columns=True,
-             extra_columns=("Contactpersoon",), blank_rows_between=True, notes_below=True,
-             project_title=True, hidden_sheet=True, seed=7))
-    out["untidy/ka220-you-formulas.xlsx"] = (proposal(
-        {"proposal_id": "2025-1-FR02-KA220-YOU-000301234", "acronym": "ECO-YOUTH",
-         "title": "Youth climate action", "action": "KA220-YOU", "call_year": 2025,
-         "duration_months": 24, "requested_grant_eur": 0, "priorities": "Environment"},
-        [org("coordinator", "FR", "YOUTH", "Jeunesse Verte", city="Nantes", requested_grant_eur="100000"),
-         org("partner", "IT", "YOUTH", "Giovani per il Clima", city="Bologna", requested_grant_eur="80000"),
-         org("partner", "PL", "NGO", "Fundacja Zielona Przyszłość", city="Kraków", requested_grant_eur="70000")],
-    ), None)
+    out["untidy/ka220-vet-untidy-nl.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": " 2024-1-NL01-KA220-VET-000199001\u00a0",
+                "acronym": "ZORG-XR",
+                "title": "Virtual reality in zorgopleidingen",
+                "action": "ka220-vet",
+                "call_year": "2024",
+                "duration_months": "24 maanden",
+                "requested_grant_eur": "250.000,00",
+                "start_date": "01/11/2024",
+                "priorities": "Digitale transformatie; Inclusie en diversiteit",
+            },
+            [
+                org(
+                    "coördinator",
+                    "Nederland",
+                    "Aanbieder van beroepsonderwijs en -opleiding",
+                    "ROC Midden Nederland",
+                    city="Utrecht",
+                ),
+                org("Partner", "Deutschland", "Bedrijf", "Medisim GmbH\u00a0", city="Köln"),
+                org("partner", "Griekenland", "vet", "IEK Akmi Athens", city="Athina"),
+                org(
+                    "Geassocieerd partner",
+                    "Noorwegen",
+                    "Overheidsinstantie",
+                    "Oslo kommune",
+                    city="Oslo",
+                ),
+            ],
+        ),
+        Style(
+            lang="nl",
+            title_rows=3,
+            start_column=2,
+            shuffle_columns=True,
+            extra_columns=("Contactpersoon",),
+            blank_rows_between=True,
+            notes_below=True,
+            project_title=True,
+            hidden_sheet=True,
+            seed=7,
+        ),
+    )
+    out["untidy/ka220-you-formulas.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2025-1-FR02-KA220-YOU-000301234",
+                "acronym": "ECO-YOUTH",
+                "title": "Youth climate action",
+                "action": "KA220-YOU",
+                "call_year": 2025,
+                "duration_months": 24,
+                "requested_grant_eur": 0,
+                "priorities": "Environment",
+            },
+            [
+                org(
+                    "coordinator",
+                    "FR",
+                    "YOUTH",
+                    "Jeunesse Verte",
+                    city="Nantes",
+                    requested_grant_eur="100000",
+                ),
+                org(
+                    "partner",
+                    "IT",
+                    "YOUTH",
+                    "Giovani per il Clima",
+                    city="Bologna",
+                    requested_grant_eur="80000",
+                ),
+                org(
+                    "partner",
+                    "PL",
+                    "NGO",
+                    "Fundacja Zielona Przyszłość",
+                    city="Kraków",
+                    requested_grant_eur="70000",
+                ),
+            ],
+        ),
+        None,
+    )
     return out
 
 
@@ -511,28 +894,53 @@ def export_proposals() -> list[dict[str, Any]]:
     """The agency export: two eligible proposals, one ineligible, one row without its proposal."""
     return [
         proposal(
-            {"proposal_id": "2024-1-NL01-KA220-SCH-000211001", "acronym": "MATH-PLAY",
-             "title": "Playful maths", "action": "KA220-SCH", "call_year": 2024,
-             "duration_months": 24, "requested_grant_eur": 120000, "priorities": "Inclusion"},
-            [org("coordinator", "NL", "SCHOOL", "Basisschool Het Palet", city="Zwolle"),
-             org("partner", "SI", "SCHOOL", "OŠ Ljubljana Center", city="Ljubljana"),
-             org("partner", "CY", "SCHOOL", "Dimotiko Scholeio Lefkosias", city="Lefkosia")],
+            {
+                "proposal_id": "2024-1-NL01-KA220-SCH-000211001",
+                "acronym": "MATH-PLAY",
+                "title": "Playful maths",
+                "action": "KA220-SCH",
+                "call_year": 2024,
+                "duration_months": 24,
+                "requested_grant_eur": 120000,
+                "priorities": "Inclusion",
+            },
+            [
+                org("coordinator", "NL", "SCHOOL", "Basisschool Het Palet", city="Zwolle"),
+                org("partner", "SI", "SCHOOL", "OŠ Ljubljana Center", city="Ljubljana"),
+                org("partner", "CY", "SCHOOL", "Dimotiko Scholeio Lefkosias", city="Lefkosia"),
+            ],
         ),
         proposal(
-            {"proposal_id": "2024-1-NL01-KA210-ADU-000211002", "acronym": "SENIOR-DIG",
-             "title": "Seniors online", "action": "KA210-ADU", "call_year": 2024,
-             "duration_months": 12, "requested_grant_eur": 30000,
-             "priorities": "Digital transformation"},
-            [org("coordinator", "NL", "ADULT", "Volksuniversiteit Zwolle", city="Zwolle"),
-             org("partner", "MT", "ADULT", "Malta Lifelong Learning", city="Valletta")],
+            {
+                "proposal_id": "2024-1-NL01-KA210-ADU-000211002",
+                "acronym": "SENIOR-DIG",
+                "title": "Seniors online",
+                "action": "KA210-ADU",
+                "call_year": 2024,
+                "duration_months": 12,
+                "requested_grant_eur": 30000,
+                "priorities": "Digital transformation",
+            },
+            [
+                org("coordinator", "NL", "ADULT", "Volksuniversiteit Zwolle", city="Zwolle"),
+                org("partner", "MT", "ADULT", "Malta Lifelong Learning", city="Valletta"),
+            ],
         ),
         proposal(
-            {"proposal_id": "2024-1-NL01-KA220-YOU-000211003", "acronym": "VOICES",
-             "title": "Youth voices", "action": "KA220-YOU", "call_year": 2024,
-             "duration_months": 40, "requested_grant_eur": 250000},
-            [org("coordinator", "NL", "YOUTH", "Jongerenwerk Deventer", city="Deventer"),
-             org("partner", "NL", "YOUTH", "Jongerenwerk Deventer", city="Deventer"),
-             org("partner", "LU", "YOUTH", "Jugendhaus Esch", city="Esch-sur-Alzette")],
+            {
+                "proposal_id": "2024-1-NL01-KA220-YOU-000211003",
+                "acronym": "VOICES",
+                "title": "Youth voices",
+                "action": "KA220-YOU",
+                "call_year": 2024,
+                "duration_months": 40,
+                "requested_grant_eur": 250000,
+            },
+            [
+                org("coordinator", "NL", "YOUTH", "Jongerenwerk Deventer", city="Deventer"),
+                org("partner", "NL", "YOUTH", "Jongerenwerk Deventer", city="Deventer"),
+                org("partner", "LU", "YOUTH", "Jugendhaus Esch", city="Esch-sur-Alzette"),
+            ],
         ),
         # Its partner rows are in the export, but the proposal itself is not on
         # the Proposals sheet (withdrawn, or a typing error in its ID).
@@ -557,8 +965,10 @@ def main(folder: Path = HERE) -> None:
     first, _ = samples()["ka220-adu-warning.xlsx"]
     (folder / "duplicate-ids").mkdir(exist_ok=True)
     for name in ("first-upload.xlsx", "second-upload.xlsx"):
-        copy = {"project": {**first["project"], "proposal_id": "2025-1-NL01-KA220-ADU-000287555"},
-                "partners": first["partners"]}
+        copy = {
+            "project": {**first["project"], "proposal_id": "2025-1-NL01-KA220-ADU-000287555"},
+            "partners": first["partners"],
+        }
         write_proposal(folder / "duplicate-ids" / name, copy)
     # A download that broke off: the first bytes of a workbook, nothing more.
     complete = folder / "ka220-hed-eligible.xlsx"

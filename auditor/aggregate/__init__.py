@@ -113,16 +113,12 @@ def aggregate(
     from_year, until_year) and ``regions`` (country, region).
     """
     context = proposals.select(PKEY, "pool", "year")
-    rows = partners.join(context, on=PKEY, how="left").with_columns(
-        organisation_identity(partners)
-    )
+    rows = partners.join(context, on=PKEY, how="left").with_columns(organisation_identity(partners))
     rows = _flag_membership(rows, pools, ["pool"], "in_pool")
     rows = _flag_membership(rows, eu_members, [], "is_eu")
     rows = rows.join(
         regions.rename({"country": n("country")}), on=n("country"), how="left"
-    ).with_columns(
-        (pl.col(n("role")).is_in(COUNTING_ROLES) & pl.col("in_pool")).alias("counted")
-    )
+    ).with_columns((pl.col(n("role")).is_in(COUNTING_ROLES) & pl.col("in_pool")).alias("counted"))
     group = categories()
     counted = pl.col("counted")
     kind = pl.col(n("organisation_type"))

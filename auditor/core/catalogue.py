@@ -13,12 +13,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
-import yaml
-
 from auditor.core.errors import RulesError
 from auditor.core.findings import Finding, FindingDraft, Scalar, Severity, Value
 from auditor.core.resources import package_file
 from auditor.core.tables import field_label
+from auditor.core.yamlfile import YAMLError, read_yaml
 
 SCOPES = ("file", "batch", "row", "proposal")
 
@@ -194,9 +193,9 @@ def catalogue() -> Catalogue:
     """The shipped catalogue (``auditor/rules/catalogue.yaml``)."""
     path = package_file("rules", "catalogue.yaml")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         rules = {name: _rule(name, spec) for name, spec in data["rules"].items()}
-    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as error:
+    except (OSError, KeyError, TypeError, ValueError, YAMLError) as error:
         raise RulesError(f"cannot load the rule catalogue {path}: {error}") from error
     codes = [rule.code for rule in rules.values()]
     duplicates = {code for code in codes if codes.count(code) > 1}

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
 from auditor.core.errors import RulesError
 from auditor.core.resources import shipped_dir
+from auditor.core.yamlfile import YAMLError, read_yaml
 
 LANGUAGES = ("en", "nl")
 
@@ -97,14 +96,14 @@ def table_spec(name: str) -> TableSpec:
     """The declaration ``schemas/<name>.yaml`` (``partners`` or ``project``)."""
     path = shipped_dir("schemas") / f"{name}.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         return TableSpec(
             name=name,
             sheet=_sheet_names(data["sheet"]),
             list_sheet=_sheet_names(data["list_sheet"]) if "list_sheet" in data else None,
             columns={key: _column(key, spec) for key, spec in data["columns"].items()},
         )
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as error:
+    except (OSError, KeyError, TypeError, YAMLError) as error:
         raise RulesError(f"cannot load the schema declaration {path}: {error}") from error
 
 

@@ -8,7 +8,7 @@ wins.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -37,9 +37,9 @@ _MONTHS = {
 }
 
 _ZONES = {
-    "utc": timezone.utc,
-    "gmt": timezone.utc,
-    "z": timezone.utc,
+    "utc": UTC,
+    "gmt": UTC,
+    "z": UTC,
     "cet": timezone(timedelta(hours=1)),
     "cest": timezone(timedelta(hours=2)),
 }
@@ -76,9 +76,7 @@ def _zone(text: str) -> tuple[str, timezone | ZoneInfo]:
     return text[: match.start()].strip(), zone
 
 
-def _build(
-    year: int, month: int, day: int, groups: tuple[str | None, ...]
-) -> datetime | None:
+def _build(year: int, month: int, day: int, groups: tuple[str | None, ...]) -> datetime | None:
     hour, minute, second = (int(g) if g else 0 for g in groups)
     try:
         return datetime(year, month, day, hour, minute, second)

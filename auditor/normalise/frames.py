@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -23,8 +23,14 @@ from auditor.normalise.identifiers import (
     clean_pic,
     erasmus_code_country,
 )
-from auditor.normalise.numbers import parse_amount, parse_levels, parse_whole, parse_year, split_list
-from auditor.normalise.text import clean_expr, match_key
+from auditor.normalise.numbers import (
+    parse_amount,
+    parse_levels,
+    parse_whole,
+    parse_year,
+    split_list,
+)
+from auditor.normalise.text import clean_expr
 from auditor.normalise.vocabulary import vocabulary
 
 PREFIX = "n__"
@@ -59,11 +65,15 @@ def normalise_partners(raw: pl.DataFrame) -> pl.DataFrame:
     text_columns = [c for c in raw.columns if not c.startswith("_")]
     frame = raw.with_columns(clean_expr(c) for c in text_columns)
     roles, types = vocabulary("role"), vocabulary("organisation_type")
-    frame = frame.with_columns(
+    return frame.with_columns(
         _map_unique(frame, "role", lambda v: roles.lookup(v), pl.String(), n("role")),
         _map_unique(frame, "country", country_code, pl.String(), n("country")),
         _map_unique(
-            frame, "organisation_type", lambda v: types.lookup(v), pl.String(), n("organisation_type")
+            frame,
+            "organisation_type",
+            lambda v: types.lookup(v),
+            pl.String(),
+            n("organisation_type"),
         ),
         _map_unique(frame, "oid", clean_oid, pl.String(), n("oid")),
         _map_unique(frame, "pic", clean_pic, pl.String(), n("pic")),
@@ -73,9 +83,15 @@ def normalise_partners(raw: pl.DataFrame) -> pl.DataFrame:
         ),
         _map_unique(frame, "partner_no", parse_whole, pl.Int64(), n("partner_no")),
         _map_unique(frame, "erasmus_code", erasmus_code_country, pl.String(), "erasmus_country"),
-        _map_unique(frame, "organisation_name", match_key, pl.String(), "name_key"),
+        # Names are nearly all distinct, so this one is vectorised rather than
+        # mapped; it folds case and punctuation (not accents) for the
+        # same-name-and-country test.
+        pl.col("organisation_name")
+        .str.to_lowercase()
+        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
+        .str.strip_chars()
+        .alias("name_key"),
     )
-    return frame
 
 
 _LEADING_YEAR = re.compile(r"^(\d{4})(?!\d)")
@@ -83,7 +99,7 @@ _LEADING_YEAR = re.compile(r"^(\d{4})(?!\d)")
 
 def _utc(moment: datetime | None) -> datetime | None:
     # polars keeps one zone per column; UTC holds every instant, reports convert.
-    return moment.astimezone(timezone.utc) if moment is not None else None
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.DataFrame:

@@ -23,7 +23,7 @@ def parse_amount(text: str | None) -> float | None:
         return None
     value = _CURRENCY.sub("", str(text))
     value = _SPACES.sub("", value).strip()
-    if value.endswith(",-") or value.endswith(".-"):
+    if value.endswith((",-", ".-")):
         value = value[:-2]
     if not value:
         return None
@@ -62,8 +62,10 @@ def parse_amount(text: str | None) -> float | None:
 def _grouped(text: str, separator: str) -> bool:
     """True when ``text`` is digits in groups of three after the first group."""
     groups = text.split(separator)
-    return 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]) and all(
-        g.isdigit() for g in groups
+    return (
+        1 <= len(groups[0]) <= 3
+        and all(len(g) == 3 for g in groups[1:])
+        and all(g.isdigit() for g in groups)
     )
 
 

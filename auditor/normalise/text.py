@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import polars as pl
 
@@ -23,7 +24,13 @@ def match_key(text: object) -> str:
     """
     if text is None:
         return ""
-    value = str(text)
+    return _match_key(text if isinstance(text, str) else str(text))
+
+
+# The same labels, headers and vocabulary words come back in every file.
+@lru_cache(maxsize=65536)
+def _match_key(text: str) -> str:
+    value = text
     for char in _ZERO_WIDTH:
         value = value.replace(char, "")
     decomposed = unicodedata.normalize("NFKD", value)

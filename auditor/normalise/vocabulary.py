@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import yaml
-
 from auditor.core.resources import package_file
+from auditor.core.yamlfile import read_yaml
 from auditor.normalise.text import match_key
 
 LANGUAGES = ("en", "nl")
@@ -74,8 +73,7 @@ class Vocabulary:
 
 @cache
 def _vocabulary_data() -> dict[str, Any]:
-    with package_file("data", "vocabularies.yaml").open(encoding="utf-8") as handle:
-        data: dict[str, Any] = yaml.safe_load(handle)
+    data: dict[str, Any] = read_yaml(package_file("data", "vocabularies.yaml"))
     return data
 
 
@@ -83,7 +81,9 @@ def _vocabulary_data() -> dict[str, Any]:
 def vocabulary(name: str) -> Vocabulary:
     """One of the built-in vocabularies (``organisation_type``, ``role``, ...)."""
     entries: dict[str, dict[str, Any]] = _vocabulary_data()[name]
-    labels = {code: {lang: str(entry[lang]) for lang in LANGUAGES} for code, entry in entries.items()}
+    labels = {
+        code: {lang: str(entry[lang]) for lang in LANGUAGES} for code, entry in entries.items()
+    }
     aliases = {code: [str(a) for a in entry.get("aliases", [])] for code, entry in entries.items()}
     return Vocabulary.build(name, labels, aliases)
 

@@ -16,7 +16,8 @@ import polars as pl
 
 from auditor.core.config import Limits
 from auditor.read.discover import InputFile
-from auditor.read.model import ReadBatch, empty_partners, empty_projects
+from auditor.read.model import ReadBatch, empty_projects
+from auditor.read.partners import finish
 from auditor.read.workbook import read_file
 
 # Below this many files a worker pool costs more to start than it saves.
@@ -25,28 +26,27 @@ MIN_FILES_PER_WORKER = 150
 Progress = Callable[[int], None]
 
 
-def read_chunk(items: Sequence[InputFile], limits: Limits, progress: Progress | None = None) -> ReadBatch:
+def read_chunk(
+    items: Sequence[InputFile], limits: Limits, progress: Progress | None = None
+) -> ReadBatch:
     """Read ``items`` one after the other into one batch."""
     batch = ReadBatch()
     project_rows: list[dict[str, str | None]] = []
-    partner_frames: list[pl.DataFrame] = []
+    contents = []
     for item in items:
         content = read_file(item, limits)
+        contents.append(content)
         batch.files.append(content.read)
         for source in content.sources:
             batch.sources[source.pkey] = source
         for pkey, drafts in content.drafts.items():
             batch.drafts.setdefault(pkey, []).extend(drafts)
         project_rows.extend(content.project_rows)
-        partner_frames.extend(content.partner_frames)
         if progress is not None:
             progress(1)
     if project_rows:
-        schema = empty_projects().schema
-        batch.projects = pl.from_dicts(project_rows, schema=schema)
-    if partner_frames:
-        columns = empty_partners().columns
-        batch.partners = pl.concat(partner_frames, how="diagonal").select(columns)
+        batch.projects = pl.from_dicts(project_rows, schema=empty_projects().schema)
+    batch.partners = finish(contents)
     return batch
 
 
@@ -88,5 +88,3 @@ def read_files(
     if batch.projects.height == 0:
         batch.projects = empty_projects()
     return batch
-
-

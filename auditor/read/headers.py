@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
-from auditor.core.tables import SheetNames, TableSpec
+from auditor.core.tables import SheetNames, TableSpec, table_spec
 from auditor.normalise.text import match_key
 
 # A header row is the first row with at least this many recognised headers
@@ -50,3 +51,9 @@ class HeaderMatcher:
 def sheet_matches(name: str, names: SheetNames) -> bool:
     key = match_key(name)
     return any(key == match_key(candidate) for candidate in names.names())
+
+
+@cache
+def matcher(name: str) -> HeaderMatcher:
+    """The matcher of table ``partners`` or ``project``, built once."""
+    return HeaderMatcher(table_spec(name))

@@ -108,5 +108,5 @@ class ReadBatch:
         if projects:
             merged.projects = pl.concat(projects, how="vertical")
         if partners:
-            merged.partners = pl.concat(partners, how="vertical")
+            merged.partners = pl.concat(partners, how="vertical", rechunk=True)
         return merged

@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from auditor.core.findings import column_letter
 from auditor.read.model import (
     PKEY,
     ROW,
@@ -33,13 +34,16 @@ from auditor.read.model import (
     partner_keys,
     project_keys,
 )
-from auditor.core.findings import column_letter
 
 # The template's layout: Project fields from row 2 (labels in A, values in B);
 # the partner table's header on row 1 of Partners, columns in declaration order.
 PROJECT_FIRST_ROW = 2
 PARTNER_HEADER_ROW = 1
-_PARTNER_SHORT = {"type": "organisation_type", "name": "organisation_name", "grant": "requested_grant_eur"}
+_PARTNER_SHORT = {
+    "type": "organisation_type",
+    "name": "organisation_name",
+    "grant": "requested_grant_eur",
+}
 
 
 def partner_columns() -> tuple[str, ...]:
@@ -54,14 +58,16 @@ def project_rows() -> tuple[str, ...]:
 def parse_partner(text: str, number: int) -> dict[str, str | None]:
     """``"partner|BE|HEI|erasmus_code=B  GENT01"`` as a partner row."""
     parts = [part.strip() for part in text.split("|")]
-    role, country, kind = (parts + ["", "", ""])[:3]
+    role, country, kind = ([*parts, "", "", ""])[:3]
     extras = parts[3:]
     row: dict[str, str | None] = {
         "partner_no": str(number),
         "role": role or None,
         "country": country or None,
         "organisation_type": kind or None,
-        "organisation_name": f"{kind.title().replace('_', ' ')} {country} {number}" if kind else None,
+        "organisation_name": f"{kind.title().replace('_', ' ')} {country} {number}"
+        if kind
+        else None,
         "oid": f"E{10000000 + number}",
     }
     for extra in extras:
@@ -76,7 +82,10 @@ def expand(spec: Mapping[str, Any], bases: Mapping[str, Any]) -> dict[str, Any]:
     partners = list(spec.get("partners", base.pop("partners", [])))
     base.pop("partners", None)
     partners.extend(spec.get("add", []))
-    project = {**base, **{k: v for k, v in spec.items() if k not in ("base", "partners", "add", "project")}}
+    project = {
+        **base,
+        **{k: v for k, v in spec.items() if k not in ("base", "partners", "add", "project")},
+    }
     project.update(spec.get("project", {}))
     project.setdefault("proposal_id", _proposal_id(project))
     rows = [
@@ -111,10 +120,7 @@ def batch_from_specs(
         proposal = expand(spec, bases)
         pkey = f"{index}:0"
         file = f"{name}-{index + 1}.xlsx"
-        cells = {
-            key: f"B{PROJECT_FIRST_ROW + i}"
-            for i, key in enumerate(project_rows())
-        }
+        cells = {key: f"B{PROJECT_FIRST_ROW + i}" for i, key in enumerate(project_rows())}
         batch.sources[pkey] = ProposalSource(
             pkey=pkey,
             file=file,
@@ -135,10 +141,14 @@ def batch_from_specs(
                     **{k: _text(row.get(k)) for k in partner_keys()},
                 }
             )
-    batch.projects = pl.from_dicts(project_data, schema=empty_projects().schema) if project_data else (
-        empty_projects()
+    batch.projects = (
+        pl.from_dicts(project_data, schema=empty_projects().schema)
+        if project_data
+        else (empty_projects())
     )
-    batch.partners = pl.from_dicts(partner_data, schema=empty_partners().schema) if partner_data else (
-        empty_partners()
+    batch.partners = (
+        pl.from_dicts(partner_data, schema=empty_partners().schema)
+        if partner_data
+        else (empty_partners())
     )
     return batch

@@ -8,7 +8,6 @@ understood becomes a finding for this file alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +18,11 @@ import polars as pl
 from auditor.core.config import Limits
 from auditor.core.findings import FindingDraft, column_letter
 from auditor.core.tables import table_spec
-from auditor.normalise.text import clean_cell, clean_expr
+from auditor.normalise.text import clean_cell
 from auditor.read.discover import WORKBOOK_SUFFIXES, InputFile
-from auditor.read.headers import HeaderMatcher, sheet_matches
-from auditor.read.model import PKEY, ROW, FileRead, PartnerTable, ProposalSource, partner_keys
+from auditor.read.headers import HeaderMatcher, matcher, sheet_matches
+from auditor.read.model import PKEY, ROW, FileRead, PartnerTable, ProposalSource
 
-# Rows that close a table without being partners: "Total", "Totaal", ...
-_TOTAL = re.compile(r"(?i)^\s*(sub)?(total|totaal|som|sum)\b")
 # Columns a partner row must have a header for; OID or PIC is checked apart.
 _PARTNER_REQUIRED = ("role", "organisation_name", "country", "organisation_type")
 
@@ -52,12 +49,22 @@ class Sheet:
 
 @dataclass(slots=True)
 class FileContent:
-    """What one file gave: proposals (raw project values), partner rows, findings."""
+    """What one file gave: proposals (raw project values), its partner table, findings.
+
+    The partner table's rows are taken as they are (one column per recognised
+    header, plus ``_row``); which rows are partners, and which proposal each
+    belongs to, is decided for the whole batch at once (read/partners.py),
+    because a handful of polars operations per file would cost more than the
+    reading itself.
+    """
 
     read: FileRead
     sources: list[ProposalSource] = field(default_factory=list)
     project_rows: list[dict[str, str | None]] = field(default_factory=list)
-    partner_frames: list[pl.DataFrame] = field(default_factory=list)
+    partner_rows: pl.DataFrame | None = None
+    partner_table: PartnerTable | None = None
+    # Export layout: proposal ID -> proposal key; None for one proposal per file.
+    proposal_ids: dict[str, str] | None = None
     drafts: dict[str, list[FindingDraft]] = field(default_factory=dict)
 
 
@@ -97,7 +104,9 @@ def read_file(item: InputFile, limits: Limits) -> FileContent:
         content.read.drafts.append(problem.draft)
         content.sources.clear()
         content.project_rows.clear()
-        content.partner_frames.clear()
+        content.partner_rows = None
+        content.partner_table = None
+        content.proposal_ids = None
         content.drafts.clear()
         content.read.proposals.clear()
     return content
@@ -137,9 +146,11 @@ def _read_into(content: FileContent, item: InputFile, limits: Limits) -> None:
     elif project_sheet is not None:
         _read_single(content, item, reader, project_sheet, partner_sheet, limits)
     else:
-        expected = f"{project_spec.sheet.label('en')} / {project_spec.list_sheet.label('en')}" if (
-            project_spec.list_sheet
-        ) else project_spec.sheet.label("en")
+        expected = (
+            f"{project_spec.sheet.label('en')} / {project_spec.list_sheet.label('en')}"
+            if (project_spec.list_sheet)
+            else project_spec.sheet.label("en")
+        )
         raise _Unreadable(
             FindingDraft(
                 "missing-sheet", params={"found": ", ".join(names) or "-"}, expected=expected
@@ -211,7 +222,7 @@ def _read_single(
 ) -> None:
     project_spec = table_spec("project")
     sheet = load_sheet(reader, project_name, limits)
-    values, cells = _project_values(sheet, HeaderMatcher(project_spec))
+    values, cells = _project_values(sheet, matcher("project"))
     pkey = f"{item.index}:0"
     drafts: list[FindingDraft] = []
     for key in project_spec.required_keys():
@@ -231,8 +242,7 @@ def _read_single(
         partners = load_sheet(reader, partner_name, limits)
         table, frame, table_drafts = _partner_table(partners)
         drafts.extend(table_drafts)
-        if frame is not None and table is not None:
-            content.partner_frames.append(frame.with_columns(pl.lit(pkey).alias(PKEY)))
+        content.partner_rows, content.partner_table = frame, table
     content.sources.append(
         ProposalSource(
             pkey=pkey,
@@ -265,12 +275,13 @@ def _partner_table(
     Returns the table's location, its rows as raw text (one column per key,
     plus ``_row``), and findings about missing columns.
     """
-    matcher = HeaderMatcher(table_spec("partners"))
-    found = matcher.find_header(sheet.head_rows(60))
+    found = matcher("partners").find_header(sheet.head_rows(60))
     if found is None:
-        return None, None, [
-            FindingDraft("missing-column", params={"variant": "no-header"}, sheet=sheet.name)
-        ]
+        return (
+            None,
+            None,
+            [FindingDraft("missing-column", params={"variant": "no-header"}, sheet=sheet.name)],
+        )
     header_index, mapping = found
     header_row = header_index + 1
     letters = {key: sheet.letters[position] for position, key in mapping.items()}
@@ -288,44 +299,25 @@ def _partner_table(
     ]
     if "oid" not in letters and "pic" not in letters:
         drafts.append(
-            FindingDraft("missing-column", sheet=sheet.name, column="oid", params={"row": header_row})
+            FindingDraft(
+                "missing-column", sheet=sheet.name, column="oid", params={"row": header_row}
+            )
         )
-    return table, _partner_rows(sheet, header_index, mapping), drafts
+    return table, _table_rows(sheet, header_index, mapping), drafts
 
 
-def _partner_rows(sheet: Sheet, header_index: int, mapping: dict[int, str]) -> pl.DataFrame:
-    """The rows below the header that are partners.
+def _table_rows(sheet: Sheet, header_index: int, mapping: dict[int, str]) -> pl.DataFrame:
+    """Everything below the header row, one column per recognised header, with ``_row``.
 
-    Fully blank rows are skipped; a row with fewer than two recognised values
-    that follows a blank row starts the notes under the table, which end it;
-    "Total" rows are not partners.
+    Built from the sheet's columns directly (no polars query per file).
     """
-    columns = sheet.frame.columns
-    mapped = [columns[p] for p in mapping]
-    keys = partner_keys()
-    filled = [pl.col(c).str.strip_chars().str.len_chars().fill_null(0) > 0 for c in columns]
-    body = sheet.frame.with_row_index(ROW, offset=1).slice(header_index + 1)
-    body = body.with_columns(
-        pl.any_horizontal(filled).not_().alias("_blank"),
-        pl.sum_horizontal(
-            [pl.col(c).str.strip_chars().str.len_chars().fill_null(0) > 0 for c in mapped]
-        ).alias("_n"),
-    )
-    notes = (pl.col("_n") < 2) & pl.col("_blank").shift(1, fill_value=False) & ~pl.col("_blank")
-    name_column = next((columns[p] for p, k in mapping.items() if k == "organisation_name"), None)
-    first_column = columns[min(mapping)]
-    total = pl.col(name_column if name_column else first_column).fill_null("").str.contains(
-        _TOTAL.pattern
-    )
-    body = body.filter(notes.cum_sum() == 0).filter((pl.col("_n") > 0) & ~total)
-    present = {key: columns[p] for p, key in mapping.items()}
-    return body.select(
-        pl.col(ROW).cast(pl.Int32),
-        *[
-            pl.col(present[key]).alias(key) if key in present else pl.lit(None, pl.String).alias(key)
-            for key in keys
-        ],
-    )
+    start = header_index + 1
+    height = max(sheet.frame.height - start, 0)
+    columns = [
+        sheet.frame.to_series(position).slice(start).alias(key) for position, key in mapping.items()
+    ]
+    rows = pl.Series(ROW, range(start + 1, start + 1 + height), dtype=pl.Int32)
+    return pl.DataFrame([rows, *columns])
 
 
 # ---------------------------------------------------------------- many proposals per workbook
@@ -342,14 +334,16 @@ def _read_export(
     project_spec = table_spec("project")
     sheet = load_sheet(reader, list_name, limits)
     rows = sheet.frame.rows()
-    found = HeaderMatcher(project_spec).find_header(rows)
+    found = matcher("project").find_header(rows)
     if found is None:
         raise _Unreadable(
             FindingDraft("missing-column", params={"variant": "no-header"}, sheet=list_name)
         )
     header_index, mapping = found
     header_drafts = [
-        FindingDraft("missing-column", sheet=list_name, column=key, params={"row": header_index + 1})
+        FindingDraft(
+            "missing-column", sheet=list_name, column=key, params={"row": header_index + 1}
+        )
         for key in project_spec.required_keys()
         if key not in mapping.values()
     ]
@@ -412,23 +406,7 @@ def _read_export(
             content.drafts.setdefault(source.pkey, []).extend(drafts)
         content.sources[:] = [_with_partners(s, table, complete=False) for s in content.sources]
         return
-    frame = frame.with_columns(clean_expr("proposal_id"))
-    frame = frame.with_columns(
-        pl.col("proposal_id").replace_strict(ids, default=None, return_dtype=pl.String).alias(PKEY)
-    )
-    for row, proposal_id in frame.filter(pl.col(PKEY).is_null()).select(ROW, "proposal_id").rows():
-        content.read.drafts.append(
-            FindingDraft(
-                "missing-value",
-                params={"variant": "unknown-proposal"},
-                sheet=partner_name,
-                cell=table.cell("proposal_id", row),
-                column="proposal_id",
-                value=proposal_id,
-                expected=list_name,
-            )
-        )
-    content.partner_frames.append(frame.filter(pl.col(PKEY).is_not_null()))
+    content.partner_rows, content.partner_table, content.proposal_ids = frame, table, ids
     # Partner rows go to the first proposal with their ID; a later proposal
     # with the same ID cannot be told apart, so its consortium is not judged
     # (its duplicate-proposal-id finding says why).
@@ -437,7 +415,9 @@ def _read_export(
     ]
 
 
-def _with_partners(source: ProposalSource, table: PartnerTable | None, complete: bool) -> ProposalSource:
+def _with_partners(
+    source: ProposalSource, table: PartnerTable | None, complete: bool
+) -> ProposalSource:
     return ProposalSource(
         pkey=source.pkey,
         file=source.file,

@@ -6,13 +6,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from auditor.core.yamlfile import read_yaml
 
 
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
     path = Path(__file__).with_name("messages.yaml")
-    data: dict[str, dict[str, str]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, dict[str, str]] = read_yaml(path)
     return data
 
 

@@ -47,7 +47,9 @@ def _scope_text(ruleset: RuleSet, lang: str) -> str:
     return ", ".join(ruleset.actions)
 
 
-def print_rules(catalogue: Catalogue, book: RuleBook, console: Console, lang: str, action: str | None) -> None:
+def print_rules(
+    catalogue: Catalogue, book: RuleBook, console: Console, lang: str, action: str | None
+) -> None:
     if action is None:
         table = Table(header_style="bold")
         for key in ("col.code", "col.rule", "col.severity", "col.title", "col.actions"):
@@ -57,7 +59,7 @@ def print_rules(catalogue: Catalogue, book: RuleBook, console: Console, lang: st
             actions = sorted({a for s, _ in used for a in s.actions}) if used else []
             scope = (
                 t("rules.all_actions", lang)
-                if any(s.universal for s, _ in used) or rule.scope in _SCHEMA_SCOPES and not used
+                if any(s.universal for s, _ in used) or (rule.scope in _SCHEMA_SCOPES and not used)
                 else ", ".join(actions)
             )
             table.add_row(rule.code, rule.name, str(rule.severity), rule.text("title", lang), scope)
@@ -67,9 +69,13 @@ def print_rules(catalogue: Catalogue, book: RuleBook, console: Console, lang: st
     ruleset = book.ruleset_of(key)
     if ruleset is None:
         raise ConfigError(f"unknown action {action!r}; known actions: {', '.join(book.actions)}")
-    console.print(Text(f"{ruleset.text('title', lang)} ({', '.join(ruleset.actions)})", style="bold"))
+    console.print(
+        Text(f"{ruleset.text('title', lang)} ({', '.join(ruleset.actions)})", style="bold")
+    )
     if ruleset.note:
-        console.print(Text(f"{t('explain.note', lang)}: {ruleset.text('note', lang)}", style="italic"))
+        console.print(
+            Text(f"{t('explain.note', lang)}: {ruleset.text('note', lang)}", style="italic")
+        )
     table = Table(header_style="bold")
     for column in ("col.code", "col.rule", "col.severity", "col.parameters", "col.source"):
         table.add_column(t(column, lang), overflow="fold")
@@ -89,7 +95,7 @@ def print_rules(catalogue: Catalogue, book: RuleBook, console: Console, lang: st
 def _example_lines(example: dict[str, Any], catalogue: Catalogue, lang: str) -> list[str]:
     if "describe" in example:
         return [f"  {example['describe'].get(lang) or example['describe']['en']}"]
-    specs = example["proposals"] if "proposals" in example else [example]
+    specs = example.get("proposals", [example])
     lines: list[str] = []
     for spec in specs:
         proposal = expand(spec, catalogue.bases)
@@ -102,10 +108,12 @@ def _example_lines(example: dict[str, Any], catalogue: Catalogue, lang: str) -> 
     return lines
 
 
-def _outcome(rule: RuleDef, example: dict[str, Any], catalogue: Catalogue, book: RuleBook, lang: str) -> list[str]:
+def _outcome(
+    rule: RuleDef, example: dict[str, Any], catalogue: Catalogue, book: RuleBook, lang: str
+) -> list[str]:
     if "describe" in example:
         return []
-    specs = example["proposals"] if "proposals" in example else [example]
+    specs = example.get("proposals", [example])
     result = judge(batch_from_specs(specs, catalogue.bases), book, AuditConfig(lang=lang))
     found = [f for p in result.proposals for f in p.findings if f.rule == rule.name]
     if not found:
@@ -144,7 +152,9 @@ def explain(name: str, catalogue: Catalogue, book: RuleBook, console: Console, l
         if not example:
             continue
         console.print(Text(t(f"explain.{kind}", lang), style="bold"))
-        for line in _example_lines(example, catalogue, lang) + _outcome(rule, example, catalogue, book, lang):
+        for line in _example_lines(example, catalogue, lang) + _outcome(
+            rule, example, catalogue, book, lang
+        ):
             console.print(Text(line))
     console.print(Text(t("explain.fix", lang), style="bold"))
     console.print(f"  {rule.text('fix', lang)}")

@@ -45,8 +45,15 @@ def print_summary(result: AuditResult, console: Console) -> None:
     """One row per proposal, then the files that could not be read, then the totals."""
     lang = result.lang
     table = Table(show_lines=False, header_style="bold", expand=False)
-    for key in ("col.verdict", "col.proposal", "col.action", "col.file", "col.errors",
-                "col.warnings", "col.first_finding"):
+    for key in (
+        "col.verdict",
+        "col.proposal",
+        "col.action",
+        "col.file",
+        "col.errors",
+        "col.warnings",
+        "col.first_finding",
+    ):
         table.add_column(t(key, lang), overflow="fold")
     for proposal in result.proposals:
         table.add_row(
@@ -97,16 +104,22 @@ def _verdict_lines(
     if not proposals:
         return [
             t(
-                "check.verdict", lang, file=path, verdict=t(f"verdict.{verdict}", lang),
+                "check.verdict",
+                lang,
+                file=path,
+                verdict=t(f"verdict.{verdict}", lang),
                 errors=sum(1 for f in file_findings if f.severity is Severity.ERROR),
                 warnings=sum(1 for f in file_findings if f.severity is Severity.WARNING),
             )
         ]
     return [
         t(
-            "check.verdict", lang,
+            "check.verdict",
+            lang,
             file=f"{path} [{p.proposal_id}]" if len(proposals) > 1 else path,
-            verdict=t(f"verdict.{p.verdict}", lang), errors=p.errors, warnings=p.warnings,
+            verdict=t(f"verdict.{p.verdict}", lang),
+            errors=p.errors,
+            warnings=p.warnings,
         )
         for p in proposals
     ]

@@ -73,7 +73,13 @@ class _Context:
         return entry.severity or catalogue()[entry.rule].severity
 
     def check(
-        self, pkey: str, ruleset: RuleSet, entry: RuleEntry, passed: bool, measured: Any, expected: Any,
+        self,
+        pkey: str,
+        ruleset: RuleSet,
+        entry: RuleEntry,
+        passed: bool,
+        measured: Any,
+        expected: Any,
         **params: Any,
     ) -> None:
         self.result.checks.setdefault(pkey, []).append(
@@ -146,7 +152,15 @@ def _compare(
         if row["passed"] is None:
             continue
         extra = {k: v for k, v in row.items() if k not in (PKEY, "passed", "measured", "expected")}
-        ctx.check(row[PKEY], ruleset, entry, bool(row["passed"]), row["measured"], row["expected"], **extra)
+        ctx.check(
+            row[PKEY],
+            ruleset,
+            entry,
+            bool(row["passed"]),
+            row["measured"],
+            row["expected"],
+            **extra,
+        )
         if not row["passed"]:
             ctx.finding(row[PKEY], ruleset, entry, draft(row))
 
@@ -157,13 +171,20 @@ def _complete(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _minimum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
     metric = MINIMUM_METRICS[entry.rule]
-    frame = _complete(rows).select(
-        PKEY,
-        pl.col(metric).alias("measured"),
-        value(entry.params["min"]).cast(pl.Int64).alias("expected"),
-    ).with_columns((pl.col("measured") >= pl.col("expected")).alias("passed"))
+    frame = (
+        _complete(rows)
+        .select(
+            PKEY,
+            pl.col(metric).alias("measured"),
+            value(entry.params["min"]).cast(pl.Int64).alias("expected"),
+        )
+        .with_columns((pl.col("measured") >= pl.col("expected")).alias("passed"))
+    )
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=r["expected"]),
     )
 
@@ -175,7 +196,10 @@ def _coordinators(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Da
         PKEY, measured.alias("measured"), pl.lit(1).alias("expected"), passed.alias("passed")
     )
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=1),
     )
 
@@ -203,7 +227,10 @@ def _duration(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
         )
         expected_of = lambda r: r["expected"]  # noqa: E731
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=expected_of(r)),
     )
 
@@ -212,10 +239,16 @@ def _grant_ceiling(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.D
     measured = pl.col("requested_grant_eur")
     ceiling = value(entry.params["max"])
     frame = rows.select(
-        PKEY, measured.alias("measured"), ceiling.alias("expected"), (measured <= ceiling).alias("passed")
+        PKEY,
+        measured.alias("measured"),
+        ceiling.alias("expected"),
+        (measured <= ceiling).alias("passed"),
     )
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=r["expected"]),
     )
 
@@ -230,7 +263,10 @@ def _lump_sum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
         measured.is_in(sums).alias("passed"),
     )
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=tuple(sums)),
     )
 
@@ -238,19 +274,22 @@ def _lump_sum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
 def _grant_sum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
     grant = pl.col("requested_grant_eur")
     total = pl.col("partners_grant_total")
-    frame = (
-        rows.filter((pl.col("partners_grant_count") > 0) & grant.is_not_null())
-        .select(
-            PKEY,
-            total.alias("measured"),
-            grant.alias("expected"),
-            (total.round(0) == grant.round(0)).alias("passed"),
-        )
+    frame = rows.filter((pl.col("partners_grant_count") > 0) & grant.is_not_null()).select(
+        PKEY,
+        total.alias("measured"),
+        grant.alias("expected"),
+        (total.round(0) == grant.round(0)).alias("passed"),
     )
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(
-            r[PKEY], entry.rule, value=r["expected"], expected=r["expected"],
+            r[PKEY],
+            entry.rule,
+            value=r["expected"],
+            expected=r["expected"],
             params={"partners_total": r["measured"]},
         ),
     )
@@ -278,17 +317,26 @@ def _eqf(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) 
     ranges = [(int(low), int(high)) for low, high in entry.params["ranges"]]
     # A value that is there but unreadable is an invalid-number finding already.
     unreadable = pl.col("eqf_levels").is_not_null() & pl.col(n("eqf_levels")).is_null()
-    for pkey, raw, levels in rows.filter(~unreadable).select(PKEY, "eqf_levels", n("eqf_levels")).rows():
+    for pkey, raw, levels in (
+        rows.filter(~unreadable).select(PKEY, "eqf_levels", n("eqf_levels")).rows()
+    ):
         missing = [
-            f"{low}-{high}" for low, high in ranges if not any(low <= lv <= high for lv in levels or [])
+            f"{low}-{high}"
+            for low, high in ranges
+            if not any(low <= lv <= high for lv in levels or [])
         ]
         expected = ", ".join(f"{low}-{high}" for low, high in ranges)
         ctx.check(pkey, ruleset, entry, not missing, raw, expected)
         if missing:
             ctx.finding(
-                pkey, ruleset, entry,
+                pkey,
+                ruleset,
+                entry,
                 ctx.anchored(
-                    pkey, entry.rule, value=raw, expected=tuple(missing),
+                    pkey,
+                    entry.rule,
+                    value=raw,
+                    expected=tuple(missing),
                     params={"variant": "missing" if raw is None else "default"},
                 ),
             )
@@ -302,12 +350,17 @@ def _priorities(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Data
         (pl.col(n("priorities")) >= 1).alias("passed"),
     )
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=1),
     )
 
 
-def _partnership_type(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
+def _partnership_type(
+    ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame
+) -> None:
     allowed = [str(a) for a in entry.params["allowed"]]
     frame = rows.select(
         PKEY,
@@ -316,9 +369,15 @@ def _partnership_type(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: p
         pl.col(n("partnership_type")).is_in(allowed).fill_null(False).alias("passed"),
     )
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(
-            r[PKEY], entry.rule, value=r["measured"], expected=tuple(allowed),
+            r[PKEY],
+            entry.rule,
+            value=r["measured"],
+            expected=tuple(allowed),
             params={"vocabulary": "partnership_type"},
         ),
     )
@@ -334,7 +393,10 @@ def _field(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame
         (~pl.col(n("action")).is_in(refused)).alias("passed"),
     )
     _compare(
-        ctx, ruleset, entry, frame,
+        ctx,
+        ruleset,
+        entry,
+        frame,
         lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=shown),
     )
 
@@ -354,9 +416,15 @@ def _deadline(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
         ctx.check(pkey, ruleset, entry, passed, local, deadline)
         if not passed:
             ctx.finding(
-                pkey, ruleset, entry,
-                ctx.anchored(pkey, entry.rule, value=local.replace(tzinfo=None),
-                             expected=deadline.replace(tzinfo=None)),
+                pkey,
+                ruleset,
+                entry,
+                ctx.anchored(
+                    pkey,
+                    entry.rule,
+                    value=local.replace(tzinfo=None),
+                    expected=deadline.replace(tzinfo=None),
+                ),
             )
 
 
@@ -371,7 +439,9 @@ def _per_country(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Dat
         totals[pkey] = totals.get(pkey, 0) + 1
         for category in required:
             if not row[f"has_{category}"]:
-                failures.setdefault(pkey, []).append((row[n("country")], category, row["first_row"]))
+                failures.setdefault(pkey, []).append(
+                    (row[n("country")], category, row["first_row"])
+                )
     for pkey in scope.get_column(PKEY).to_list():
         lacking = failures.get(pkey, [])
         countries_short = len({country for country, _, _ in lacking})
@@ -381,7 +451,9 @@ def _per_country(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Dat
         for country, category, first_row in lacking:
             cell = table.cell("country", first_row) if table else None
             ctx.finding(
-                pkey, ruleset, entry,
+                pkey,
+                ruleset,
+                entry,
                 FindingDraft(
                     entry.rule,
                     params={"country": country, "category": category},
@@ -420,9 +492,11 @@ ROW_RULES: dict[str, _RowRule] = {
         column="country",
     ),
     "third-country-justification": _RowRule(
-        failing=lambda e: _OUTSIDE
-        & pl.col(n("role")).is_in(_roles(e, ALL_ROLES))
-        & pl.col("justification").is_null(),
+        failing=lambda e: (
+            _OUTSIDE
+            & pl.col(n("role")).is_in(_roles(e, ALL_ROLES))
+            & pl.col("justification").is_null()
+        ),
         column="justification",
         fallback="country",
     ),
@@ -431,32 +505,42 @@ ROW_RULES: dict[str, _RowRule] = {
         column="country",
     ),
     "third-country-region": _RowRule(
-        failing=lambda e: _OUTSIDE
-        & pl.col(n("role")).is_in(_roles(e, ("partner", "affiliated")))
-        & (
-            ~pl.col("region").is_in([int(r) for r in e.params.get("regions", [1, 2, 3])]).fill_null(False)
-            | pl.col(n("country")).is_in([str(c) for c in e.params.get("excluded", ["BY"])])
+        failing=lambda e: (
+            _OUTSIDE
+            & pl.col(n("role")).is_in(_roles(e, ("partner", "affiliated")))
+            & (
+                ~pl.col("region")
+                .is_in([int(r) for r in e.params.get("regions", [1, 2, 3])])
+                .fill_null(False)
+                | pl.col(n("country")).is_in([str(c) for c in e.params.get("excluded", ["BY"])])
+            )
         ),
         column="country",
         params=lambda row: {"country": row[n("country")], "from_year": str(row["_from_year"])},
     ),
     "associated-partner-grant": _RowRule(
-        failing=lambda e: (pl.col(n("role")) == "associated")
-        & (pl.col(n("requested_grant_eur")).fill_null(0) > 0),
+        failing=lambda e: (
+            (pl.col(n("role")) == "associated")
+            & (pl.col(n("requested_grant_eur")).fill_null(0) > 0)
+        ),
         column="requested_grant_eur",
         value_column=n("requested_grant_eur"),
     ),
     "eche-required": _RowRule(
-        failing=lambda e: (pl.col(n("organisation_type")) == "HEI")
-        & pl.col("in_pool")
-        & pl.col(n("role")).is_in(_roles(e, ("coordinator", "partner", "affiliated")))
-        & pl.col("erasmus_code").is_null(),
+        failing=lambda e: (
+            (pl.col(n("organisation_type")) == "HEI")
+            & pl.col("in_pool")
+            & pl.col(n("role")).is_in(_roles(e, ("coordinator", "partner", "affiliated")))
+            & pl.col("erasmus_code").is_null()
+        ),
         column="erasmus_code",
     ),
     "erasmus-code-country": _RowRule(
-        failing=lambda e: pl.col("erasmus_country").is_not_null()
-        & pl.col(n("country")).is_not_null()
-        & (pl.col("erasmus_country") != pl.col(n("country"))),
+        failing=lambda e: (
+            pl.col("erasmus_country").is_not_null()
+            & pl.col(n("country")).is_not_null()
+            & (pl.col("erasmus_country") != pl.col(n("country")))
+        ),
         column="erasmus_code",
         params=lambda row: {"country": row[n("country")], "code_country": row["erasmus_country"]},
     ),
@@ -481,7 +565,9 @@ def _row_rule(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
             column = spec.fallback
             cell = table.cell(column, row[ROW])
         ctx.finding(
-            pkey, ruleset, entry,
+            pkey,
+            ruleset,
+            entry,
             FindingDraft(
                 entry.rule,
                 params=spec.params(row),
@@ -518,7 +604,9 @@ def _duplicates(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Data
             counts[pkey] = counts.get(pkey, 0) + 1
             table = ctx.sources[pkey].partners
             ctx.finding(
-                pkey, ruleset, entry,
+                pkey,
+                ruleset,
+                entry,
                 FindingDraft(
                     entry.rule,
                     params={"other_row": row["_first"]},
@@ -569,7 +657,10 @@ def _call_years(ctx: _Context, proposals: pl.DataFrame) -> None:
         for pkey, action, year in outside.select(PKEY, n("action"), "year").rows():
             ctx.result.drafts.setdefault(pkey, []).append(
                 ctx.anchored(
-                    pkey, "unknown-action", value=action, expected=f"{low}-{high}",
+                    pkey,
+                    "unknown-action",
+                    value=action,
+                    expected=f"{low}-{high}",
                     params={"variant": "out-of-years", "year": str(year)},
                 )
             )
@@ -585,12 +676,12 @@ def _duplicate_ids(ctx: _Context, proposals: pl.DataFrame) -> None:
     for proposal_id, pkeys in by_id.items():
         for pkey in pkeys:
             others = [p for p in pkeys if p != pkey]
-            places = sorted(
-                {_place(ctx.sources[o]) for o in others}
-            )
+            places = sorted({_place(ctx.sources[o]) for o in others})
             ctx.result.drafts.setdefault(pkey, []).append(
                 ctx.anchored(
-                    pkey, "duplicate-proposal-id", value=proposal_id,
+                    pkey,
+                    "duplicate-proposal-id",
+                    value=proposal_id,
                     params={"other": ", ".join(places)},
                 )
             )

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from auditor.core.catalogue import catalogue
 from auditor.core.errors import RulesError
 from auditor.core.findings import Severity
 from auditor.core.resources import package_file, shipped_dir
+from auditor.core.yamlfile import YAMLError, read_yaml
 from auditor.normalise.text import match_key
 
 # Keys of a rule entry that are not parameters of its check.
@@ -136,7 +136,12 @@ class RuleBook:
         ]
         return pl.DataFrame(
             rows,
-            schema={"pool": pl.String, "country": pl.String, "from_year": pl.Int64, "until_year": pl.Int64},
+            schema={
+                "pool": pl.String,
+                "country": pl.String,
+                "from_year": pl.Int64,
+                "until_year": pl.Int64,
+            },
             orient="row",
         )
 
@@ -157,8 +162,8 @@ class RuleBook:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        return read_yaml(path)
+    except (OSError, YAMLError) as error:
         raise RulesError(f"cannot read {path}: {error}") from error
 
 
@@ -189,7 +194,9 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
             id=str(data["id"]),
             title=dict(data.get("title") or {"en": str(data["id"])}),
             actions=() if actions == ALL_ACTIONS else tuple(str(a) for a in actions),
-            aliases={str(k): tuple(str(a) for a in v) for k, v in (data.get("aliases") or {}).items()},
+            aliases={
+                str(k): tuple(str(a) for a in v) for k, v in (data.get("aliases") or {}).items()
+            },
             patterns={str(k): str(v) for k, v in (data.get("patterns") or {}).items()},
             years=(int(years[0]), int(years[1])) if years else None,
             pool=data.get("pool"),
@@ -204,9 +211,9 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
         raise RulesError(f"{path}: {error}") from error
 
 
-def _members(entries: Iterable[dict[str, Any]], groups: dict[str, list[str]], where: str) -> tuple[
-    tuple[str, int | None, int | None], ...
-]:
+def _members(
+    entries: Iterable[dict[str, Any]], groups: dict[str, list[str]], where: str
+) -> tuple[tuple[str, int | None, int | None], ...]:
     members: dict[str, tuple[str, int | None, int | None]] = {}
     for entry in entries:
         countries = groups[entry["group"]] if "group" in entry else entry.get("countries", [])
@@ -214,7 +221,11 @@ def _members(entries: Iterable[dict[str, Any]], groups: dict[str, list[str]], wh
             if not isinstance(country, str) or not _COUNTRY.match(country):
                 raise RulesError(
                     f"{where}: {country!r} is not a two-letter country code"
-                    + (' (write "NO" in quotes: YAML reads a bare NO as false)' if country is False else "")
+                    + (
+                        ' (write "NO" in quotes: YAML reads a bare NO as false)'
+                        if country is False
+                        else ""
+                    )
                 )
             if country in members:
                 raise RulesError(f"{where}: {country} is listed twice")
@@ -222,7 +233,9 @@ def _members(entries: Iterable[dict[str, Any]], groups: dict[str, list[str]], wh
     return tuple(members.values())
 
 
-def _pools(data: dict[str, Any], where: str) -> tuple[dict[str, Pool], tuple[Any, ...], dict[str, int]]:
+def _pools(
+    data: dict[str, Any], where: str
+) -> tuple[dict[str, Pool], tuple[Any, ...], dict[str, int]]:
     groups = data.get("groups", {})
     pools = {
         pool_id: Pool(
@@ -288,7 +301,9 @@ def _load_rulebook(extra_dirs: tuple[Path, ...]) -> RuleBook:
 
 def _merge_pools(base: dict[str, Any], extra: Any, path: Path) -> dict[str, Any]:
     if not isinstance(extra, dict):
-        raise RulesError(f"{path}: a pools file holds 'pools', 'groups', 'eu_member_states', 'regions'")
+        raise RulesError(
+            f"{path}: a pools file holds 'pools', 'groups', 'eu_member_states', 'regions'"
+        )
     merged = dict(base)
     merged["groups"] = {**base.get("groups", {}), **extra.get("groups", {})}
     merged["pools"] = {**base.get("pools", {}), **extra.get("pools", {})}

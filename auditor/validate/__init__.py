@@ -27,7 +27,12 @@ def _failure_cases(frame: pl.DataFrame, name: str) -> pl.DataFrame:
         cases: pl.DataFrame = errors.failure_cases
         return cases.select("column", "check", "failure_case", pl.col("index").cast(pl.Int64))
     return pl.DataFrame(
-        schema={"column": pl.String, "check": pl.String, "failure_case": pl.String, "index": pl.Int64}
+        schema={
+            "column": pl.String,
+            "check": pl.String,
+            "failure_case": pl.String,
+            "index": pl.Int64,
+        }
     )
 
 
@@ -41,9 +46,7 @@ def _rule_of(check: str, column: str | None) -> tuple[str, str | None, str | Non
     return rule, variant or None, column
 
 
-def validate_partners(
-    partners: pl.DataFrame, sources: Mapping[str, ProposalSource]
-) -> Drafts:
+def validate_partners(partners: pl.DataFrame, sources: Mapping[str, ProposalSource]) -> Drafts:
     """Row findings for the partner rows of the whole batch."""
     drafts: Drafts = {}
     if partners.height == 0:
@@ -51,8 +54,10 @@ def validate_partners(
     cases = _failure_cases(partners, "partners")
     if cases.height == 0:
         return drafts
-    origin = partners.select(PKEY, ROW).with_row_index("index").with_columns(
-        pl.col("index").cast(pl.Int64)
+    origin = (
+        partners.select(PKEY, ROW)
+        .with_row_index("index")
+        .with_columns(pl.col("index").cast(pl.Int64))
     )
     located = cases.join(origin, on="index", how="left").sort("index", "column")
     for column, check, value, _, pkey, row in located.iter_rows():
@@ -79,9 +84,7 @@ def validate_partners(
     return drafts
 
 
-def validate_projects(
-    projects: pl.DataFrame, sources: Mapping[str, ProposalSource]
-) -> Drafts:
+def validate_projects(projects: pl.DataFrame, sources: Mapping[str, ProposalSource]) -> Drafts:
     """Field findings for the project fields of every proposal."""
     drafts: Drafts = {}
     if projects.height == 0:
