@@ -34,7 +34,7 @@ from auditor.read.batch import read_files
 from auditor.read.discover import discover
 from auditor.read.model import PKEY, ReadBatch
 from auditor.rules.engine import CheckDraft, evaluate
-from auditor.rules.sets import RuleBook, load_rulebook
+from auditor.rules.rulebook import RuleBook, load_rulebook
 from auditor.validate import validate_partners, validate_projects
 
 Progress = Callable[[int], None]

@@ -72,6 +72,13 @@ class _State:
     debug = False
 
 
+def _console() -> Any:
+    """Rich console for stdout; wide when piped, so tables are not folded to 80 columns."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
 def _config(
     lang: str,
     rules_dirs: tuple[Path, ...],
@@ -210,12 +217,10 @@ def audit(
 
 
 def _print_summary(result: AuditResult, path: Path) -> None:
-    from rich.console import Console
-
     from auditor.report.i18n import t
     from auditor.report.text import print_summary
 
-    console = Console(soft_wrap=False)
+    console = _console()
     print_summary(result, console)
     console.print(t("summary.written", result.lang, path=path))
 
@@ -261,13 +266,11 @@ def check(
 def rules(action: str | None, lang: str, rules_dirs: tuple[Path, ...]) -> None:
     """List the rules (all, or those of one action)."""
     with _user_errors():
-        from rich.console import Console
-
         from auditor.core.catalogue import catalogue
         from auditor.report.rulebook import print_rules
-        from auditor.rules.sets import load_rulebook
+        from auditor.rules.rulebook import load_rulebook
 
-        print_rules(catalogue(), load_rulebook(rules_dirs), Console(), lang, action)
+        print_rules(catalogue(), load_rulebook(rules_dirs), _console(), lang, action)
 
 
 @cli.command()
@@ -277,13 +280,11 @@ def rules(action: str | None, lang: str, rules_dirs: tuple[Path, ...]) -> None:
 def explain(rule: str, lang: str, rules_dirs: tuple[Path, ...]) -> None:
     """Explain one rule (by code or name): what, why, examples, how to fix."""
     with _user_errors():
-        from rich.console import Console
-
         from auditor.core.catalogue import catalogue
         from auditor.report.rulebook import explain as explain_rule
-        from auditor.rules.sets import load_rulebook
+        from auditor.rules.rulebook import load_rulebook
 
-        explain_rule(rule, catalogue(), load_rulebook(rules_dirs), Console(), lang)
+        explain_rule(rule, catalogue(), load_rulebook(rules_dirs), _console(), lang)
 
 
 def main() -> None:

@@ -254,7 +254,7 @@ def write_with_formulas(path: Path, proposal: Mapping[str, Any]) -> None:
     workbook.close()
 
 
-# ---------------------------------------------------------------- real higher education institutions
+# ------------------------------------------------ real higher education institutions
 
 
 @cache

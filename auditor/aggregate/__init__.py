@@ -138,11 +138,22 @@ def aggregate(
         .sum()
         .alias("partners_grant_count"),
         pl.len().alias("partner_rows"),
+        # Every row's role, country and type understood: the counts can be trusted.
+        pl.all_horizontal(
+            pl.col(n("role")).is_not_null(),
+            pl.col(n("country")).is_not_null(),
+            pl.col(n("organisation_type")).is_not_null(),
+        )
+        .all()
+        .alias("rows_clear"),
     )
-    count_columns = [c for c in per_proposal.columns if c != PKEY and c != "partners_grant_total"]
+    count_columns = [
+        c for c in per_proposal.columns if c not in (PKEY, "partners_grant_total", "rows_clear")
+    ]
     result = (
         proposals.join(per_proposal, on=PKEY, how="left")
         .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in count_columns)
+        .with_columns(pl.col("rows_clear").fill_null(True))
         .with_columns(
             pl.col("organisations").alias("full_partners"),
             ((pl.col("schools") == pl.col("organisations")) & (pl.col("organisations") > 0)).alias(

@@ -17,7 +17,7 @@ class RuleCheck:
     rule: str
     code: str
     title: str
-    passed: bool
+    passed: bool | None  # None: not judged (a cell it depends on is unclear)
     measured: Value
     expected: Value
     severity: Severity

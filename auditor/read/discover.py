@@ -58,10 +58,10 @@ def discover(paths: list[str] | tuple[str, ...]) -> list[InputFile]:
                 for name in files:
                     if _skipped(name) or Path(name).suffix.lower() not in WORKBOOK_SUFFIXES:
                         continue
-                    full = Path(folder) / name
-                    entries.append((str(full.relative_to(root)), str(full)))
+                    found_at = Path(folder) / name
+                    entries.append((str(found_at.relative_to(root)), str(found_at)))
             for relative, full in sorted(entries):
-                add(Path(full), os.path.join(given, relative), relative)
+                add(Path(full), str(Path(given) / relative), relative)
         else:
             add(root, given, root.name)
     return [

@@ -15,7 +15,7 @@ from auditor.core.errors import ConfigError
 from auditor.read.specs import batch_from_specs, expand, partner_columns
 from auditor.report.i18n import t
 from auditor.rules.expressions import describe
-from auditor.rules.sets import RuleBook, RuleEntry, RuleSet
+from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
 
 _SCHEMA_SCOPES = ("file", "row", "batch")
 
@@ -65,8 +65,8 @@ def print_rules(
             table.add_row(rule.code, rule.name, str(rule.severity), rule.text("title", lang), scope)
         console.print(table)
         return
-    key, _ = book.lookup_action(action)
-    ruleset = book.ruleset_of(key)
+    action_key, _ = book.lookup_action(action)
+    ruleset = book.ruleset_of(action_key)
     if ruleset is None:
         raise ConfigError(f"unknown action {action!r}; known actions: {', '.join(book.actions)}")
     console.print(

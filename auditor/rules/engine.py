@@ -23,7 +23,7 @@ from auditor.normalise.dates import parse_datetime, to_brussels
 from auditor.normalise.frames import n
 from auditor.read.model import PKEY, ROW, ProposalSource
 from auditor.rules.expressions import condition, value
-from auditor.rules.sets import RuleBook, RuleEntry, RuleSet
+from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
 
 # The metric each minimum rule compares (aggregate.METRICS).
 MINIMUM_METRICS = {
@@ -45,7 +45,7 @@ class CheckDraft:
     """One rule evaluated for one proposal, before it is put into words."""
 
     rule: str
-    passed: bool
+    passed: bool | None  # None: not judged, a cell it depends on is unclear
     measured: Any
     expected: Any
     severity: Severity
@@ -77,7 +77,7 @@ class _Context:
         pkey: str,
         ruleset: RuleSet,
         entry: RuleEntry,
-        passed: bool,
+        passed: bool | None,
         measured: Any,
         expected: Any,
         **params: Any,
@@ -147,11 +147,23 @@ def _compare(
     frame: pl.DataFrame,
     draft: Callable[[dict[str, Any]], FindingDraft],
 ) -> None:
-    """Record a check per row of ``frame`` (_pkey, passed, measured, expected, ...)."""
+    """Record a check per row of ``frame`` (_pkey, passed, measured, expected, ...).
+
+    A consortium rule that fails while a partner's role, country or type is
+    empty or not understood is not judged: that cell's own finding is the
+    one to fix (one bad cell is one finding, not three).
+    """
     for row in frame.iter_rows(named=True):
         if row["passed"] is None:
             continue
-        extra = {k: v for k, v in row.items() if k not in (PKEY, "passed", "measured", "expected")}
+        if not row["passed"] and row.get("_clear") is False:
+            ctx.check(row[PKEY], ruleset, entry, None, row["measured"], row["expected"])
+            continue
+        extra = {
+            k: v
+            for k, v in row.items()
+            if k not in (PKEY, "passed", "measured", "expected", "_clear")
+        }
         ctx.check(
             row[PKEY],
             ruleset,
@@ -177,6 +189,7 @@ def _minimum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFra
             PKEY,
             pl.col(metric).alias("measured"),
             value(entry.params["min"]).cast(pl.Int64).alias("expected"),
+            pl.col("rows_clear").alias("_clear"),
         )
         .with_columns((pl.col("measured") >= pl.col("expected")).alias("passed"))
     )
@@ -193,7 +206,11 @@ def _coordinators(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Da
     measured = pl.col("coordinators")
     passed = measured >= 1 if entry.rule == "coordinator-missing" else measured <= 1
     frame = _complete(rows).select(
-        PKEY, measured.alias("measured"), pl.lit(1).alias("expected"), passed.alias("passed")
+        PKEY,
+        measured.alias("measured"),
+        pl.lit(1).alias("expected"),
+        passed.alias("passed"),
+        pl.col("rows_clear").alias("_clear"),
     )
     _compare(
         ctx,
@@ -430,7 +447,8 @@ def _deadline(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
 
 def _per_country(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
     required = [str(c) for c in entry.params["require"]]
-    scope = _complete(rows).select(PKEY)
+    scope = _complete(rows).select(PKEY, "rows_clear")
+    clear = dict(scope.rows())
     countries = ctx.aggregates.countries.join(scope, on=PKEY, how="semi")
     failures: dict[str, list[tuple[str, str, int]]] = {}
     totals: dict[str, int] = {}
@@ -446,6 +464,9 @@ def _per_country(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Dat
         lacking = failures.get(pkey, [])
         countries_short = len({country for country, _, _ in lacking})
         total = totals.get(pkey, 0)
+        if lacking and not clear[pkey]:  # see _compare: an unclear cell is the finding
+            ctx.check(pkey, ruleset, entry, None, total - countries_short, total)
+            continue
         ctx.check(pkey, ruleset, entry, not lacking, total - countries_short, total)
         table = ctx.sources[pkey].partners
         for country, category, first_row in lacking:

@@ -101,6 +101,11 @@ def value(spec: Any) -> pl.Expr:
     return result
 
 
+def _describe_condition(name: str, comparisons: Any) -> str:
+    pairs = comparisons.items() if isinstance(comparisons, dict) else [("eq", comparisons)]
+    return f"{name} " + " ".join(f"{operator} {value}" for operator, value in pairs)
+
+
 def describe(spec: Any) -> str:
     """The value spec in words, for ``auditor rules`` and ``explain``."""
     if isinstance(spec, int | float):
@@ -116,10 +121,7 @@ def describe(spec: Any) -> str:
             when = case.get("when")
             label = describe({k: v for k, v in case.items() if k != "when"})
             if when:
-                conditions = ", ".join(
-                    f"{name} {' '.join(f'{op} {v}' for op, v in (c.items() if isinstance(c, dict) else [('eq', c)]))}"
-                    for name, c in when.items()
-                )
+                conditions = ", ".join(_describe_condition(n, c) for n, c in when.items())
                 parts.append(f"{label} if {conditions}")
             else:
                 parts.append(f"{label} otherwise")

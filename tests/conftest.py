@@ -1,0 +1,50 @@
+"""Shared fixtures: the rule book, judging proposal specs, writing workbooks."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # the sample writer lives in samples/
+    sys.path.insert(0, str(ROOT))
+
+from auditor.api import judge  # noqa: E402
+from auditor.core.catalogue import catalogue  # noqa: E402
+from auditor.core.config import AuditConfig  # noqa: E402
+from auditor.core.results import AuditResult  # noqa: E402
+from auditor.read.specs import batch_from_specs  # noqa: E402
+from auditor.rules.rulebook import RuleBook, load_rulebook  # noqa: E402
+
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def book() -> RuleBook:
+    return load_rulebook()
+
+
+Judge = Callable[..., AuditResult]
+
+
+@pytest.fixture(scope="session")
+def judge_specs(book: RuleBook) -> Judge:
+    """Judge proposal specs (see auditor/read/specs.py) as if read from workbooks."""
+
+    def run(
+        specs: Sequence[Mapping[str, Any]] | Mapping[str, Any], lang: str = "en"
+    ) -> AuditResult:
+        items = [specs] if isinstance(specs, Mapping) else list(specs)
+        return judge(batch_from_specs(items, catalogue().bases), book, AuditConfig(lang=lang))
+
+    return run
+
+
+def rules_of(result: AuditResult) -> set[str]:
+    return {f.rule for p in result.proposals for f in p.findings} | {
+        f.rule for file in result.files for f in file.findings
+    }

@@ -1,0 +1,96 @@
+"""Agencies add or override rule sets with --rules DIR, without touching code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.api import judge
+from auditor.core.catalogue import catalogue
+from auditor.core.config import AuditConfig
+from auditor.core.errors import RulesError
+from auditor.read.specs import batch_from_specs
+from auditor.rules.rulebook import load_rulebook
+
+STRICTER_KA220 = """
+id: cooperation-partnerships
+title: {en: Cooperation Partnerships (agency rules), nl: Samenwerkingspartnerschappen}
+actions: [KA220-SCH, KA220-VET, KA220-HED, KA220-ADU, KA220-YOU]
+pool: eu-2021
+source: Agency instruction 2024/7
+rules:
+  - rule: min-organisations
+    min: 4
+  - rule: duration
+    min: 12
+    max: 24
+"""
+
+NEW_ACTION = """
+id: sport-partnerships
+title: {en: Cooperation partnerships in sport, nl: Samenwerkingspartnerschappen sport}
+actions: [KA220-SPO]
+aliases: {KA220-SPO: [ERASMUS-SPORT-2025-SCP]}
+pool: eu-2021
+source: Programme Guide 2025, sport
+rules:
+  - rule: min-organisations
+    min: 3
+  - rule: lump-sum
+    values: [120000, 250000, 400000]
+"""
+
+
+def _judge(folder: Path | None, spec: dict[str, object]) -> set[str]:
+    book = load_rulebook([folder] if folder else [])
+    result = judge(batch_from_specs([spec], catalogue().bases), book, AuditConfig())
+    return {f.rule for f in result.proposals[0].findings}
+
+
+def test_an_override_replaces_the_shipped_rule_set(tmp_path: Path) -> None:
+    (tmp_path / "ka220.yaml").write_text(STRICTER_KA220, encoding="utf-8")
+    spec = {"base": "ka220", "project": {"duration_months": 30}}
+    assert _judge(None, spec) == set()
+    assert _judge(tmp_path, spec) == {"min-organisations", "duration"}
+    assert load_rulebook([tmp_path]).version != load_rulebook().version
+
+
+def test_a_new_action_is_a_data_file(tmp_path: Path) -> None:
+    (tmp_path / "sport.yaml").write_text(NEW_ACTION, encoding="utf-8")
+    spec = {
+        "base": "ka220",
+        "project": {"action": "ERASMUS-SPORT-2025-SCP", "requested_grant_eur": 1},
+    }
+    assert _judge(None, spec) == {"unknown-action"}
+    assert _judge(tmp_path, spec) == {"lump-sum"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id: x\nactions: [A]\nrules:\n  - rule: no-such-rule\n", "unknown rule"),
+        ("id: x\nactions: [A]\nrules:\n  - rule: unreadable-file\n", "file rule"),
+        ("id: x\nactions: [A]\npool: mars\nrules: []\n", "unknown pool"),
+        ("id: x\nactions: [KA220-HED]\nrules: []\n", "two rule sets"),
+        ("rules: [\n", "cannot read"),
+        ("just text\n", "needs an 'id'"),
+    ],
+)
+def test_bad_rule_sets_are_refused_with_a_reason(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "bad.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError, match=message):
+        load_rulebook([tmp_path])
+
+
+def test_norway_written_bare_in_yaml_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "pools.yaml").write_text(
+        "pools:\n  nordic:\n    members:\n      - countries: [NO, IS]\n"
+    )
+    with pytest.raises(RulesError, match='"NO" in quotes'):
+        load_rulebook([tmp_path])
+
+
+def test_a_missing_rules_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RulesError, match="does not exist"):
+        load_rulebook([tmp_path / "nowhere"])
