@@ -263,14 +263,29 @@ def check(
 @click.option("--action", default=None, help="Only the rules of this action, with parameters.")
 @_LANG
 @_RULES
-def rules(action: str | None, lang: str, rules_dirs: tuple[Path, ...]) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="A table for the terminal or Markdown.",
+)
+def rules(action: str | None, lang: str, rules_dirs: tuple[Path, ...], output_format: str) -> None:
     """List the rules (all, or those of one action)."""
     with _user_errors():
         from auditor.core.catalogue import catalogue
-        from auditor.report.rulebook import print_rules
+        from auditor.core.errors import ConfigError
+        from auditor.report.rulebook import print_rules, rules_markdown
         from auditor.rules.rulebook import load_rulebook
 
-        print_rules(catalogue(), load_rulebook(rules_dirs), _console(), lang, action)
+        book = load_rulebook(rules_dirs)
+        if output_format == "markdown" and action is not None:
+            raise ConfigError("--format markdown lists the whole catalogue; leave out --action")
+        if output_format == "markdown":
+            click.echo(rules_markdown(catalogue(), book, lang), nl=False)
+        else:
+            print_rules(catalogue(), book, _console(), lang, action)
 
 
 @cli.command()

@@ -47,6 +47,31 @@ def _scope_text(ruleset: RuleSet, lang: str) -> str:
     return ", ".join(ruleset.actions)
 
 
+def _scope_of(rule: RuleDef, book: RuleBook, lang: str) -> str:
+    used = uses(book, rule.name)
+    if any(s.universal for s, _ in used) or (rule.scope in _SCHEMA_SCOPES and not used):
+        return t("rules.all_actions", lang)
+    return ", ".join(sorted({a for s, _ in used for a in s.actions}))
+
+
+def rules_markdown(catalogue: Catalogue, book: RuleBook, lang: str = "en") -> str:
+    """The catalogue as a Markdown table (the README embeds it)."""
+    header = [
+        t(k, lang) for k in ("col.code", "col.rule", "col.severity", "col.title", "col.actions")
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for rule in sorted(catalogue.rules.values(), key=lambda r: r.code):
+        cells = [
+            rule.code,
+            f"`{rule.name}`",
+            str(rule.severity),
+            rule.text("title", lang),
+            _scope_of(rule, book, lang),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def print_rules(
     catalogue: Catalogue, book: RuleBook, console: Console, lang: str, action: str | None
 ) -> None:
@@ -55,14 +80,13 @@ def print_rules(
         for key in ("col.code", "col.rule", "col.severity", "col.title", "col.actions"):
             table.add_column(t(key, lang), overflow="fold")
         for rule in sorted(catalogue.rules.values(), key=lambda r: r.code):
-            used = uses(book, rule.name)
-            actions = sorted({a for s, _ in used for a in s.actions}) if used else []
-            scope = (
-                t("rules.all_actions", lang)
-                if any(s.universal for s, _ in used) or (rule.scope in _SCHEMA_SCOPES and not used)
-                else ", ".join(actions)
+            table.add_row(
+                rule.code,
+                rule.name,
+                str(rule.severity),
+                rule.text("title", lang),
+                _scope_of(rule, book, lang),
             )
-            table.add_row(rule.code, rule.name, str(rule.severity), rule.text("title", lang), scope)
         console.print(table)
         return
     action_key, _ = book.lookup_action(action)
