@@ -304,3 +304,32 @@ def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
     for document in (one, two):
         document["run"].pop("started_at")
     assert one == two
+
+
+def test_hidden_rows_and_merged_title_cells(tmp_path: Path) -> None:
+    path = tmp_path / "hidden.xlsx"
+    write_proposal(path, proposal(KA220, _partners()), Style(title_rows=2))
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["Partners"]
+    sheet.merge_cells("A1:F1")
+    sheet.row_dimensions[4].hidden = True  # the second partner
+    workbook.save(path)
+    result = _only(_audit(path))
+    assert result.metrics["organisations"] == 3  # a hidden row is still a partner
+    assert result.verdict is Verdict.ELIGIBLE
+
+
+def test_total_row_under_the_table_is_not_a_partner(tmp_path: Path) -> None:
+    path = tmp_path / "total.xlsx"
+    rows = _partners()
+    for row in rows:
+        row["requested_grant_eur"] = "80000"
+    write_proposal(path, proposal({**KA220, "requested_grant_eur": 240000}, rows))
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["Partners"]
+    sheet["C5"] = "Total"
+    sheet["I5"] = "=SUM(I2:I4)"
+    workbook.save(path)
+    result = _only(_audit(path))
+    assert result.verdict is Verdict.ELIGIBLE, [f.message for f in result.findings]
+    assert result.metrics["organisations"] == 3

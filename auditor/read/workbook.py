@@ -9,7 +9,7 @@ understood becomes a finding for this file alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import fastexcel
@@ -418,14 +418,4 @@ def _read_export(
 def _with_partners(
     source: ProposalSource, table: PartnerTable | None, complete: bool
 ) -> ProposalSource:
-    return ProposalSource(
-        pkey=source.pkey,
-        file=source.file,
-        relative=source.relative,
-        layout=source.layout,
-        project_sheet=source.project_sheet,
-        project_cells=source.project_cells,
-        project_row=source.project_row,
-        partners=table,
-        partners_complete=complete,
-    )
+    return replace(source, partners=table, partners_complete=complete)

@@ -145,7 +145,7 @@ def _compare(
     ruleset: RuleSet,
     entry: RuleEntry,
     frame: pl.DataFrame,
-    draft: Callable[[dict[str, Any]], FindingDraft],
+    draft: Callable[[dict[str, Any]], FindingDraft] | None = None,
 ) -> None:
     """Record a check per row of ``frame`` (_pkey, passed, measured, expected, ...).
 
@@ -174,7 +174,14 @@ def _compare(
             **extra,
         )
         if not row["passed"]:
-            ctx.finding(row[PKEY], ruleset, entry, draft(row))
+            found = (
+                draft(row)
+                if draft
+                else ctx.anchored(
+                    row[PKEY], entry.rule, value=row["measured"], expected=row["expected"]
+                )
+            )
+            ctx.finding(row[PKEY], ruleset, entry, found)
 
 
 def _complete(frame: pl.DataFrame) -> pl.DataFrame:
@@ -193,13 +200,7 @@ def _minimum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFra
         )
         .with_columns((pl.col("measured") >= pl.col("expected")).alias("passed"))
     )
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=r["expected"]),
-    )
+    _compare(ctx, ruleset, entry, frame)
 
 
 def _coordinators(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
@@ -261,13 +262,7 @@ def _grant_ceiling(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.D
         ceiling.alias("expected"),
         (measured <= ceiling).alias("passed"),
     )
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=r["expected"]),
-    )
+    _compare(ctx, ruleset, entry, frame)
 
 
 def _lump_sum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
