@@ -322,9 +322,9 @@ def test_hidden_rows_and_merged_title_cells(tmp_path: Path) -> None:
 def test_total_row_under_the_table_is_not_a_partner(tmp_path: Path) -> None:
     path = tmp_path / "total.xlsx"
     rows = _partners()
-    for row in rows:
-        row["requested_grant_eur"] = "80000"
-    write_proposal(path, proposal({**KA220, "requested_grant_eur": 240000}, rows))
+    for row, grant in zip(rows, ("100000", "100000", "50000"), strict=True):
+        row["requested_grant_eur"] = grant
+    write_proposal(path, proposal(KA220, rows))
     workbook = openpyxl.load_workbook(path)
     sheet = workbook["Partners"]
     sheet["C5"] = "Total"
