@@ -202,6 +202,9 @@ def _assemble(
                 title=row["title"],
                 acronym=row["acronym"],
                 key=pkey,
+                partner_sheet=source.partners.sheet if source.partners else None,
+                partner_letters=dict(source.partners.letters) if source.partners else {},
+                project_sheet=source.project_sheet,
             )
         )
     results.sort(key=lambda p: (p.file, p.proposal_id, p.key))
@@ -248,4 +251,5 @@ def _assemble(
         proposals=tuple(results),
         files=tuple(files),
         partners=partners,
+        projects=proposals,
     )

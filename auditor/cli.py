@@ -163,7 +163,7 @@ def cli(debug: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("audit-report"),
     show_default=True,
-    help="Folder for results.json.",
+    help="Folder for the reports (replaced as a whole on every run).",
 )
 @_LANG
 @_RULES
@@ -177,6 +177,13 @@ def cli(debug: bool) -> None:
 @_FORMAT
 @_MAX_FILE
 @_MAX_ROWS
+@click.option(
+    "--annotate",
+    type=click.Choice(["failing", "all", "none"]),
+    default="failing",
+    show_default=True,
+    help="Which input workbooks get an annotated copy.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar.")
 def audit(
     paths: tuple[str, ...],
@@ -188,27 +195,33 @@ def audit(
     output_format: str,
     max_file_size: float,
     max_rows: int,
+    annotate: str,
     quiet: bool,
 ) -> None:
-    """Audit workbooks and folders of workbooks; write OUTDIR/results.json."""
+    """Audit workbooks and folders of workbooks; write the reports into OUTDIR.
+
+    OUTDIR gets results.json, index.html, a page per proposal (proposals/),
+    annotated copies of the input workbooks (annotated/) and summary.xlsx.
+    """
     with _user_errors():
         from auditor.api import audit as run_audit
-        from auditor.report.files import ensure_writable
-        from auditor.report.json import render_json, write_json
+        from auditor.report.json import render_json
+        from auditor.report.outputs import ReportOptions, check_outdir, write_reports
 
         config = _config(lang, rules_dirs, workers, max_file_size, max_rows)
-        ensure_writable(outdir)
+        check_outdir(outdir)
         on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
         if bar is not None:
             with bar:
                 result = run_audit(paths, config, progress=progress, on_files=on_files)
         else:
             result = run_audit(paths, config)
-        write_json(result, outdir / "results.json")
+        options = ReportOptions(annotate=annotate)
+        links = write_reports(result, outdir, options, _action_notes(rules_dirs, lang))
         if output_format == "json":
-            click.echo(render_json(result), nl=False)
+            click.echo(render_json(result, links), nl=False)
         elif not quiet:
-            _print_summary(result, outdir / "results.json")
+            _print_summary(result, outdir / "index.html")
         else:
             from auditor.report.text import summary_line
 
@@ -216,7 +229,21 @@ def audit(
     sys.exit(exit_code(result, fail_on))
 
 
+def _action_notes(rules_dirs: tuple[Path, ...], lang: str) -> dict[str, str]:
+    """Each action's rule-set title and note, for the proposal pages."""
+    from auditor.rules.rulebook import load_rulebook
+
+    notes = {}
+    for ruleset in load_rulebook(rules_dirs).action_sets():
+        for action in ruleset.actions:
+            notes[f"title:{action}"] = ruleset.text("title", lang)
+            if ruleset.note:
+                notes[f"note:{action}"] = ruleset.text("note", lang)
+    return notes
+
+
 def _print_summary(result: AuditResult, path: Path) -> None:
+    """The summary table, then where the reports are."""
     from auditor.report.i18n import t
     from auditor.report.text import print_summary
 

@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:
 
 from auditor.core.tables import table_spec  # noqa: E402
 from auditor.read.specs import expand, partner_columns, project_rows  # noqa: E402
+from auditor.report.excel import put  # noqa: E402  (text stays text, as in real files)
 
 ECHE = ROOT / "auditor" / "data" / "eche-holders-2021-2027.csv"
 HERE = Path(__file__).resolve().parent
@@ -80,7 +81,7 @@ def write_proposal(path: Path, proposal: Mapping[str, Any], style: Style = Style
         sheet.cell(first + offset, 1, label(key, "project", style.lang))
         value = proposal["project"].get(key)
         if value is not None:
-            sheet.cell(first + offset, 2, _cell_value(key, value))
+            put(sheet, first + offset, 2, _cell_value(key, value))
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 44
     partners = workbook.create_sheet(
@@ -158,7 +159,7 @@ def _partner_table(
                 continue
             if key == "partner_no" and str(value).isdigit():
                 value = int(value)
-            sheet.cell(row_number, style.start_column + offset, value)
+            put(sheet, row_number, style.start_column + offset, value)
         for offset, _extra in enumerate(style.extra_columns):
             sheet.cell(
                 row_number,

@@ -55,7 +55,9 @@ def test_audit_samples_writes_results_and_exits_1(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     assert document["schema_version"] == 1
     assert document["summary"]["ineligible"] > 0 and document["summary"]["unreadable"] == 1
-    assert "ineligible" in done.stdout and "results.json" in done.stdout
+    assert "ineligible" in done.stdout and "index.html" in done.stdout
+    for name in ("index.html", "summary.xlsx", "proposals", "annotated"):
+        assert (tmp_path / "out" / name).exists(), name
 
 
 def test_audit_json_to_stdout_equals_the_file(tmp_path: Path, eligible: Path) -> None:

@@ -49,6 +49,10 @@ class ProposalResult:
     title: str | None = None
     acronym: str | None = None
     key: str = ""  # the proposal's key within the batch (joins the partner rows)
+    # Where its partner table sits, for renderers that show or mark it.
+    partner_sheet: str | None = None
+    partner_letters: dict[str, str] = field(default_factory=dict)
+    project_sheet: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,9 +130,10 @@ class AuditResult:
     summary: Summary
     proposals: tuple[ProposalResult, ...]
     files: tuple[FileResult, ...]
-    # The normalised partner rows, for renderers that show the partner table;
-    # a polars DataFrame, kept out of the JSON document.
+    # The normalised partner rows and project fields (polars DataFrames), for
+    # renderers that show the tables; kept out of the JSON document.
     partners: Any = field(default=None, repr=False, compare=False)
+    projects: Any = field(default=None, repr=False, compare=False)
 
     def all_findings(self) -> list[Finding]:
         found = [f for p in self.proposals for f in p.findings]

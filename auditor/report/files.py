@@ -27,16 +27,3 @@ def write_atomic(path: Path, data: bytes) -> None:
             raise
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
-
-
-def ensure_writable(folder: Path) -> None:
-    """Fail before the audit, not after it, when the output folder cannot be written."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=".auditor-probe-")
-        os.close(handle)
-        Path(probe).unlink()
-    except OSError as error:
-        raise OutputError(
-            f"the output folder {folder} cannot be written: {error.strerror or error}"
-        ) from error

@@ -1,0 +1,42 @@
+"""What every Excel output shares: text that stays text, fills, widths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openpyxl.styles import Font, PatternFill
+
+ERROR_FILL = PatternFill("solid", start_color="FFF4C7CE", end_color="FFF4C7CE")
+WARNING_FILL = PatternFill("solid", start_color="FFFFE699", end_color="FFFFE699")
+ELIGIBLE_FILL = PatternFill("solid", start_color="FFC6EFCE", end_color="FFC6EFCE")
+UNREADABLE_FILL = PatternFill("solid", start_color="FFE4D2F2", end_color="FFE4D2F2")
+HEADER_FONT = Font(bold=True)
+VERDICT_FILLS = {"eligible": ELIGIBLE_FILL, "ineligible": ERROR_FILL, "unreadable": UNREADABLE_FILL}
+SEVERITY_FILLS = {"error": ERROR_FILL, "warning": WARNING_FILL}
+
+
+def put(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """Write a value; text is always stored as text, never as a formula.
+
+    openpyxl turns any string starting with "=" into a formula; a name from a
+    workbook such as ``=HYPERLINK(...)`` must stay the text it was.
+    """
+    cell = sheet.cell(row=row, column=column)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def autosize(sheet: Any, widths: dict[int, int] | None = None, most: int = 60) -> None:
+    """Column widths from the longest value (capped), unless given."""
+    from openpyxl.utils import get_column_letter
+
+    longest: dict[int, int] = {}
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value is not None:
+                longest[cell.column] = max(longest.get(cell.column, 0), len(str(cell.value)))
+    for column, length in longest.items():
+        width = (widths or {}).get(column) or min(most, max(8, length + 2))
+        sheet.column_dimensions[get_column_letter(column)].width = width

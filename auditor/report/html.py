@@ -1,0 +1,444 @@
+"""The HTML reports: ``index.html`` for the batch and one page per proposal.
+
+Each template renders one documented context (the dataclasses below). The
+environment escapes everything (autoescape) and refuses unknown names
+(StrictUndefined): a value from a workbook can never become markup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jinja2
+import polars as pl
+
+from auditor.core.catalogue import catalogue, format_value
+from auditor.core.findings import Finding, Severity, Verdict
+from auditor.core.resources import shipped_dir
+from auditor.core.results import AuditResult, FileResult, ProposalResult, RuleCheck
+from auditor.core.tables import table_spec
+from auditor.report.i18n import t
+from auditor.report.names import Links
+
+# Rules about single cells (the others, on a header, are about the whole table).
+_ROW_RULES = frozenset(
+    name for name, rule in catalogue().rules.items() if rule.scope in ("row", "file")
+)
+SYMBOLS = {Verdict.ELIGIBLE: "✓", Verdict.INELIGIBLE: "✗", Verdict.UNREADABLE: "⊘"}
+TOP_FINDINGS = 3
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(shipped_dir("templates")),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@dataclass(frozen=True)
+class RunContext:
+    tool_version: str
+    started_at: str
+    rules_version: str
+    inputs: list[str]
+
+
+@dataclass(frozen=True)
+class FindingView:
+    code: str
+    rule: str
+    severity: str
+    message: str
+    location: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class ProposalRow:
+    """One row of the index table."""
+
+    proposal_id: str
+    acronym: str | None
+    action: str
+    call_year: int | None
+    verdict: str
+    verdict_symbol: str
+    organisations: int
+    countries: int
+    errors: int
+    warnings: int
+    top_findings: list[FindingView]
+    more_findings: int
+    file: str
+    page: str
+    annotated: str | None
+
+
+@dataclass(frozen=True)
+class RuleBar:
+    code: str
+    rule: str
+    title: str
+    severity: str
+    count: int
+    width: int
+
+
+@dataclass(frozen=True)
+class FileView:
+    file: str
+    href: str
+    annotated: str | None
+    findings: list[FindingView]
+
+
+@dataclass(frozen=True)
+class IndexContext:
+    """What ``index.html.j2`` renders."""
+
+    lang: str
+    run: RunContext
+    summary: dict[str, int]
+    proposals: list[ProposalRow]
+    actions: list[str]
+    by_rule: list[RuleBar]
+    unreadable: list[FileView]
+    file_findings: list[FileView]
+
+
+@dataclass(frozen=True)
+class CheckView:
+    code: str
+    rule: str
+    title: str
+    passed: bool | None
+    severity: str
+    measured: str
+    expected: str
+    source: str | None
+
+
+@dataclass(frozen=True)
+class CellView:
+    value: str
+    mark: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class PartnerRowView:
+    row: int
+    cells: list[CellView]
+    counted: bool
+
+
+@dataclass(frozen=True)
+class ColumnView:
+    key: str
+    label: str
+    mark: str | None = None  # a finding about the whole column (its header cell)
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """A project field: its label, its cell and its value, marked if it has a finding."""
+
+    label: str
+    cell: str
+    value: str
+    mark: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    proposal_id: str
+    acronym: str | None
+    title: str | None
+    action: str | None
+    action_title: str | None
+    call_year: int | None
+    verdict: str
+    verdict_symbol: str
+    errors: int
+    warnings: int
+    file: str
+    annotated: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ProposalContext:
+    """What ``proposal.html.j2`` renders."""
+
+    lang: str
+    run: RunContext
+    p: ProposalView
+    checks: list[CheckView]
+    findings: list[FindingView]
+    project_sheet: str | None
+    fields: list[FieldView]
+    partner_sheet: str | None
+    partner_columns: list[ColumnView]
+    partners: list[PartnerRowView]
+
+
+def _view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
+    fix = catalogue()[finding.rule].text("fix", lang) if with_fix else ""
+    return FindingView(
+        finding.code, finding.rule, str(finding.severity), finding.message, finding.location(), fix
+    )
+
+
+def _run(result: AuditResult) -> RunContext:
+    return RunContext(
+        result.tool_version, result.started_at, result.rules_version, list(result.inputs)
+    )
+
+
+def _translator(lang: str) -> Callable[..., str]:
+    return lambda key, **values: t(key, lang, **values)
+
+
+def index_context(result: AuditResult, links: Links) -> IndexContext:
+    lang = result.lang
+    rows = []
+    for proposal in result.proposals:
+        ordered = sorted(
+            proposal.findings, key=lambda f: (f.severity is not Severity.ERROR, f.sort_key())
+        )
+        rows.append(
+            ProposalRow(
+                proposal_id=proposal.proposal_id,
+                acronym=proposal.acronym,
+                action=proposal.action or "",
+                call_year=proposal.call_year,
+                verdict=str(proposal.verdict),
+                verdict_symbol=SYMBOLS[proposal.verdict],
+                organisations=int(proposal.metrics.get("organisations") or 0),
+                countries=int(proposal.metrics.get("countries") or 0),
+                errors=proposal.errors,
+                warnings=proposal.warnings,
+                top_findings=[_view(f, lang) for f in ordered[:TOP_FINDINGS]],
+                more_findings=max(0, len(ordered) - TOP_FINDINGS),
+                file=proposal.file,
+                page=links.pages[proposal.key],
+                annotated=links.annotated.get(proposal.file),
+            )
+        )
+    return IndexContext(
+        lang=lang,
+        run=_run(result),
+        summary=result.summary.to_dict(),
+        proposals=rows,
+        actions=sorted({row.action for row in rows if row.action}),
+        by_rule=_by_rule(result),
+        unreadable=[
+            _file_view(f, links, lang) for f in result.files if f.verdict is Verdict.UNREADABLE
+        ],
+        file_findings=[
+            _file_view(f, links, lang)
+            for f in result.files
+            if f.findings and f.verdict is not Verdict.UNREADABLE
+        ],
+    )
+
+
+def _file_view(file: FileResult, links: Links, lang: str) -> FileView:
+    annotated = links.annotated.get(file.file)
+    return FileView(
+        file=file.file,
+        href=annotated or file.file,
+        annotated=annotated,
+        findings=[_view(f, lang) for f in file.findings],
+    )
+
+
+def _by_rule(result: AuditResult) -> list[RuleBar]:
+    counts = Counter((f.code, f.rule, f.severity) for f in result.all_findings())
+    if not counts:
+        return []
+    most = max(counts.values())
+    rules = catalogue()
+    return [
+        RuleBar(
+            code,
+            rule,
+            rules[rule].text("title", result.lang),
+            str(severity),
+            count,
+            max(2, round(400 * count / most)),
+        )
+        for (code, rule, severity), count in sorted(counts.items(), key=lambda i: (-i[1], i[0]))
+    ]
+
+
+def _shown(value: Any, lang: str) -> str:
+    if value is None:
+        return "—"
+    return format_value(value, lang, catalogue().terms)
+
+
+def proposal_context(
+    result: AuditResult, proposal: ProposalResult, links: Links, notes: Mapping[str, str]
+) -> ProposalContext:
+    lang = result.lang
+    rules = catalogue()
+    checks = [
+        CheckView(
+            c.code,
+            c.rule,
+            c.title,
+            c.passed,
+            str(c.severity),
+            _shown(c.measured, lang),
+            _expected(c, lang),
+            c.source,
+        )
+        for c in proposal.checks
+    ]
+    columns, partner_rows = _partner_table(result, proposal)
+    action_title = notes.get(f"title:{proposal.action}")
+    return ProposalContext(
+        lang=lang,
+        run=_run(result),
+        p=ProposalView(
+            proposal_id=proposal.proposal_id,
+            acronym=proposal.acronym,
+            title=proposal.title,
+            action=proposal.action,
+            action_title=action_title,
+            call_year=proposal.call_year,
+            verdict=str(proposal.verdict),
+            verdict_symbol=SYMBOLS[proposal.verdict],
+            errors=proposal.errors,
+            warnings=proposal.warnings,
+            file=proposal.file,
+            annotated=f"../{links.annotated[proposal.file]}"
+            if proposal.file in links.annotated
+            else None,
+            note=notes.get(f"note:{proposal.action}"),
+        ),
+        checks=checks,
+        findings=[
+            _view(f, lang, with_fix=True) for f in proposal.findings if f.rule in rules.rules
+        ],
+        project_sheet=proposal.project_sheet,
+        fields=_project_fields(result, proposal),
+        partner_sheet=proposal.partner_sheet,
+        partner_columns=columns,
+        partners=partner_rows,
+    )
+
+
+def _expected(check: RuleCheck, lang: str) -> str:
+    if check.rule.startswith("min-"):
+        return f"≥ {_shown(check.expected, lang)}"
+    if check.rule == "grant-ceiling":
+        return f"≤ {_shown(check.expected, lang)}"
+    return _shown(check.expected, lang)
+
+
+def _marks(findings: list[Finding]) -> tuple[str | None, str]:
+    if not findings:
+        return None, ""
+    worst = "error" if any(f.severity is Severity.ERROR for f in findings) else "warning"
+    return worst, "; ".join(f"{f.code} {f.message}" for f in findings)
+
+
+def _project_fields(result: AuditResult, proposal: ProposalResult) -> list[FieldView]:
+    frame: pl.DataFrame | None = result.projects
+    if frame is None:
+        return []
+    spec = table_spec("project")
+    (record,) = frame.filter(pl.col("_pkey") == proposal.key).select(*spec.columns).rows(named=True)
+    views = []
+    for key, column in spec.columns.items():
+        found = [
+            f for f in proposal.findings if f.sheet == proposal.project_sheet and f.column == key
+        ]
+        value = record[key]
+        if value is None and not found:
+            continue
+        mark, title = _marks(found)
+        cell = next((f.cell for f in found if f.cell), None) or ""
+        views.append(FieldView(column.label(result.lang), cell, value or "—", mark, title))
+    return views
+
+
+def _partner_table(
+    result: AuditResult, proposal: ProposalResult
+) -> tuple[list[ColumnView], list[PartnerRowView]]:
+    frame: pl.DataFrame | None = result.partners
+    if frame is None or not proposal.partner_letters:
+        return [], []
+    spec = table_spec("partners")
+    keys = [k for k in spec.columns if k in proposal.partner_letters and k != "proposal_id"]
+    by_cell: dict[tuple[int, str], list[Finding]] = {}
+    letter_to_key = {letter: key for key, letter in proposal.partner_letters.items()}
+    for finding in proposal.findings:
+        if finding.sheet == proposal.partner_sheet and finding.cell and finding.row:
+            key = letter_to_key.get(finding.column_letter or "")
+            if key:
+                by_cell.setdefault((finding.row, key), []).append(finding)
+    header_row = min(
+        (
+            f.row
+            for f in proposal.findings
+            if f.sheet == proposal.partner_sheet and f.row and f.rule not in _ROW_RULES
+        ),
+        default=None,
+    )
+    rows = frame.filter(pl.col("_pkey") == proposal.key).sort("_row")
+    views = []
+    for record in rows.select("_row", "counted", *keys).iter_rows(named=True):
+        cells = []
+        for key in keys:
+            marks = by_cell.get((record["_row"], key), [])
+            severity = (
+                ("error" if any(f.severity is Severity.ERROR for f in marks) else "warning")
+                if marks
+                else None
+            )
+            cells.append(
+                CellView(
+                    value=record[key] if record[key] is not None else "",
+                    mark=severity,
+                    title="; ".join(f"{f.code} {f.message}" for f in marks),
+                )
+            )
+        views.append(
+            PartnerRowView(row=record["_row"], cells=cells, counted=bool(record["counted"]))
+        )
+    columns = []
+    for key in keys:
+        on_header = [
+            f for f in by_cell.get((header_row or -1, key), []) if f.rule not in _ROW_RULES
+        ]
+        mark, title = _marks(on_header)
+        columns.append(ColumnView(key, spec.columns[key].label(result.lang), mark, title))
+    return columns, views
+
+
+def render_index(context: IndexContext) -> str:
+    template = environment().get_template("index.html.j2")
+    return template.render(**_fields(context), t=_translator(context.lang))
+
+
+def render_proposal(context: ProposalContext) -> str:
+    template = environment().get_template("proposal.html.j2")
+    return template.render(**_fields(context), t=_translator(context.lang))
+
+
+def _fields(context: Any) -> dict[str, Any]:
+    # Shallow: the nested dataclasses stay objects for the templates.
+    return {name: getattr(context, name) for name in context.__dataclass_fields__}

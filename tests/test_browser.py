@@ -1,0 +1,106 @@
+"""index.html in a real browser: sorting, filtering, links, no console errors.
+
+Playwright drives Debian's chromium (/usr/bin/chromium; .ci/run installs it);
+no browser is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from auditor.api import audit
+from auditor.core.config import AuditConfig
+from auditor.report.outputs import write_reports
+
+ROOT = Path(__file__).resolve().parent.parent
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("browser") / "out"
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        write_reports(audit(["samples"], AuditConfig()), outdir)
+    finally:
+        os.chdir(cwd)
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    assert Path(chromium).exists(), "Debian's chromium is needed (.ci/run installs it)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def _column(page: Page, index: int) -> list[str]:
+    return page.eval_on_selector_all(
+        "#proposals tbody tr:not([hidden])",
+        f"rows => rows.map(r => r.cells[{index}].textContent.trim())",
+    )
+
+
+def test_sort_filter_and_follow_a_link(report: Path, browser: Any) -> None:
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto((report / "index.html").as_uri())
+
+    rows = len(_column(page, 1))
+    assert rows == 24
+    page.click("#proposals thead th:nth-child(6) button")  # Errors, ascending
+    errors = [int(v) for v in _column(page, 5)]
+    assert errors == sorted(errors)
+    page.click("#proposals thead th:nth-child(6) button")  # descending
+    errors = [int(v) for v in _column(page, 5)]
+    assert errors == sorted(errors, reverse=True) and errors[0] > 0
+    assert page.get_attribute("#proposals thead th:nth-child(6)", "aria-sort") == "descending"
+
+    page.select_option("#filter-verdict", "eligible")
+    shown = _column(page, 0)
+    assert shown and all("eligible" in v and "ineligible" not in v for v in shown)
+    assert page.inner_text("#shown-count") == str(len(shown))
+    page.select_option("#filter-verdict", "")
+    page.fill("#filter-text", "GREEN-BUILD")
+    assert _column(page, 1) == ["101140777GREEN-BUILD"]  # ID and acronym
+    page.select_option("#filter-action", "COVE")
+    assert _column(page, 1) == []
+    page.select_option("#filter-action", "")
+
+    page.click("text=101140777")
+    page.wait_for_load_state()
+    assert page.url.endswith("/proposals/101140777.html")
+    assert "Too few full partners" in page.inner_text("main")
+    page.click("text=All proposals")
+    assert page.url.endswith("/index.html")
+    assert not problems, problems
+
+
+def test_print_stylesheet_hides_the_controls(report: Path, browser: Any) -> None:
+    page = browser.new_page()
+    page.goto((report / "index.html").as_uri())
+    page.emulate_media(media="print")
+    assert not page.is_visible("#filter-text")
+    assert page.is_visible("#proposals")

@@ -1,0 +1,370 @@
+"""The reports people read: annotated copies, HTML pages, summary.xlsx, atomic output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from auditor.api import audit
+from auditor.core.config import AuditConfig
+from auditor.core.errors import OutputError
+from auditor.core.results import AuditResult
+from auditor.report import outputs
+from auditor.report.outputs import ReportOptions, write_reports
+from samples.make_samples import Style, org, write_proposal
+from samples.make_samples import proposal as make_proposal
+
+ROOT = Path(__file__).resolve().parent.parent
+RED, AMBER = "FFF4C7CE", "FFFFE699"
+
+
+def _audit_samples(lang: str = "en") -> AuditResult:
+    cwd = Path.cwd()
+    os.chdir(ROOT)  # the samples are audited as "samples", relative to the repository
+    try:
+        return audit(["samples"], AuditConfig(lang=lang))
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditResult, Path]:
+    result = _audit_samples("nl")
+    outdir = tmp_path_factory.mktemp("report") / "out"
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        write_reports(result, outdir, ReportOptions(annotate="all"))
+    finally:
+        os.chdir(cwd)
+    return result, outdir
+
+
+def test_all_five_outputs(report: tuple[AuditResult, Path]) -> None:
+    result, outdir = report
+    assert (outdir / "results.json").is_file()
+    assert (outdir / "index.html").is_file()
+    assert (outdir / "summary.xlsx").is_file()
+    pages = sorted((outdir / "proposals").glob("*.html"))
+    assert len(pages) == len(result.proposals)
+    document = json.loads((outdir / "results.json").read_text(encoding="utf-8"))
+    for entry in document["proposals"]:
+        assert (outdir / entry["report"]["page"]).is_file()
+    copies = [f["annotated"] for f in document["files"] if f["annotated"]]
+    readable = [f for f in document["files"] if f["verdict"] != "unreadable"]
+    assert len(copies) == len(readable)  # --annotate all
+    assert all((outdir / c).is_file() for c in copies)
+
+
+def test_index_lists_every_proposal_in_dutch(report: tuple[AuditResult, Path]) -> None:
+    result, outdir = report
+    html = (outdir / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="nl">' in html
+    for proposal in result.proposals:
+        assert proposal.proposal_id in html
+    assert "niet ontvankelijk" in html and "Bevindingen per regel" in html
+    assert "truncated-download.xlsx" in html  # the unreadable file is listed
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # nothing fetched
+    assert "<link" not in html and "@import" not in html and "@font-face" not in html
+
+
+def test_proposal_page_shows_rules_findings_and_marked_cells(
+    report: tuple[AuditResult, Path],
+) -> None:
+    result, outdir = report
+    proposal = next(p for p in result.proposals if p.proposal_id == "101140777")
+    html = (outdir / "proposals" / "101140777.html").read_text(encoding="utf-8")
+    for check in proposal.checks:
+        assert check.code in html
+    assert "≥ 4" in html  # measured against threshold
+    assert 'class="mark-error"' in html  # the US partner's country cell and the duration
+    assert "Partners!F7" in html
+    assert "Programme Guide 2025, Alliances for Innovation" in html  # sources
+
+
+def _original_values(path: Path) -> dict[tuple[str, str], Any]:
+    workbook = openpyxl.load_workbook(path)
+    return {
+        (sheet.title, cell.coordinate): cell.value
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.value is not None
+    }
+
+
+def test_annotated_copies_mark_every_finding_and_keep_every_cell(
+    report: tuple[AuditResult, Path],
+) -> None:
+    result, outdir = report
+    document = json.loads((outdir / "results.json").read_text(encoding="utf-8"))
+    by_file = {f["file"]: f["annotated"] for f in document["files"]}
+    checked = 0
+    for proposal in result.proposals:
+        copy = outdir / by_file[proposal.file]
+        workbook = openpyxl.load_workbook(copy)
+        assert workbook.sheetnames[0] == "Controle"
+        for finding in proposal.findings:
+            if not finding.cell:
+                continue
+            cell = workbook[finding.sheet][finding.cell]
+            assert cell.comment is not None and finding.code in cell.comment.text
+            expected = (
+                RED
+                if any(
+                    f.severity == "error"
+                    for f in proposal.findings
+                    if f.cell == finding.cell and f.sheet == finding.sheet
+                )
+                else AMBER
+            )
+            assert cell.fill.start_color.rgb == expected, (proposal.file, finding.cell)
+            checked += 1
+        original = _original_values(ROOT / proposal.file)
+        annotated = _original_values(copy)
+        assert {k: v for k, v in annotated.items() if k[0] != "Controle"} == original
+    assert checked > 40
+
+
+def test_audit_sheet_links_to_the_cells(report: tuple[AuditResult, Path]) -> None:
+    _, outdir = report
+    copy = outdir / "annotated" / "afi-lot1-ineligible.xlsx"
+    sheet = openpyxl.load_workbook(copy)["Controle"]
+    links = {
+        cell.value: cell.hyperlink.location
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.hyperlink is not None
+    }
+    assert links["Partners!F7"] == "'Partners'!F7"
+    assert links["Project!B7"] == "'Project'!B7"
+    texts = [cell.value for row in sheet.iter_rows() for cell in row]
+    assert "niet ontvankelijk" in texts and "101140777" in texts
+
+
+def test_formulas_and_macro_flags_survive(report: tuple[AuditResult, Path]) -> None:
+    _, outdir = report
+    copy = outdir / "annotated" / "untidy" / "ka220-you-formulas.xlsx"
+    workbook = openpyxl.load_workbook(copy)
+    assert str(workbook["Project"]["B8"].value).startswith("=SUM(Partners!")
+    hidden = openpyxl.load_workbook(outdir / "annotated" / "untidy" / "ka220-vet-untidy-nl.xlsx")
+    assert hidden["Lists"].sheet_state == "hidden"
+
+
+def test_summary_workbook(report: tuple[AuditResult, Path]) -> None:
+    result, outdir = report
+    workbook = openpyxl.load_workbook(outdir / "summary.xlsx")
+    assert workbook.sheetnames == ["Aanvragen", "Bevindingen"]
+    proposals, findings = workbook["Aanvragen"], workbook["Bevindingen"]
+    assert proposals.freeze_panes == "A2" and proposals.auto_filter.ref
+    assert findings.freeze_panes == "A2" and findings.auto_filter.ref
+    assert proposals.max_row == 1 + len(result.proposals) + result.summary.unreadable
+    assert findings.max_row == 1 + len(result.all_findings())
+    verdicts = {
+        proposals.cell(r, 2).value: proposals.cell(r, 1) for r in range(2, proposals.max_row + 1)
+    }
+    assert verdicts["101140777"].value == "niet ontvankelijk"
+    assert verdicts["101140777"].fill.start_color.rgb == RED
+    links = [c.hyperlink.target for c in proposals["AA"] if c.hyperlink is not None] or [
+        c.hyperlink.target for row in proposals.iter_rows() for c in row if c.hyperlink is not None
+    ]
+    assert any(link.startswith("annotated/") for link in links)
+
+
+def test_libreoffice_opens_an_annotated_copy(
+    report: tuple[AuditResult, Path], tmp_path: Path
+) -> None:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice is needed (.ci/run installs it)"
+    copy = report[1] / "annotated" / "afi-lot1-ineligible.xlsx"
+    done = subprocess.run(
+        [
+            soffice,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(tmp_path),
+            str(copy),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    converted = sorted(tmp_path.glob("*.csv"))
+    assert converted, done.stdout + done.stderr
+    text = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in converted)
+    assert "Midwest Building Institute" in text and "101140777" in text
+
+
+HOSTILE = {
+    "script": "<script>alert('x')</script>",
+    "quotes": "\"Quoted\" & 'apostrophes' <b>bold</b>",
+    "formula": '=HYPERLINK("http://evil.example","click")',
+}
+
+
+def test_hostile_names_stay_inert(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.xlsx"
+    write_proposal(
+        path,
+        make_proposal(
+            {
+                "proposal_id": "2024-1-NL01-KA220-SCH-<script>",
+                "acronym": HOSTILE["quotes"],
+                "title": HOSTILE["script"],
+                "action": "KA220-SCH",
+                "call_year": 2024,
+                "duration_months": 24,
+                "requested_grant_eur": 1,
+                "priorities": "x",
+            },
+            [
+                org("coordinator", "NL", "SCHOOL", HOSTILE["script"]),
+                org("partner", "BE", "SCHOOL", HOSTILE["formula"], oid=HOSTILE["formula"]),
+                org("partner", HOSTILE["quotes"], "SCHOOL", HOSTILE["quotes"]),
+            ],
+        ),
+        Style(),
+    )
+    result = audit([str(path)])
+    outdir = tmp_path / "out"
+    write_reports(result, outdir)
+    for page in [outdir / "index.html", *(outdir / "proposals").glob("*.html")]:
+        html = page.read_text(encoding="utf-8")
+        assert "<script>alert" not in html
+        assert "<b>bold</b>" not in html
+        assert "&lt;script&gt;alert" in html or page.name == "index.html"
+    for name in ("summary.xlsx", "annotated/hostile.xlsx"):
+        workbook = openpyxl.load_workbook(outdir / name)
+        cells = [c for s in workbook.worksheets for r in s.iter_rows() for c in r if c.value]
+        formulas = [c for c in cells if c.data_type == "f"]
+        assert not formulas, [(c.parent.title, c.coordinate, c.value) for c in formulas]
+        assert any(c.value == HOSTILE["formula"] for c in cells), name
+    (page,) = (outdir / "proposals").glob("*.html")
+    assert "script" in page.name and "<" not in page.name
+
+
+def test_a_failed_run_keeps_the_previous_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "in" / "a.xlsx"
+    path.parent.mkdir()
+    write_proposal(
+        path,
+        make_proposal(
+            {
+                "proposal_id": "P-1",
+                "action": "KA210-SCH",
+                "call_year": 2024,
+                "duration_months": 12,
+                "requested_grant_eur": 30000,
+                "priorities": "x",
+            },
+            [org("coordinator", "NL", "SCHOOL", "A"), org("partner", "BE", "SCHOOL", "B")],
+        ),
+    )
+    outdir = tmp_path / "out"
+    write_reports(audit([str(path)]), outdir)
+    before = (outdir / "results.json").read_text()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outputs, "build_summary", broken)
+    with pytest.raises(RuntimeError):
+        write_reports(audit([str(path)], AuditConfig(lang="nl")), outdir)
+    assert (outdir / "results.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no staging left
+    assert not list((outdir / "proposals").glob("*-2.html"))
+    monkeypatch.undo()
+    write_reports(audit([str(path)], AuditConfig(lang="nl")), outdir)
+    assert '"lang": "nl"' in (outdir / "results.json").read_text()
+
+
+def test_a_folder_the_auditor_did_not_write_is_never_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "thesis.docx").write_text("precious")
+    result = _audit_samples()
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(OutputError, match="did not write"):
+        write_reports(result, tmp_path)
+    assert (tmp_path / "thesis.docx").read_text() == "precious"
+
+
+def test_annotate_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _audit_samples()
+    monkeypatch.chdir(ROOT)
+    none = write_reports(result, tmp_path / "none", ReportOptions(annotate="none"))
+    failing = write_reports(result, tmp_path / "failing", ReportOptions(annotate="failing"))
+    assert not none.annotated and not (tmp_path / "none" / "annotated").exists()
+    readable = {f.file for f in result.files if f.verdict != "unreadable"}
+    failing_files = {f.file for f in result.files if f.findings} | {
+        p.file for p in result.proposals if p.findings
+    }
+    assert set(failing.annotated) == failing_files & readable
+    assert "samples/ka220-hed-eligible.xlsx" not in failing.annotated
+
+
+def _hashes(folder: Path) -> dict[str, tuple[str, int]]:
+    import hashlib
+
+    return {
+        str(path.relative_to(folder)): (
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+            path.stat().st_mtime_ns,
+        )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_every_input_is_byte_identical_after_a_full_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    before = _hashes(ROOT / "samples")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "audit",
+            "samples",
+            "-o",
+            str(tmp_path / "out"),
+            "--annotate",
+            "all",
+            "--lang",
+            "nl",
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert _hashes(ROOT / "samples") == before
+    assert len(list((tmp_path / "out" / "annotated").rglob("*.xlsx"))) == 22
+
+
+def test_nothing_is_written_outside_the_report_folder(tmp_path: Path) -> None:
+    staging = outputs._Staging(tmp_path)
+    with pytest.raises(OutputError, match="outside"):
+        staging.path("../escape.txt")
+    with pytest.raises(OutputError, match="outside"):
+        staging.path("/etc/passwd")
