@@ -2,7 +2,7 @@
 
     python docs/make_screenshots.py [OUTDIR]
 
-Audits samples/ (in Dutch and English) into a temporary folder and
+Audits samples/ in Dutch into a temporary folder (as the README shows) and
 photographs index.html and one proposal page with Debian's chromium driven by
 playwright (no browser download).
 """
@@ -33,7 +33,18 @@ def main(target: Path = ROOT / "docs") -> None:
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report"
         subprocess.run(
-            [sys.executable, "-m", "auditor", "audit", "samples", "-o", str(report), "-q"],
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "audit",
+                "samples",
+                "-o",
+                str(report),
+                "-q",
+                "--lang",
+                "nl",
+            ],
             cwd=ROOT,
             check=False,
         )

@@ -99,16 +99,21 @@ def _audit_sheet(
     row = 5
     for proposal in proposals:
         put(sheet, row, 1, t("audit.proposal", lang)).font = HEADER_FONT
-        put(sheet, row, 2, proposal.proposal_id)
-        put(sheet, row, 3, t("audit.verdict", lang)).font = HEADER_FONT
-        verdict = put(sheet, row, 4, t(f"verdict.{proposal.verdict}", lang))
+        put(sheet, row, 2, proposal.proposal_id)  # runs on over the empty cell beside it
+        put(sheet, row, 4, t("audit.verdict", lang)).font = HEADER_FONT
+        verdict = put(sheet, row, 5, t(f"verdict.{proposal.verdict}", lang))
         verdict.fill = VERDICT_FILLS[str(proposal.verdict)]
         verdict.font = HEADER_FONT
         row = _findings_table(sheet, row + 1, list(proposal.findings), sheet_names, lang)
     if file.findings:
         row = _findings_table(sheet, row, list(file.findings), sheet_names, lang)
     sheet.freeze_panes = "A5"
-    autosize(sheet, {1: 16, 2: 26, 3: 14, 4: 18, 5: 100})
+    autosize(sheet, {1: 18, 2: 14, 3: 10, 4: 28, 5: 100})
+    # Printed, the sheet fits the width of a landscape page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def _findings_table(
