@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 
 from auditor.core.catalogue import catalogue
 from auditor.core.tables import table_spec
@@ -58,6 +59,7 @@ ACTIONS_MD_RULES = [
     "unreadable-file",
     "duplicate-proposal-id",
 ]
+ROOT = Path(__file__).resolve().parent.parent
 WARNINGS = {"third-country-justification", "grant-sum-mismatch", "erasmus-code-country"}
 
 
@@ -168,3 +170,21 @@ def test_labels_and_vocabularies_in_both_languages() -> None:
         for code in vocabulary(name).codes:
             assert vocabulary(name).label(code, "en") and vocabulary(name).label(code, "nl")
     assert len(vocabulary("industrial_ecosystem").codes) == 14
+
+
+def test_every_text_key_the_templates_use_exists_in_both_languages() -> None:
+    messages = ui_messages()
+    used: set[str] = set()
+    for template in (ROOT / "templates").glob("*.j2"):
+        used |= set(re.findall(r't\("([a-z_.]+)"', template.read_text(encoding="utf-8")))
+    for module in (ROOT / "auditor").rglob("*.py"):
+        used |= set(
+            re.findall(r'\bt\(\s*"([a-z_]+\.[a-z_.]+)"', module.read_text(encoding="utf-8"))
+        )
+    assert used, "no keys found"
+    # "verdict." ~ p.verdict and the like: every value of those is listed.
+    used = {key for key in used if not key.endswith(".")}
+    used |= {f"verdict.{v}" for v in ("eligible", "ineligible", "unreadable")}
+    used |= {f"severity.{s}" for s in ("error", "warning")}
+    missing = {key for key in used if key not in messages["en"] or key not in messages["nl"]}
+    assert not missing, sorted(missing)
