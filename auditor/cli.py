@@ -287,6 +287,36 @@ def check(
 
 
 @cli.command()
+@click.option("--action", required=True, help="The action the template is for (key or alias).")
+@_LANG
+@_RULES
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The workbook to write (.xlsx).",
+)
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def template(
+    action: str, lang: str, rules_dirs: tuple[Path, ...], output: Path, force: bool
+) -> None:
+    """Write the applicant's template for an action: dropdowns, hints and a live panel."""
+    with _user_errors():
+        from auditor.core.errors import OutputError
+        from auditor.report.template import write_template
+        from auditor.rules.rulebook import load_rulebook
+
+        if output.suffix.lower() != ".xlsx":
+            raise OutputError(f"{output}: the template is an .xlsx workbook")
+        if output.exists() and not force:
+            raise OutputError(f"{output} exists; use --force to replace it")
+        write_template(load_rulebook(rules_dirs), action, lang, output)
+        click.echo(str(output))
+
+
+@cli.command()
 @click.option("--action", default=None, help="Only the rules of this action, with parameters.")
 @_LANG
 @_RULES

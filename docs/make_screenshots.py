@@ -4,7 +4,10 @@
 
 Audits samples/ in Dutch into a temporary folder (as the README shows) and
 photographs index.html and one proposal page with Debian's chromium driven by
-playwright (no browser download).
+playwright (no browser download). Then fills in a Dutch template for Lot 1 of
+the Alliances for Innovation with one partner too few, lets LibreOffice
+recalculate it and print it to PDF, and turns the Project sheet (with the
+live consortium panel) into template.png with pdftoppm.
 """
 
 from __future__ import annotations
@@ -56,7 +59,80 @@ def main(target: Path = ROOT / "docs") -> None:
             page.goto((report / "proposals" / "101140777.html").as_uri())
             page.screenshot(path=str(target / "proposal.png"), full_page=True)
             browser.close()
-    print(f"wrote {target / 'index.png'} and {target / 'proposal.png'}")
+        _template(Path(scratch), target)
+    print(f"wrote index.png, proposal.png and template.png in {target}")
+
+
+def _template(scratch: Path, target: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from auditor.core.catalogue import catalogue
+    from auditor.read.specs import expand
+    from samples.make_samples import fill_template
+
+    template, filled = scratch / "template.xlsx", scratch / "ingevuld.xlsx"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "template",
+            "--action",
+            "AFI-LOT1",
+            "--lang",
+            "nl",
+            "-o",
+            str(template),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    proposal = expand({"base": "afi-lot1"}, catalogue().bases)
+    proposal["partners"] = proposal["partners"][:-1]  # one full partner too few
+    fill_template(template, filled, proposal, "nl")
+    profile = f"-env:UserInstallation=file://{scratch}/lo"
+    for kind, source in (("xlsx", filled), ("pdf", scratch / "pdf-source" / filled.name)):
+        outdir = scratch / ("pdf-source" if kind == "xlsx" else "pdf")
+        subprocess.run(
+            [
+                "soffice",
+                "--headless",
+                profile,
+                "--convert-to",
+                kind,
+                "--outdir",
+                str(outdir),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    pdf = scratch / "pdf" / "ingevuld.pdf"
+    # Page 2 is the Project sheet; the crop keeps the fields and the panel.
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "120",
+            "-f",
+            "2",
+            "-l",
+            "2",
+            "-x",
+            "75",
+            "-y",
+            "110",
+            "-W",
+            "1180",
+            "-H",
+            "250",
+            "-singlefile",
+            str(pdf),
+            str(target / "template"),
+        ],
+        check=True,
+    )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from auditor.core.tables import table_spec  # noqa: E402
+from auditor.normalise.countries import country_code  # noqa: E402
 from auditor.read.specs import expand, partner_columns, project_rows  # noqa: E402
 from auditor.report.excel import put  # noqa: E402  (text stays text, as in real files)
 
@@ -980,3 +981,55 @@ def main(folder: Path = HERE) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------- filling in the template
+
+
+def fill_template(template: Path, target: Path, filled: Mapping[str, Any], lang: str) -> None:
+    """Fill a template made by ``auditor template`` as an applicant would, from its dropdowns.
+
+    ``filled`` is a proposal (``proposal()`` or ``expand()``): roles, types
+    and countries are written as the template's dropdowns show them in
+    ``lang``; numbers as numbers.
+    """
+    from auditor.normalise.countries import dropdown_value
+    from auditor.normalise.vocabulary import vocabulary
+    from auditor.read.specs import PARTNER_HEADER_ROW, PROJECT_FIRST_ROW
+
+    workbook = openpyxl.load_workbook(template)
+    project, partners = workbook.worksheets[1], workbook.worksheets[2]
+    shown = {
+        name: vocabulary(name)
+        for name in ("role", "organisation_type", "partnership_type", "industrial_ecosystem")
+    }
+
+    def label(name: str, value: str) -> str:
+        code = shown[name].lookup(value)
+        return shown[name].label(code, lang) if code else value
+
+    for offset, key in enumerate(project_rows()):
+        value = filled["project"].get(key)
+        if value is None or key == "action":
+            continue  # the template fills in the action itself
+        if key in ("partnership_type", "industrial_ecosystem"):
+            value = label(key, str(value))
+        elif key in ("duration_months", "call_year") and str(value).isdigit():
+            value = int(value)
+        elif key == "requested_grant_eur" and str(value).replace(".", "", 1).isdigit():
+            value = float(value)
+        put(project, PROJECT_FIRST_ROW + offset, 2, value)
+    for number, row in enumerate(filled["partners"]):
+        for offset, key in enumerate(partner_columns()):
+            value = row.get(key)
+            if value is None:
+                continue
+            if key in ("role", "organisation_type"):
+                value = label(key, str(value))
+            elif key == "country":
+                code = country_code(value)
+                value = dropdown_value(code, lang) if code else value
+            elif key == "requested_grant_eur":
+                value = float(value)
+            put(partners, PARTNER_HEADER_ROW + 1 + number, offset + 1, value)
+    workbook.save(target)

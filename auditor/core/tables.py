@@ -28,6 +28,7 @@ class ColumnSpec:
     required: bool | str  # True, False, or a named condition such as "oid-or-pic"
     check: str | None  # check kind: vocabulary, pattern, whole, amount, year, datetime, ...
     check_params: dict[str, Any]
+    help: dict[str, str]  # what to fill in (the template's input messages)
 
     def label(self, lang: str = "en") -> str:
         return self.labels.get(lang) or self.labels["en"]
@@ -88,6 +89,7 @@ def _column(key: str, data: dict[str, Any]) -> ColumnSpec:
         required=data.get("required", False),
         check=kind,
         check_params=params,
+        help={lang: str(text) for lang, text in (data.get("help") or {}).items()},
     )
 
 

@@ -9,6 +9,7 @@ for the United Kingdom; Kosovo is ``XK``. Reports show the EU code.
 from __future__ import annotations
 
 import gettext
+import re
 from functools import cache
 from pathlib import Path
 
@@ -192,15 +193,31 @@ def _native_lookup() -> dict[str, str]:
     return found
 
 
+_CODE_AND_NAME = re.compile(r"^([A-Z]{2,3})\s*[-\u2013\u2014:]\s*\S")
+
+
 def country_code(text: object) -> str | None:
-    """The EU two-letter code of a country written in any accepted way, or None."""
+    """The EU two-letter code of a country written in any accepted way, or None.
+
+    Also reads the template's dropdown values, "NL – Nederland": a code, a
+    dash and a name.
+    """
     key = match_key(text)
     if not key:
         return None
     code = _primary_lookup().get(key)
     if code is None:
         code = _native_lookup().get(key)
+    if code is None and isinstance(text, str):
+        match = _CODE_AND_NAME.match(text.strip())
+        if match:
+            code = _primary_lookup().get(match_key(match.group(1)))
     return code
+
+
+def dropdown_value(code: str, lang: str = "en") -> str:
+    """How the template's country dropdown shows a country: "NL – Nederland"."""
+    return f"{code} \u2013 {country_name(code, lang)}"
 
 
 def country_name(code: str, lang: str = "en") -> str:

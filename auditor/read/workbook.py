@@ -175,9 +175,11 @@ def _project_values(
         if key is None or key in values:
             continue
         # The value is the next filled cell to the right (a merged label can
-        # span two columns); an empty value is addressed next to its label.
+        # span two columns, so one more is looked at); an empty value is
+        # addressed next to its label. Further right is not the field's: the
+        # template keeps its consortium panel there.
         value_position = position + 1
-        for candidate in range(position + 1, min(position + 4, len(row))):
+        for candidate in range(position + 1, min(position + 3, len(row))):
             if clean_cell(row[candidate]) is not None:
                 value_position = candidate
                 break

@@ -1,0 +1,519 @@
+"""The applicant's template: a workbook that helps while it is being filled.
+
+Sheets: Instructions (the action's rules in the chosen language), Project
+(the fields, the action filled in, and a live consortium panel), Partners (a
+formatted Excel table with dropdowns and input messages) and a hidden Lists
+sheet that feeds the dropdowns and the panel's lookups.
+
+The panel counts with formulas what the auditor counts (actions.md, "Counting
+organisations"): the coordinator and full partners from the action's pool
+countries for the call year, each organisation once (same OID, else same PIC,
+else same name and country). Hidden helper columns on the Partners sheet do
+the per-row work. The tests recalculate a filled template in LibreOffice and
+compare the panel with the auditor's metrics.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from auditor.aggregate import CATEGORY_METRICS
+from auditor.core.catalogue import catalogue
+from auditor.core.errors import ConfigError
+from auditor.core.tables import ColumnSpec, table_spec
+from auditor.normalise.countries import all_codes, country_name, dropdown_value
+from auditor.normalise.vocabulary import categories, vocabulary
+from auditor.read.specs import PARTNER_HEADER_ROW, PROJECT_FIRST_ROW, partner_columns, project_rows
+from auditor.report.excel import HEADER_FONT, autosize, put
+from auditor.report.files import write_atomic
+from auditor.report.i18n import t
+from auditor.report.rulebook import describe_params
+from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
+
+ROWS = 60  # empty partner rows in the table
+LAST = PARTNER_HEADER_ROW + ROWS
+GREEN = PatternFill("solid", start_color="FFC6EFCE", end_color="FFC6EFCE")
+RED = PatternFill("solid", start_color="FFF4C7CE", end_color="FFF4C7CE")
+INPUT = PatternFill("solid", start_color="FFFFFBEA", end_color="FFFFFBEA")
+UNLOCKED = Protection(locked=False)
+
+# Helper columns on the Partners sheet, right of the table (hidden).
+HELPERS = (
+    "role_code",
+    "country_code",
+    "type_code",
+    "key",
+    "in_pool",
+    "is_eu",
+    "counted",
+    "first_org",
+    "first_country",
+    "first_eu",
+)
+
+
+@dataclass(frozen=True)
+class _Panel:
+    """One line of the consortium panel."""
+
+    label: str
+    formula: str
+    minimum: int
+    exact: bool = False
+
+
+def _letter(key: str) -> str:
+    return str(get_column_letter(partner_columns().index(key) + 1))
+
+
+def _helper_index(name: str) -> int:
+    return len(partner_columns()) + 2 + HELPERS.index(name)
+
+
+def _helper(name: str) -> str:
+    return str(get_column_letter(_helper_index(name)))
+
+
+def _range(column: str) -> str:
+    return f"Partners!${column}${PARTNER_HEADER_ROW + 1}:${column}${LAST}"
+
+
+def _static_minimum(spec: Any, action: str) -> int | None:
+    """A rule's minimum for ``action`` where the cases depend only on the action."""
+    if isinstance(spec, int | float):
+        return int(spec)
+    if isinstance(spec, dict) and "value" in spec:
+        return int(spec["value"])
+    if isinstance(spec, list):
+        for case in spec:
+            when = case.get("when") or {}
+            if set(when) - {"action"}:
+                continue  # depends on the data (e.g. schools only): not the general case
+            condition = when.get("action", {})
+            if isinstance(condition, dict):
+                wanted = condition.get("eq")
+                allowed = condition.get("in", [wanted] if wanted else None)
+            else:
+                allowed = [condition]
+            if allowed is None or action in allowed:
+                return _static_minimum({k: v for k, v in case.items() if k != "when"}, action)
+    return None
+
+
+# ---------------------------------------------------------------- the lists
+
+
+@dataclass(frozen=True)
+class _Lists:
+    roles: str
+    types: str
+    countries: str
+    actions: str
+    partnership_types: str
+    ecosystems: str
+
+
+def _column(sheet: Any, column: int, title: str, values: Sequence[Any]) -> str:
+    put(sheet, 1, column, title).font = HEADER_FONT
+    for row, value in enumerate(values, start=2):
+        put(sheet, row, column, value)
+    letter = get_column_letter(column)
+    return f"Lists!${letter}$2:${letter}${len(values) + 1}"
+
+
+def _lookup(sheet: Any, column: int, title: str, pairs: Sequence[tuple[Any, Any]]) -> str:
+    put(sheet, 1, column, title).font = HEADER_FONT
+    for row, (text, code) in enumerate(pairs, start=2):
+        put(sheet, row, column, text)
+        put(sheet, row, column + 1, code)
+    first, second = get_column_letter(column), get_column_letter(column + 1)
+    return f"Lists!${first}$2:${second}${len(pairs) + 1}"
+
+
+def _name(workbook: Any, name: str, reference: str) -> None:
+    workbook.defined_names[name] = DefinedName(name, attr_text=reference)
+
+
+def _lists(workbook: Any, sheet: Any, book: RuleBook, ruleset: RuleSet, lang: str) -> _Lists:
+    roles, types = vocabulary("role"), vocabulary("organisation_type")
+    ptypes, ecosystems = vocabulary("partnership_type"), vocabulary("industrial_ecosystem")
+    codes = all_codes()
+    lists = _Lists(
+        roles=_column(sheet, 1, "role", [roles.label(c, lang) for c in roles.codes]),
+        types=_column(sheet, 2, "organisation_type", [types.label(c, lang) for c in types.codes]),
+        countries=_column(sheet, 3, "country", [dropdown_value(c, lang) for c in codes]),
+        actions=_column(sheet, 4, "action", list(book.actions)),
+        partnership_types=_column(
+            sheet, 5, "partnership_type", [ptypes.label(c, lang) for c in ptypes.codes]
+        ),
+        ecosystems=_column(
+            sheet, 6, "industrial_ecosystem", [ecosystems.label(c, lang) for c in ecosystems.codes]
+        ),
+    )
+    # Lookups from what a cell may say (either language, or the code) to the code.
+    role_pairs = [
+        (text, code)
+        for code in roles.codes
+        for text in {code, roles.label(code, "en"), roles.label(code, "nl")}
+    ]
+    type_pairs = [
+        (text, code)
+        for code in types.codes
+        for text in {code, types.label(code, "en"), types.label(code, "nl")}
+    ]
+    country_pairs: list[tuple[str, str]] = []
+    for code in codes:
+        names = {
+            code,
+            dropdown_value(code, "en"),
+            dropdown_value(code, "nl"),
+            country_name(code, "en"),
+            country_name(code, "nl"),
+        }
+        country_pairs.extend((text, code) for text in sorted(names))
+    _name(workbook, "RoleLookup", _lookup(sheet, 8, "role_lookup", role_pairs))
+    _name(workbook, "TypeLookup", _lookup(sheet, 11, "type_lookup", type_pairs))
+    _name(workbook, "CountryLookup", _lookup(sheet, 14, "country_lookup", country_pairs))
+    pool = book.pools[ruleset.pool] if ruleset.pool else None
+    members = [(c, start or 0, end or 9999) for c, start, end in (pool.members if pool else ())]
+    _member_table(workbook, sheet, 17, "Pool", members)
+    eu = [(c, start or 0, end or 9999) for c, start, end in book.eu_members]
+    _member_table(workbook, sheet, 21, "EU", eu)
+    return lists
+
+
+def _member_table(
+    workbook: Any, sheet: Any, column: int, prefix: str, rows: Sequence[tuple[str, int, int]]
+) -> None:
+    parts: list[tuple[str, str, list[Any]]] = [
+        ("Country", "country", [r[0] for r in rows]),
+        ("From", "from_year", [r[1] for r in rows]),
+        ("Until", "until_year", [r[2] for r in rows]),
+    ]
+    for offset, (name, title, values) in enumerate(parts):
+        reference = _column(sheet, column + offset, f"{prefix.lower()}_{title}", values)
+        _name(workbook, f"{prefix}{name}", reference)
+
+
+# ---------------------------------------------------------------- the sheets
+
+
+def _validation(sheet: Any, column: ColumnSpec, lang: str, cells: str, **kind: Any) -> None:
+    prompt = column.help.get(lang) or column.help.get("en") or ""
+    validation = DataValidation(
+        showInputMessage=True,
+        promptTitle=column.label(lang)[:32],
+        prompt=prompt[:255],
+        allow_blank=True,
+        showErrorMessage=bool(kind),
+        errorStyle="stop",
+        **kind,
+    )
+    validation.add(cells)
+    sheet.add_data_validation(validation)
+
+
+def _project_sheet(sheet: Any, action: str, lists: _Lists, lang: str) -> dict[str, str]:
+    spec = table_spec("project")
+    put(sheet, 1, 1, t("template.field", lang)).font = HEADER_FONT
+    put(sheet, 1, 2, t("template.value", lang)).font = HEADER_FONT
+    cells: dict[str, str] = {}
+    formats = {
+        "duration_months": "0",
+        "call_year": "0",
+        "requested_grant_eur": "#,##0",
+        "start_date": "yyyy-mm-dd",
+        "submitted_at": "yyyy-mm-dd hh:mm",
+    }
+    kinds: dict[str, dict[str, Any]] = {
+        "action": {"type": "list", "formula1": f"={lists.actions}"},
+        "partnership_type": {"type": "list", "formula1": f"={lists.partnership_types}"},
+        "industrial_ecosystem": {"type": "list", "formula1": f"={lists.ecosystems}"},
+        "duration_months": {
+            "type": "whole",
+            "operator": "between",
+            "formula1": "1",
+            "formula2": "120",
+        },
+        "call_year": {
+            "type": "whole",
+            "operator": "between",
+            "formula1": "2014",
+            "formula2": "2035",
+        },
+        "requested_grant_eur": {
+            "type": "decimal",
+            "operator": "greaterThanOrEqual",
+            "formula1": "0",
+        },
+        "start_date": {"type": "date", "operator": "greaterThan", "formula1": "36526"},
+        "submitted_at": {"type": "date", "operator": "greaterThan", "formula1": "36526"},
+    }
+    for offset, key in enumerate(project_rows()):
+        row = PROJECT_FIRST_ROW + offset
+        column = spec.columns[key]
+        label = put(sheet, row, 1, column.label(lang))
+        label.font = Font(bold=column.required is True)
+        cell = sheet.cell(row=row, column=2)
+        cell.protection = UNLOCKED
+        cell.fill = INPUT
+        if key in formats:
+            cell.number_format = formats[key]
+        cells[key] = cell.coordinate
+        _validation(sheet, column, lang, cell.coordinate, **kinds.get(key, {}))
+    put(sheet, PROJECT_FIRST_ROW + project_rows().index("action"), 2, action)
+    return cells
+
+
+def _partners_sheet(sheet: Any, lists: _Lists, lang: str) -> None:
+    spec = table_spec("partners")
+    keys = partner_columns()
+    for index, key in enumerate(keys, start=1):
+        put(sheet, PARTNER_HEADER_ROW, index, spec.columns[key].label(lang)).font = HEADER_FONT
+    first, last = PARTNER_HEADER_ROW + 1, LAST
+    for row in range(first, last + 1):
+        for index in range(1, len(keys) + 1):
+            cell = sheet.cell(row=row, column=index)
+            cell.protection = UNLOCKED
+        sheet.cell(row=row, column=keys.index("requested_grant_eur") + 1).number_format = "#,##0"
+    dropdowns = {"role": lists.roles, "country": lists.countries, "organisation_type": lists.types}
+    for key in keys:
+        letter = _letter(key)
+        kind = {"type": "list", "formula1": f"={dropdowns[key]}"} if key in dropdowns else {}
+        _validation(sheet, spec.columns[key], lang, f"{letter}{first}:{letter}{last}", **kind)
+    table = Table(
+        displayName="Partners", ref=f"A{PARTNER_HEADER_ROW}:{get_column_letter(len(keys))}{last}"
+    )
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    sheet.add_table(table)
+    _helpers(sheet)
+    sheet.freeze_panes = f"A{first}"
+    autosize(sheet, {1: 6, 2: 24, 3: 40, 4: 13, 5: 12, 6: 24, 7: 34, 8: 16, 9: 16, 10: 16, 11: 40})
+
+
+def _lookup_formula(cell: str, table: str) -> str:
+    """The code for what a cell says (VLOOKUP ignores case), or empty."""
+    return f'=IFERROR(VLOOKUP(TRIM({cell}),{table},2,FALSE),"")'
+
+
+def _helpers(sheet: Any) -> None:
+    """Per-row formulas the panel sums (hidden, right of the table)."""
+    c = {key: _letter(key) for key in partner_columns()}
+    h = {name: _helper(name) for name in HELPERS}
+    first = PARTNER_HEADER_ROW + 1
+    for name in HELPERS:
+        put(sheet, PARTNER_HEADER_ROW, _helper_index(name), f"_{name}")
+    for row in range(first, LAST + 1):
+        above = row - 1
+        formulas = {
+            "role_code": _lookup_formula(f"{c['role']}{row}", "RoleLookup"),
+            "country_code": _lookup_formula(f"{c['country']}{row}", "CountryLookup"),
+            "type_code": _lookup_formula(f"{c['organisation_type']}{row}", "TypeLookup"),
+            # The same organisation: same OID, else same PIC, else same name and country.
+            "key": (
+                f'=IF(TRIM({c["oid"]}{row})<>"",UPPER(TRIM({c["oid"]}{row})),'
+                f'IF(TRIM({c["pic"]}{row})<>"",TRIM({c["pic"]}{row}),'
+                f'IF(TRIM({c["organisation_name"]}{row})<>"",'
+                f'LOWER(TRIM({c["organisation_name"]}{row}))&"|"&{h["country_code"]}{row},"")))'
+            ),
+            "in_pool": (
+                f'=IF(AND({h["country_code"]}{row}<>"",COUNTIFS(PoolCountry,{h["country_code"]}{row},'
+                f'PoolFrom,"<="&CallYear,PoolUntil,">="&CallYear)>0),1,0)'
+            ),
+            "is_eu": (
+                f'=IF(AND({h["country_code"]}{row}<>"",COUNTIFS(EUCountry,{h["country_code"]}{row},'
+                f'EUFrom,"<="&CallYear,EUUntil,">="&CallYear)>0),1,0)'
+            ),
+            "counted": (
+                f'=IF(AND(OR({h["role_code"]}{row}="coordinator",{h["role_code"]}{row}="partner"),'
+                f"{h['in_pool']}{row}=1),1,0)"
+            ),
+            "first_org": (
+                f"=IF(AND({h['counted']}{row}=1,COUNTIFS({h['key']}${first - 1}:{h['key']}{above},"
+                f"{h['key']}{row},{h['counted']}${first - 1}:{h['counted']}{above},1)=0),1,0)"
+            ),
+            "first_country": (
+                f"=IF(AND({h['counted']}{row}=1,COUNTIFS({h['country_code']}${first - 1}:"
+                f"{h['country_code']}{above},{h['country_code']}{row},"
+                f"{h['counted']}${first - 1}:{h['counted']}{above},1)=0),1,0)"
+            ),
+            "first_eu": f"=IF(AND({h['first_country']}{row}=1,{h['is_eu']}{row}=1),1,0)",
+        }
+        for name, formula in formulas.items():
+            cell = sheet[f"{h[name]}{row}"]
+            cell.value = formula
+            cell.protection = UNLOCKED
+    for name in HELPERS:
+        sheet.column_dimensions[h[name]].hidden = True
+
+
+def _metric_formula(metric: str) -> str:
+    first_org, types = _range(_helper("first_org")), _range(_helper("type_code"))
+    if metric in ("organisations", "full_partners"):
+        return f"=SUM({first_org})"
+    if metric == "countries":
+        return f"=SUM({_range(_helper('first_country'))})"
+    if metric == "eu_member_states":
+        return f"=SUM({_range(_helper('first_eu'))})"
+    codes = categories()[CATEGORY_METRICS[metric]]
+    return "=" + "+".join(f'SUMIFS({first_org},{types},"{code}")' for code in codes)
+
+
+def _panel_lines(book: RuleBook, ruleset: RuleSet, action: str, lang: str) -> list[_Panel]:
+    from auditor.rules.engine import MINIMUM_METRICS
+
+    lines = [
+        _Panel(
+            t("metric.coordinators", lang),
+            f'=COUNTIF({_range(_helper("role_code"))},"coordinator")',
+            1,
+            exact=True,
+        )
+    ]
+    for entry in ruleset.entries:
+        if entry.rule in MINIMUM_METRICS and _applies(entry, action):
+            minimum = _static_minimum(entry.params.get("min"), action)
+            if minimum is not None:
+                metric = MINIMUM_METRICS[entry.rule]
+                lines.append(_Panel(t(f"metric.{metric}", lang), _metric_formula(metric), minimum))
+    return lines
+
+
+def _applies(entry: RuleEntry, action: str) -> bool:
+    when = entry.when or {}
+    condition = when.get("action")
+    if condition is None:
+        return True
+    if isinstance(condition, dict):
+        return action in condition.get("in", [condition.get("eq")])
+    return bool(condition == action)
+
+
+def _panel(sheet: Any, lines: list[_Panel], cells: dict[str, str], lang: str) -> None:
+    column = 5  # E: beyond the two cells the reader reads as a field's value
+    put(sheet, 1, column, t("template.panel", lang)).font = HEADER_FONT
+    put(sheet, 1, column + 2, t("template.minimum", lang)).font = HEADER_FONT
+    put(sheet, 1, column + 3, t("template.status", lang)).font = HEADER_FONT
+    for offset, line in enumerate(lines):
+        row = 2 + offset
+        put(sheet, row, column, line.label)
+        value = sheet.cell(row=row, column=column + 1)
+        value.value = line.formula
+        value.font = Font(bold=True)
+        put(sheet, row, column + 2, line.minimum)
+        # Absolute columns: the conditional format is shared by the row's cells.
+        v, m = f"${get_column_letter(column + 1)}{row}", f"${get_column_letter(column + 2)}{row}"
+        good = f"{v}={m}" if line.exact else f"{v}>={m}"
+        bad_text = t("template.exactly_one", lang) if line.exact else t("template.too_few", lang)
+        sheet.cell(
+            row=row, column=column + 3
+        ).value = f'=IF({good},"\u2713 {t("template.ok", lang)}","\u2717 {bad_text}")'
+        area = f"{get_column_letter(column + 1)}{row}:{get_column_letter(column + 3)}{row}"
+        sheet.conditional_formatting.add(area, FormulaRule(formula=[good], fill=GREEN))
+        sheet.conditional_formatting.add(area, FormulaRule(formula=[f"NOT({good})"], fill=RED))
+    call_year, proposal_id = cells["call_year"], cells["proposal_id"]
+    # The call year the pools use: the field, else the leading year of the proposal ID.
+    helper = sheet.cell(row=len(lines) + 3, column=column)
+    put(sheet, helper.row, column, t("proposal.call_year", lang))
+    sheet.cell(row=helper.row, column=column + 1).value = (
+        f"=IF(ISNUMBER({call_year}),{call_year},IF(ISNUMBER(VALUE({call_year})),VALUE({call_year}),"
+        f"IFERROR(VALUE(LEFT({proposal_id},4)),0)))"
+    )
+    reference = f"Project!${get_column_letter(column + 1)}${helper.row}"
+    sheet.parent.defined_names["CallYear"] = DefinedName("CallYear", attr_text=reference)
+
+
+def _instructions(
+    sheet: Any, book: RuleBook, ruleset: RuleSet, action: str, file: str, lang: str
+) -> None:
+    put(
+        sheet, 1, 1, t("template.title", lang, action=f"{action} — {ruleset.text('title', lang)}")
+    ).font = Font(bold=True, size=14)
+    for row, key in enumerate(
+        ("template.intro", "template.step1", "template.step2", "template.step3"), start=3
+    ):
+        put(sheet, row, 1, t(key, lang))
+    put(sheet, 7, 1, t("template.step4", lang, file=file))
+    row = 9
+    if ruleset.note:
+        put(
+            sheet, row, 1, f"{t('explain.note', lang)}: {ruleset.text('note', lang)}"
+        ).alignment = Alignment(wrap_text=True)
+        row += 2
+    put(sheet, row, 1, t("template.rules", lang)).font = Font(bold=True, size=12)
+    row += 1
+    for column, key in enumerate(
+        ("col.code", "col.title", "col.severity", "template.requirement", "col.source"), start=1
+    ):
+        put(sheet, row, column, t(key, lang)).font = HEADER_FONT
+    rules = catalogue()
+    entries = [
+        (s, e) for s in (*book.universal_sets(), ruleset) for e in s.entries if _applies(e, action)
+    ]
+    for owner, entry in sorted(entries, key=lambda item: rules[item[1].rule].code):
+        row += 1
+        rule = rules[entry.rule]
+        put(sheet, row, 1, rule.code)
+        put(sheet, row, 2, rule.text("title", lang))
+        put(sheet, row, 3, t(f"severity.{entry.severity or rule.severity}", lang))
+        put(sheet, row, 4, describe_params(entry))
+        put(sheet, row, 5, entry.source or owner.source or rule.source or "")
+    autosize(sheet, {1: 12, 2: 44, 3: 10, 4: 44, 5: 90})
+
+
+def build_template(book: RuleBook, action_text: str, lang: str, file: str = "FILE.xlsx") -> Any:
+    """The template workbook for an action (key or alias), in ``lang``."""
+    action, _ = book.lookup_action(action_text)
+    ruleset = book.ruleset_of(action)
+    if action is None or ruleset is None:
+        raise ConfigError(
+            f"unknown action {action_text!r}; known actions: {', '.join(book.actions)}"
+        )
+    workbook = openpyxl.Workbook()
+    instructions = workbook.active
+    instructions.title = t("template.instructions", lang)
+    project = workbook.create_sheet(table_spec("project").sheet.label(lang))
+    partners = workbook.create_sheet(table_spec("partners").sheet.label(lang))
+    lists_sheet = workbook.create_sheet("Lists")  # the formulas refer to it by this name
+    lists = _lists(workbook, lists_sheet, book, ruleset, lang)
+    lists_sheet.sheet_state = "hidden"
+    cells = _project_sheet(project, action, lists, lang)
+    _partners_sheet(partners, lists, lang)
+    _panel(project, _panel_lines(book, ruleset, action, lang), cells, lang)
+    autosize(project, {1: 30, 2: 46, 3: 4, 4: 4, 5: 34, 6: 10, 7: 10, 8: 16})
+    for sheet in (project, partners):
+        sheet.protection.sheet = True
+        # Protected headers and formulas, but the applicant may still add,
+        # remove, sort and filter rows.
+        for allowed in ("insertRows", "deleteRows", "sort", "autoFilter", "formatColumns"):
+            setattr(sheet.protection, allowed, False)
+    _instructions(instructions, book, ruleset, action, file, lang)
+    for sheet in (instructions, project, partners):
+        # Printed, each sheet fits the width of a landscape page.
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    partners.print_area = f"A1:{get_column_letter(len(partner_columns()))}{LAST}"
+    workbook.active = 1
+    return workbook
+
+
+def write_template(book: RuleBook, action: str, lang: str, path: Path) -> None:
+    """Write the template to ``path`` (a new file: written beside it and renamed)."""
+    workbook = build_template(book, action, lang, file=path.name)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    write_atomic(path, buffer.getvalue())
