@@ -67,7 +67,7 @@ def audit(
     items = discover(list(paths))
     if on_files is not None:
         on_files(len(items))
-    batch = read_files(items, config.limits, config.workers, progress)
+    batch = read_files(items, config.limits, config.workers, progress, config.reader)
     return judge(batch, book, config, inputs=tuple(paths), started_at=started)
 
 

@@ -51,21 +51,54 @@ _FORMAT = click.option(
     show_default=True,
     help="What goes to stdout: a readable summary or the results document.",
 )
-_MAX_FILE = click.option(
-    "--max-file-size",
-    type=click.FloatRange(min=0.001),
-    default=50.0,
-    show_default=True,
-    metavar="MB",
-    help="Files larger than this are not opened.",
-)
-_MAX_ROWS = click.option(
-    "--max-rows",
-    type=click.IntRange(min=1),
-    default=250_000,
-    show_default=True,
-    help="Sheets with more rows than this are not read.",
-)
+# The limits that protect the machine (core/config.py Limits); the defaults
+# are the library's, so the command line and the library cannot disagree.
+_LIMIT_OPTIONS = [
+    click.option(
+        "--max-file-size",
+        type=click.FloatRange(min=0.001),
+        default=100.0,
+        show_default=True,
+        metavar="MB",
+        help="Files larger than this are not opened.",
+    ),
+    click.option(
+        "--max-unzipped-size",
+        type=click.FloatRange(min=0.001),
+        default=500.0,
+        show_default=True,
+        metavar="MB",
+        help="Workbooks that unpack to more than this are not read.",
+    ),
+    click.option(
+        "--max-compression-ratio",
+        type=click.IntRange(min=1),
+        default=200,
+        show_default=True,
+        help="Parts that unpack to more times their size are refused (bombs).",
+    ),
+    click.option(
+        "--max-rows",
+        type=click.IntRange(min=1),
+        default=250_000,
+        show_default=True,
+        help="Sheets with more rows than this are not read.",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        default=120.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time to read one file (in a worker process); 0: no limit, no workers.",
+    ),
+]
+
+
+def _limit_options(function: Any) -> Any:
+    for option in reversed(_LIMIT_OPTIONS):
+        function = option(function)
+    return function
 
 
 class _State:
@@ -80,11 +113,7 @@ def _console() -> Any:
 
 
 def _config(
-    lang: str,
-    rules_dirs: tuple[Path, ...],
-    workers: int | None,
-    max_file_size: float,
-    max_rows: int,
+    lang: str, rules_dirs: tuple[Path, ...], workers: int | None, limits: dict[str, Any]
 ) -> Any:
     from auditor.core.config import AuditConfig, Limits
 
@@ -92,7 +121,13 @@ def _config(
         lang=lang,
         rules_dirs=rules_dirs,
         workers=workers,
-        limits=Limits(max_file_bytes=int(max_file_size * 1_000_000), max_rows=max_rows),
+        limits=Limits(
+            max_file_bytes=int(limits["max_file_size"] * 1_000_000),
+            max_unzipped_bytes=int(limits["max_unzipped_size"] * 1_000_000),
+            max_ratio=limits["max_compression_ratio"],
+            max_rows=limits["max_rows"],
+            timeout=limits["timeout"],
+        ),
     )
 
 
@@ -175,8 +210,7 @@ def cli(debug: bool) -> None:
 )
 @_FAIL_ON
 @_FORMAT
-@_MAX_FILE
-@_MAX_ROWS
+@_limit_options
 @click.option(
     "--annotate",
     type=click.Choice(["failing", "all", "none"]),
@@ -193,10 +227,9 @@ def audit(
     workers: int | None,
     fail_on: str,
     output_format: str,
-    max_file_size: float,
-    max_rows: int,
     annotate: str,
     quiet: bool,
+    **limits: Any,
 ) -> None:
     """Audit workbooks and folders of workbooks; write the reports into OUTDIR.
 
@@ -208,7 +241,7 @@ def audit(
         from auditor.report.json import render_json
         from auditor.report.outputs import ReportOptions, check_outdir, write_reports
 
-        config = _config(lang, rules_dirs, workers, max_file_size, max_rows)
+        config = _config(lang, rules_dirs, workers, limits)
         check_outdir(outdir)
         on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
         if bar is not None:
@@ -258,22 +291,20 @@ def _print_summary(result: AuditResult, path: Path) -> None:
 @_RULES
 @_FAIL_ON
 @_FORMAT
-@_MAX_FILE
-@_MAX_ROWS
+@_limit_options
 def check(
     file: str,
     lang: str,
     rules_dirs: tuple[Path, ...],
     fail_on: str,
     output_format: str,
-    max_file_size: float,
-    max_rows: int,
+    **limits: Any,
 ) -> None:
     """Check one workbook: one line per finding, then the verdict."""
     with _user_errors():
         from auditor.api import audit as run_audit
 
-        result = run_audit([file], _config(lang, rules_dirs, 1, max_file_size, max_rows))
+        result = run_audit([file], _config(lang, rules_dirs, 1, limits))
         if output_format == "json":
             from auditor.report.json import render_json
 

@@ -218,7 +218,7 @@ def test_partner_sheet_without_a_header_row(tmp_path: Path) -> None:
     ("name", "content", "detail"),
     [
         ("empty.xlsx", b"", "empty"),
-        ("csv-renamed.xlsx", b"Role,Country\ncoordinator,NL\n", "Zip"),
+        ("csv-renamed.xlsx", b"Role,Country\ncoordinator,NL\n", "not a complete .xlsx"),
         ("garbage.xlsm", os.urandom(2000), ""),
         ("notes.txt.xlsx", b"Proposal notes\n", ""),
     ],

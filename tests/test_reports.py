@@ -286,7 +286,7 @@ def test_a_failed_run_keeps_the_previous_report(
     with pytest.raises(RuntimeError):
         write_reports(audit([str(path)], AuditConfig(lang="nl")), outdir)
     assert (outdir / "results.json").read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no staging left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "in", "out"]  # no staging
     assert not list((outdir / "proposals").glob("*-2.html"))
     monkeypatch.undo()
     write_reports(audit([str(path)], AuditConfig(lang="nl")), outdir)

@@ -18,11 +18,15 @@ class Limits:
     limit and the option that raises it.
     """
 
-    max_file_bytes: int = 50_000_000
-    max_rows: int = 250_000
+    max_file_bytes: int = 100_000_000
+    max_unzipped_bytes: int = 500_000_000  # all parts of a workbook, inflated
+    max_ratio: int = 200  # inflated / compressed size of a large part
+    max_rows: int = 250_000  # rows a sheet claims
+    timeout: float = 120.0  # seconds to read one file; 0 reads in this process without a limit
 
     def __post_init__(self) -> None:
-        if self.max_file_bytes <= 0 or self.max_rows <= 0:
+        sizes = (self.max_file_bytes, self.max_unzipped_bytes, self.max_ratio, self.max_rows)
+        if min(sizes) <= 0 or self.timeout < 0:
             raise ConfigError("limits must be positive numbers")
 
 
@@ -34,6 +38,8 @@ class AuditConfig:
     rules_dirs: tuple[Path, ...] = ()
     workers: int | None = None  # None: decide from the batch size and the cores
     limits: Limits = field(default_factory=Limits)
+    # "module:function" reading one file in a worker (None: the workbook reader).
+    reader: str | None = None
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:

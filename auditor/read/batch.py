@@ -1,16 +1,15 @@
-"""Reading many files: in one process or spread over worker processes in chunks.
+"""Reading many files: in worker processes under a time limit, or in this process.
 
-Workers read whole chunks and send back one concatenated frame per chunk,
-not one per file: pickling hundreds of small frames costs more than reading
-them (perf-floors.md, section 3).
+By default every file is read in a worker process under a time limit
+(read/isolation.py), so no file can hang or crash the batch. With the time
+limit switched off (``timeout=0``) and one worker, files are read here.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from typing import Any
 
 import polars as pl
 
@@ -18,23 +17,35 @@ from auditor.core.config import Limits
 from auditor.read.discover import InputFile
 from auditor.read.model import ReadBatch, empty_projects
 from auditor.read.partners import finish
-from auditor.read.workbook import read_file
+from auditor.read.workbook import FileContent, read_file
 
-# Below this many files a worker pool costs more to start than it saves.
+# Below this many files a second worker costs more to start than it saves.
 MIN_FILES_PER_WORKER = 150
 
 Progress = Callable[[int], None]
 
 
 def read_chunk(
-    items: Sequence[InputFile], limits: Limits, progress: Progress | None = None
+    items: Sequence[InputFile],
+    limits: Limits,
+    progress: Progress | None = None,
+    reader: Callable[..., FileContent] = read_file,
+    on_file: Callable[[str, int], Any] | None = None,
 ) -> ReadBatch:
-    """Read ``items`` one after the other into one batch."""
+    """Read ``items`` one after the other into one batch.
+
+    ``on_file("start"|"done", index)`` is told as each file begins and ends
+    (the supervisor's watch on the time limit).
+    """
     batch = ReadBatch()
     project_rows: list[dict[str, str | None]] = []
     contents = []
     for item in items:
-        content = read_file(item, limits)
+        if on_file is not None:
+            on_file("start", item.index)
+        content = reader(item, limits)
+        if on_file is not None:
+            on_file("done", item.index)
         contents.append(content)
         batch.files.append(content.read)
         for source in content.sources:
@@ -50,19 +61,9 @@ def read_chunk(
     return batch
 
 
-def _read_chunk_in_worker(items: Sequence[InputFile], limits: Limits) -> ReadBatch:
-    return read_chunk(items, limits)
-
-
 def default_workers(files: int) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, files // MIN_FILES_PER_WORKER))
-
-
-def _chunks(items: Sequence[InputFile], count: int) -> list[list[InputFile]]:
-    """Contiguous chunks, several per worker so a slow chunk does not idle the others."""
-    size = max(1, -(-len(items) // count))
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def read_files(
@@ -70,21 +71,17 @@ def read_files(
     limits: Limits,
     workers: int | None = None,
     progress: Progress | None = None,
+    reader: str | None = None,
 ) -> ReadBatch:
-    """Read every file; with more than one worker, in a process pool."""
+    """Read every file; each in a worker process under ``limits.timeout``."""
+    from auditor.read.isolation import DEFAULT_READER, read_isolated
+
     count = default_workers(len(items)) if workers is None else workers
-    if count <= 1 or len(items) < 2:
+    if not items:
+        return ReadBatch()
+    if limits.timeout == 0 and count <= 1 and reader is None:
         return read_chunk(items, limits, progress)
-    chunks = _chunks(items, count * 4)
-    parts: list[ReadBatch] = []
-    # spawn, not fork: polars' thread pool does not survive a fork.
-    with ProcessPoolExecutor(max_workers=count, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_read_chunk_in_worker, chunk, limits) for chunk in chunks]
-        for chunk, future in zip(chunks, futures, strict=True):
-            parts.append(future.result())
-            if progress is not None:
-                progress(len(chunk))
-    batch = ReadBatch.merge(parts)
+    batch = read_isolated(items, limits, count, progress, reader or DEFAULT_READER)
     if batch.projects.height == 0:
         batch.projects = empty_projects()
     return batch

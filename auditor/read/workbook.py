@@ -20,6 +20,7 @@ from auditor.core.findings import FindingDraft, column_letter
 from auditor.core.tables import table_spec
 from auditor.normalise.text import clean_cell
 from auditor.read.discover import WORKBOOK_SUFFIXES, InputFile
+from auditor.read.guard import inspect
 from auditor.read.headers import HeaderMatcher, matcher, sheet_matches
 from auditor.read.model import PKEY, ROW, FileRead, PartnerTable, ProposalSource
 
@@ -116,18 +117,9 @@ def _read_into(content: FileContent, item: InputFile, limits: Limits) -> None:
     suffix = item.path.suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES:
         raise unreadable("unsupported", suffix=suffix or "(none)")
-    try:
-        size = item.path.stat().st_size
-    except OSError as error:
-        raise unreadable(detail=error.strerror or str(error)) from error
-    if size == 0:
-        raise unreadable("empty")
-    if size > limits.max_file_bytes:
-        raise unreadable(
-            "too-large",
-            size_mb=round(size / 1_000_000, 1),
-            limit_mb=round(limits.max_file_bytes / 1_000_000, 1),
-        )
+    refusal = inspect(item.path, limits)
+    if refusal is not None:
+        raise _Unreadable(refusal)
     try:
         reader = fastexcel.read_excel(str(item.path))
         names: list[str] = list(reader.sheet_names)

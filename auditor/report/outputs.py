@@ -8,11 +8,14 @@ a folder the auditor did not write is never replaced.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,43 @@ ANNOTATE_MODES = ("failing", "all", "none")
 @dataclass(frozen=True)
 class ReportOptions:
     annotate: str = "failing"  # failing | all | none
+
+
+def _lock_path(outdir: Path) -> Path:
+    return outdir.parent / f".{outdir.name}.lock"
+
+
+@contextlib.contextmanager
+def output_lock(outdir: Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold OUTDIR for this run; a second run waits ``wait`` seconds, then gives up.
+
+    The lock is an advisory ``flock`` on a file beside OUTDIR, released by the
+    system when the process ends, however it ends.
+    """
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    with _lock_path(outdir).open("a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise OutputError(
+                        f"another auditor run ({holder}) is writing {outdir}; "
+                        "wait for it to finish, or choose another output folder"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_outdir(outdir: Path) -> None:
@@ -93,18 +133,20 @@ def write_reports(
     outdir: Path,
     options: ReportOptions = ReportOptions(),
     notes: Mapping[str, str] | None = None,
+    wait: float = 0.0,
 ) -> Links:
     """Write results.json, index.html, proposals/, annotated/ and summary.xlsx into ``outdir``."""
     if options.annotate not in ANNOTATE_MODES:
         raise OutputError(f"--annotate must be one of {', '.join(ANNOTATE_MODES)}")
     check_outdir(outdir)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
-    try:
-        links = _write_all(result, staging, options, notes or {})
-        _swap(staging, outdir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with output_lock(outdir, wait):
+        staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
+        try:
+            links = _write_all(result, staging, options, notes or {})
+            _swap(staging, outdir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return links
 
 

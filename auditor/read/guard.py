@@ -1,0 +1,134 @@
+"""Checks made before a file is parsed, from its size and its zip directory.
+
+A workbook is a zip archive of XML parts. Before calamine inflates anything,
+the directory says how large each part becomes, and the first bytes of each
+sheet say how many rows it claims: enough to refuse decompression bombs,
+oversized sheets and XML entity tricks without spending the memory they aim
+at. Each refusal names the limit and the option that raises it.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+from auditor.core.config import Limits
+from auditor.core.findings import FindingDraft
+
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2: .xls, or an encrypted .xlsx
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+ZIP_FORMATS = (".xlsx", ".xlsm", ".ods")
+# Members below this size are never a bomb, whatever their ratio.
+RATIO_FLOOR = 10_000_000
+_HEAD = 8_192  # DTDs and the <dimension> element come first
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"')
+_TARGET = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"')
+
+
+def refuse(variant: str, **params: Any) -> FindingDraft:
+    return FindingDraft("unreadable-file", params={"variant": variant, **params})
+
+
+def _megabytes(count: int) -> float:
+    return round(count / 1_000_000, 1)
+
+
+def inspect(path: Path, limits: Limits) -> FindingDraft | None:
+    """Why ``path`` must not be parsed, or None when it may be."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(len(CFB_MAGIC))
+    except OSError as error:
+        return refuse("default", detail=error.strerror or str(error))
+    if size == 0:
+        return refuse("empty")
+    if size > limits.max_file_bytes:
+        return refuse(
+            "too-large", size_mb=_megabytes(size), limit_mb=_megabytes(limits.max_file_bytes)
+        )
+    suffix = path.suffix.lower()
+    if head == CFB_MAGIC:
+        if suffix == ".xls":
+            return None
+        if _encrypted(path):
+            return refuse("encrypted")
+        return refuse("legacy", suffix=suffix)
+    if suffix not in ZIP_FORMATS:
+        return None
+    if not zipfile.is_zipfile(path):
+        return refuse("not-zip", suffix=suffix)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _inspect_archive(archive, limits)
+    except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
+        return refuse("not-zip", suffix=suffix, detail=str(error))
+
+
+def _encrypted(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return ENCRYPTED_STREAM in handle.read(1_000_000)
+
+
+def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft | None:
+    members = archive.infolist()
+    total = sum(member.file_size for member in members)
+    if total > limits.max_unzipped_bytes:
+        return refuse(
+            "too-large-unzipped",
+            size_mb=_megabytes(total),
+            limit_mb=_megabytes(limits.max_unzipped_bytes),
+        )
+    for member in members:
+        if member.file_size > RATIO_FLOOR:
+            ratio = member.file_size / max(member.compress_size, 1)
+            if ratio > limits.max_ratio:
+                return refuse(
+                    "compression-ratio",
+                    part=member.filename,
+                    ratio=round(ratio),
+                    limit=limits.max_ratio,
+                )
+    names = _sheet_names(archive)
+    for member in members:
+        if not member.filename.endswith(".xml"):
+            continue
+        head = _head(archive, member)
+        if _DTD.search(head):
+            return refuse("xml-entities", part=member.filename)
+        if "worksheets/" in member.filename:
+            match = _DIMENSION.search(head)
+            if match and int(match.group(1)) > limits.max_rows:
+                sheet = names.get(member.filename, member.filename)
+                return refuse(
+                    "too-many-rows", sheet=sheet, rows=int(match.group(1)), limit=limits.max_rows
+                )
+    return None
+
+
+def _head(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    """The first bytes of a part, inflating no more than that."""
+    with archive.open(member) as stream:
+        data: bytes = stream.read(_HEAD)
+        return data
+
+
+def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part -> sheet name, for messages: "xl/worksheets/sheet2.xml" -> "Partners"."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        relations = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {rid.decode(): target.decode() for rid, target in _TARGET.findall(relations)}
+    names = {}
+    for name, rid in _SHEET.findall(workbook):
+        target = targets.get(rid.decode(), "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        names[part] = name.decode("utf-8", "replace")
+    return names

@@ -1,0 +1,216 @@
+"""Reading files in worker processes, each file under a time limit.
+
+A pathological file (one that makes the reader hang, or crash, or eat memory
+until the system kills it) costs its worker, never the batch: the supervisor
+gives every worker a chunk of files through its own pipe, hears when each
+file starts and ends, stops a worker whose file runs over the time limit,
+answers that file with an ``unreadable-file`` finding, and hands the rest of
+the chunk to a fresh worker. Workers send one result per chunk, not per file:
+pickling hundreds of small frames costs more than reading them
+(perf-floors.md, section 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from auditor.core.config import Limits
+from auditor.core.findings import FindingDraft
+from auditor.read.discover import InputFile
+from auditor.read.model import FileRead, ReadBatch
+
+DEFAULT_READER = "auditor.read.workbook:read_file"
+Progress = Callable[[int], None]
+
+
+def _load(reader: str) -> Callable[..., Any]:
+    module, _, name = reader.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+def _worker(conn: Connection, reader: str, limits: Limits) -> None:
+    """A worker's life: read the chunks it is given until told to stop."""
+    # One thread for polars per worker: the workers are the parallelism.
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    from auditor.read.batch import read_chunk
+
+    read_file = _load(reader)
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        chunk_id, items = task
+
+        def tell(event: str, index: int) -> None:
+            conn.send((event, index))
+
+        batch = read_chunk(items, limits, reader=read_file, on_file=tell)
+        conn.send(("result", chunk_id, batch))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    chunk: tuple[int, list[InputFile]] | None = None
+    current: int | None = None  # index of the file being read
+    started: float = 0.0
+    done: set[int] = field(default_factory=set)
+
+
+def _unreadable(item: InputFile, variant: str, **params: Any) -> ReadBatch:
+    read = FileRead(file=item.display, relative=item.relative, index=item.index, unreadable=True)
+    read.drafts.append(FindingDraft("unreadable-file", params={"variant": variant, **params}))
+    return ReadBatch(files=[read])
+
+
+class Supervisor:
+    """Runs the worker processes and keeps every file's answer."""
+
+    def __init__(self, workers: int, limits: Limits, reader: str = DEFAULT_READER) -> None:
+        self.count = max(1, workers)
+        self.limits = limits
+        self.reader = reader
+        self.context = get_context("spawn")  # polars' thread pool does not survive fork
+        self.workers: list[_Worker] = []
+        self.parts: list[ReadBatch] = []
+        self.answered: set[int] = set()  # files already counted for the progress bar
+        self.progress: Progress | None = None
+
+    def _answered(self, index: int) -> None:
+        if index not in self.answered:
+            self.answered.add(index)
+            if self.progress is not None:
+                self.progress(1)
+
+    def _start(self) -> _Worker:
+        ours, theirs = self.context.Pipe(duplex=True)
+        process = self.context.Process(
+            target=_worker, args=(theirs, self.reader, self.limits), daemon=True
+        )
+        process.start()
+        theirs.close()
+        worker = _Worker(process, ours)
+        self.workers.append(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+        self.workers.remove(worker)
+
+    def _lost(
+        self, worker: _Worker, failed: InputFile, variant: str, **params: Any
+    ) -> list[InputFile]:
+        """The worker is gone: answer its current file, return the rest of its chunk."""
+        assert worker.chunk is not None
+        self.parts.append(_unreadable(failed, variant, **params))
+        rest = [item for item in worker.chunk[1] if item.index != failed.index]
+        self._retire(worker)
+        return rest
+
+    def run(self, items: Sequence[InputFile], progress: Progress | None = None) -> ReadBatch:
+        self.progress = progress
+        size = max(1, min(200, -(-len(items) // (self.count * 4))))
+        chunks: deque[list[InputFile]] = deque(
+            list(items[i : i + size]) for i in range(0, len(items), size)
+        )
+        next_id = 0
+        timeout = self.limits.timeout or None
+        try:
+            for _ in range(min(self.count, len(chunks))):
+                self._start()
+            while chunks or any(w.chunk for w in self.workers):
+                for worker in list(self.workers):
+                    if worker.chunk is None and chunks:
+                        worker.chunk = (next_id, chunks.popleft())
+                        worker.done, worker.current = set(), None
+                        next_id += 1
+                        worker.conn.send(worker.chunk)
+                busy = [w for w in self.workers if w.chunk is not None]
+                ready = wait(
+                    [w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.2
+                )
+                for worker in busy:
+                    if worker.conn in ready or worker.process.sentinel in ready:
+                        self._receive(worker, chunks)
+                if timeout is not None:
+                    self._stop_overdue(timeout, chunks)
+                idle = sum(1 for w in self.workers if w.chunk is None)
+                while len(self.workers) < self.count and len(chunks) > idle:
+                    self._start()  # a replacement, or a worker the start did not need
+                    idle += 1
+        finally:
+            for worker in list(self.workers):
+                with contextlib.suppress(OSError):
+                    worker.conn.send(None)
+                worker.process.join(timeout=5)
+                self._retire(worker)
+        return ReadBatch.merge(self.parts)
+
+    def _receive(self, worker: _Worker, chunks: deque[list[InputFile]]) -> None:
+        assert worker.chunk is not None
+        by_index = {item.index: item for item in worker.chunk[1]}
+        try:
+            while worker.conn.poll():
+                message = worker.conn.recv()
+                if message[0] == "start":
+                    worker.current, worker.started = message[1], time.monotonic()
+                elif message[0] == "done":
+                    worker.done.add(message[1])
+                    worker.current = None
+                    self._answered(message[1])
+                elif message[0] == "result":
+                    self.parts.append(message[2])
+                    worker.chunk, worker.current = None, None
+                    return
+        except (EOFError, OSError):
+            pass
+        if not worker.process.is_alive() and worker.chunk is not None:
+            failed = by_index.get(worker.current) if worker.current is not None else None
+            detail = f"exit code {worker.process.exitcode}"
+            if failed is None:  # died between files: read its chunk again elsewhere
+                chunks.appendleft(list(worker.chunk[1]))
+                self._retire(worker)
+                return
+            rest = self._lost(worker, failed, "crashed", detail=detail)
+            self._answered(failed.index)
+            if rest:
+                chunks.appendleft(rest)
+
+    def _stop_overdue(self, timeout: float, chunks: deque[list[InputFile]]) -> None:
+        now = time.monotonic()
+        for worker in list(self.workers):
+            if worker.chunk is None or worker.current is None or now - worker.started <= timeout:
+                continue
+            failed = next(item for item in worker.chunk[1] if item.index == worker.current)
+            rest = self._lost(worker, failed, "timeout", limit=_seconds(timeout))
+            self._answered(failed.index)
+            if rest:
+                chunks.appendleft(rest)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def read_isolated(
+    items: Sequence[InputFile],
+    limits: Limits,
+    workers: int,
+    progress: Progress | None = None,
+    reader: str = DEFAULT_READER,
+) -> ReadBatch:
+    return Supervisor(workers, limits, reader).run(items, progress)
