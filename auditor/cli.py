@@ -95,6 +95,14 @@ _LIMIT_OPTIONS = [
 ]
 
 
+def _warm_up(limits: dict[str, Any]) -> None:
+    """Start the reader processes' server while this one imports the rest."""
+    if limits["timeout"]:
+        from auditor.read.isolation import warm_up
+
+        warm_up()
+
+
 def _limit_options(function: Any) -> Any:
     for option in reversed(_LIMIT_OPTIONS):
         function = option(function)
@@ -237,6 +245,7 @@ def audit(
     annotated copies of the input workbooks (annotated/) and summary.xlsx.
     """
     with _user_errors():
+        _warm_up(limits)
         from auditor.api import audit as run_audit
         from auditor.report.json import render_json
         from auditor.report.outputs import ReportOptions, check_outdir, write_reports
@@ -302,6 +311,7 @@ def check(
 ) -> None:
     """Check one workbook: one line per finding, then the verdict."""
     with _user_errors():
+        _warm_up(limits)
         from auditor.api import audit as run_audit
 
         result = run_audit([file], _config(lang, rules_dirs, 1, limits))

@@ -26,8 +26,8 @@ RATIO_FLOOR = 10_000_000
 _HEAD = 8_192  # DTDs and the <dimension> element come first
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"')
-_TARGET = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"')
+_ELEMENT = re.compile(rb"<(?:\w+:)?(sheet|Relationship)\b([^>]*)>")
+_ATTRIBUTE = re.compile(rb'([\w:]+)="([^"]*)"')
 
 
 def refuse(variant: str, **params: Any) -> FindingDraft:
@@ -125,10 +125,14 @@ def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
         relations = archive.read("xl/_rels/workbook.xml.rels")
     except KeyError:
         return {}
-    targets = {rid.decode(): target.decode() for rid, target in _TARGET.findall(relations)}
+    targets = {}
+    for _, attributes in _ELEMENT.findall(relations):
+        found = dict(_ATTRIBUTE.findall(attributes))
+        targets[found.get(b"Id", b"").decode()] = found.get(b"Target", b"").decode()
     names = {}
-    for name, rid in _SHEET.findall(workbook):
-        target = targets.get(rid.decode(), "")
+    for _, attributes in _ELEMENT.findall(workbook):
+        found = dict(_ATTRIBUTE.findall(attributes))
+        target = targets.get(found.get(b"r:id", b"").decode(), "")
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        names[part] = name.decode("utf-8", "replace")
+        names[part] = found.get(b"name", b"").decode("utf-8", "replace")
     return names

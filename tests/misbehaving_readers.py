@@ -1,0 +1,22 @@
+"""Readers that misbehave on purpose, to test the supervisor (AuditConfig.reader).
+
+Files whose name starts with "slow" take 60 seconds; "crash" ends the process
+the way a native crash or the out-of-memory killer would. Other files are read
+by the real reader.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from auditor.read.workbook import read_file as real_read_file
+
+
+def read_file(item: Any, limits: Any) -> Any:
+    if item.path.name.startswith("slow"):
+        time.sleep(60)
+    if item.path.name.startswith("crash"):
+        os._exit(3)
+    return real_read_file(item, limits)
