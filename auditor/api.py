@@ -26,14 +26,14 @@ from auditor.core.findings import (
     sort_findings,
     verdict_of,
 )
-from auditor.core.results import AuditResult, FileResult, ProposalResult, RuleCheck, Summary
+from auditor.core.results import AuditResult, FileResult, ProposalResult, Summary
 from auditor.normalise.countries import country_name
 from auditor.normalise.frames import n, normalise_partners, normalise_projects
 from auditor.normalise.vocabulary import vocabulary
 from auditor.read.batch import read_files
 from auditor.read.discover import discover
 from auditor.read.model import PKEY, ReadBatch
-from auditor.rules.engine import CheckDraft, evaluate
+from auditor.rules.engine import evaluate
 from auditor.rules.rulebook import RuleBook, load_rulebook
 from auditor.validate import validate_partners, validate_projects
 
@@ -136,36 +136,6 @@ def _number(value: Any) -> int | float | None:
     return number
 
 
-def _render_checks(checks: Iterable[CheckDraft], lang: str) -> tuple[RuleCheck, ...]:
-    rules = catalogue()
-    rendered = []
-    for check in checks:
-        rule = rules[check.rule]
-        rendered.append(
-            RuleCheck(
-                rule=check.rule,
-                code=rule.code,
-                title=rule.text("title", lang),
-                passed=check.passed,
-                measured=_plain(check.measured),
-                expected=_plain(check.expected),
-                severity=check.severity,
-                source=check.source,
-            )
-        )
-    return tuple(sorted(rendered, key=lambda c: c.code))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, tuple | list):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def _assemble(
     batch: ReadBatch,
     book: RuleBook,
@@ -198,7 +168,7 @@ def _assemble(
                 verdict=verdict_of(findings),
                 metrics={metric: _number(row[metric]) for metric in METRICS},
                 findings=findings,
-                checks=_render_checks(checks.get(pkey, []), lang),
+                checks=tuple(sorted(checks.get(pkey, []), key=lambda c: c.code)),
                 title=row["title"],
                 acronym=row["acronym"],
                 key=pkey,

@@ -7,7 +7,6 @@ data (``auditor/rules/catalogue.yaml``).
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -51,16 +50,11 @@ class RuleDef:
         return values.get(lang) or values["en"]
 
 
-class _Formatter(string.Formatter):
+class _Values(dict[str, str]):
     """Leaves unknown placeholders visible instead of failing on them."""
 
-    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
-        if isinstance(key, str):
-            return kwargs.get(key, "{" + key + "}")
-        return super().get_value(key, args, kwargs)
-
-
-_FORMATTER = _Formatter()
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def format_number(number: float, lang: str) -> str:
@@ -140,7 +134,7 @@ class Catalogue:
             code=rule.code,
             rule=rule.name,
             severity=draft.severity or rule.severity,
-            message=_FORMATTER.format(template, **values),
+            message=template.format_map(_Values(values)),
             sheet=draft.sheet,
             cell=draft.cell,
             column=draft.column,

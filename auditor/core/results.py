@@ -16,7 +16,6 @@ class RuleCheck:
 
     rule: str
     code: str
-    title: str
     passed: bool | None  # None: not judged (a cell it depends on is unclear)
     measured: Value
     expected: Value

@@ -17,12 +17,7 @@ import polars as pl
 
 from auditor.normalise.countries import country_code
 from auditor.normalise.dates import parse_datetime
-from auditor.normalise.identifiers import (
-    clean_erasmus_code,
-    clean_oid,
-    clean_pic,
-    erasmus_code_country,
-)
+from auditor.normalise.identifiers import clean_erasmus_code, erasmus_code_country
 from auditor.normalise.numbers import (
     parse_amount,
     parse_levels,
@@ -75,8 +70,9 @@ def normalise_partners(raw: pl.DataFrame) -> pl.DataFrame:
             pl.String(),
             n("organisation_type"),
         ),
-        _map_unique(frame, "oid", clean_oid, pl.String(), n("oid")),
-        _map_unique(frame, "pic", clean_pic, pl.String(), n("pic")),
+        # Identifiers are nearly all distinct: cleaned by expressions, not mapped.
+        pl.col("oid").str.replace_all(r"\s+", "").str.to_uppercase().alias(n("oid")),
+        pl.col("pic").str.replace_all(r"\s+", "").str.replace(r"\.0$", "").alias(n("pic")),
         _map_unique(frame, "erasmus_code", clean_erasmus_code, pl.String(), n("erasmus_code")),
         _map_unique(
             frame, "requested_grant_eur", _amount_or_none, pl.Float64(), n("requested_grant_eur")

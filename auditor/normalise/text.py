@@ -39,17 +39,14 @@ def _match_key(text: str) -> str:
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", folded)).strip()
 
 
+_CLEANING = str.maketrans({**dict.fromkeys(_ZERO_WIDTH, None), **dict.fromkeys(_INVISIBLE, " ")})
+
+
 def clean_cell(text: str | None) -> str | None:
     """Trim a cell value and make invisible spaces plain; empty becomes None."""
     if text is None:
         return None
-    value = text
-    for char in _ZERO_WIDTH:
-        value = value.replace(char, "")
-    for char in _INVISIBLE:
-        value = value.replace(char, " ")
-    value = value.strip()
-    return value or None
+    return text.translate(_CLEANING).strip() or None
 
 
 def clean_expr(column: str) -> pl.Expr:

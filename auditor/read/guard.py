@@ -10,6 +10,7 @@ at. Each refusal names the limit and the option that raises it.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -23,7 +24,7 @@ ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 ZIP_FORMATS = (".xlsx", ".xlsm", ".ods")
 # Members below this size are never a bomb, whatever their ratio.
 RATIO_FLOOR = 10_000_000
-_HEAD = 8_192  # DTDs and the <dimension> element come first
+_HEAD = 4_096  # DTDs and the <dimension> element come first
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ELEMENT = re.compile(rb"<(?:\w+:)?(sheet|Relationship)\b([^>]*)>")
@@ -42,37 +43,31 @@ def inspect(path: Path, limits: Limits) -> FindingDraft | None:
     """Why ``path`` must not be parsed, or None when it may be."""
     try:
         size = path.stat().st_size
+        if size == 0:
+            return refuse("empty")
+        if size > limits.max_file_bytes:
+            return refuse(
+                "too-large", size_mb=_megabytes(size), limit_mb=_megabytes(limits.max_file_bytes)
+            )
+        suffix = path.suffix.lower()
         with path.open("rb") as handle:
             head = handle.read(len(CFB_MAGIC))
+            if head == CFB_MAGIC:
+                if suffix == ".xls":
+                    return None
+                handle.seek(0)
+                encrypted = ENCRYPTED_STREAM in handle.read(1_000_000)
+                return refuse("encrypted") if encrypted else refuse("legacy", suffix=suffix)
+            if suffix not in ZIP_FORMATS:
+                return None
+            handle.seek(0)
+            try:
+                with zipfile.ZipFile(handle) as archive:
+                    return _inspect_archive(archive, limits)
+            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
+                return refuse("not-zip", suffix=suffix, detail=str(error))
     except OSError as error:
         return refuse("default", detail=error.strerror or str(error))
-    if size == 0:
-        return refuse("empty")
-    if size > limits.max_file_bytes:
-        return refuse(
-            "too-large", size_mb=_megabytes(size), limit_mb=_megabytes(limits.max_file_bytes)
-        )
-    suffix = path.suffix.lower()
-    if head == CFB_MAGIC:
-        if suffix == ".xls":
-            return None
-        if _encrypted(path):
-            return refuse("encrypted")
-        return refuse("legacy", suffix=suffix)
-    if suffix not in ZIP_FORMATS:
-        return None
-    if not zipfile.is_zipfile(path):
-        return refuse("not-zip", suffix=suffix)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return _inspect_archive(archive, limits)
-    except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
-        return refuse("not-zip", suffix=suffix, detail=str(error))
-
-
-def _encrypted(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return ENCRYPTED_STREAM in handle.read(1_000_000)
 
 
 def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft | None:
@@ -94,7 +89,6 @@ def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft |
                     ratio=round(ratio),
                     limit=limits.max_ratio,
                 )
-    names = _sheet_names(archive)
     for member in members:
         if not member.filename.endswith(".xml"):
             continue
@@ -104,18 +98,37 @@ def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft |
         if "worksheets/" in member.filename:
             match = _DIMENSION.search(head)
             if match and int(match.group(1)) > limits.max_rows:
-                sheet = names.get(member.filename, member.filename)
+                sheet = _sheet_names(archive).get(member.filename, member.filename)
                 return refuse(
                     "too-many-rows", sheet=sheet, rows=int(match.group(1)), limit=limits.max_rows
                 )
     return None
 
 
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+
+
 def _head(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
-    """The first bytes of a part, inflating no more than that."""
-    with archive.open(member) as stream:
-        data: bytes = stream.read(_HEAD)
-        return data
+    """The first bytes of a part, inflating no more than that.
+
+    Read straight from the archive's file: zipfile's own stream objects cost
+    more than the few kilobytes they would inflate.
+    """
+    handle = archive.fp
+    if handle is None:
+        return b""
+    handle.seek(member.header_offset)
+    header = handle.read(_LOCAL_HEADER.size)
+    if len(header) < _LOCAL_HEADER.size:
+        return b""
+    name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
+    handle.seek(name_length + extra_length, 1)
+    raw = handle.read(min(member.compress_size, _HEAD))
+    if member.compress_type == zipfile.ZIP_STORED:
+        return raw[:_HEAD]
+    if member.compress_type != zipfile.ZIP_DEFLATED:
+        return b""
+    return zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, _HEAD)
 
 
 def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:

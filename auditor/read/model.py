@@ -14,6 +14,7 @@ from auditor.core.tables import table_spec
 # Excel row of a partner.
 PKEY = "_pkey"
 ROW = "_row"
+FID = "_fid"  # the file a row was read from (its index in the batch)
 
 
 def project_keys() -> tuple[str, ...]:

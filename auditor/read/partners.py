@@ -15,10 +15,9 @@ import polars as pl
 
 from auditor.core.findings import FindingDraft
 from auditor.normalise.text import clean_expr
-from auditor.read.model import PKEY, ROW, FileRead, empty_partners, partner_keys
+from auditor.read.model import FID, PKEY, ROW, FileRead, empty_partners, partner_keys
 from auditor.read.workbook import FileContent
 
-FID = "_fid"
 # Rows that close a table without being partners: "Total", "Totaal", ...
 TOTAL = r"(?i)^\s*(sub)?(total|totaal|som|sum)\b"
 
@@ -51,20 +50,11 @@ def finish(contents: Sequence[FileContent]) -> pl.DataFrame:
     Also appends to each file's findings the export rows whose proposal ID is
     not on the Proposals sheet.
     """
-    pieces = []
-    for content in contents:
-        if content.partner_rows is None or content.partner_table is None:
-            continue
-        frame = content.partner_rows
-        # Assembled from columns, not with with_columns: no polars query per file.
-        pieces.append(
-            pl.DataFrame(
-                [
-                    *frame.get_columns(),
-                    pl.Series(FID, [content.read.index] * frame.height, dtype=pl.Int64),
-                ]
-            )
-        )
+    pieces = [
+        content.partner_rows
+        for content in contents
+        if content.partner_rows is not None and content.partner_table is not None
+    ]
     columns = [PKEY, ROW, *partner_keys()]
     if not pieces:
         return empty_partners()

@@ -22,7 +22,7 @@ from auditor.normalise.text import clean_cell
 from auditor.read.discover import WORKBOOK_SUFFIXES, InputFile
 from auditor.read.guard import inspect
 from auditor.read.headers import HeaderMatcher, matcher, sheet_matches
-from auditor.read.model import PKEY, ROW, FileRead, PartnerTable, ProposalSource
+from auditor.read.model import FID, PKEY, ROW, FileRead, PartnerTable, ProposalSource
 
 # Columns a partner row must have a header for; OID or PIC is checked apart.
 _PARTNER_REQUIRED = ("role", "organisation_name", "country", "organisation_type")
@@ -160,7 +160,7 @@ def _project_values(
     values: dict[str, str | None] = {}
     cells: dict[str, str] = {}
     for index, row in enumerate(sheet.frame.rows()):
-        position = next((p for p, cell in enumerate(row) if clean_cell(cell) is not None), None)
+        position = next((p for p, cell in enumerate(row) if cell and not cell.isspace()), None)
         if position is None:
             continue
         key = matcher.key(row[position])
@@ -172,7 +172,7 @@ def _project_values(
         # template keeps its consortium panel there.
         value_position = position + 1
         for candidate in range(position + 1, min(position + 3, len(row))):
-            if clean_cell(row[candidate]) is not None:
+            if clean_cell(row[candidate]) is not None:  # a non-breaking space is empty too
                 value_position = candidate
                 break
         value = clean_cell(row[value_position]) if value_position < len(row) else None
@@ -234,7 +234,7 @@ def _read_single(
         )
     else:
         partners = load_sheet(reader, partner_name, limits)
-        table, frame, table_drafts = _partner_table(partners)
+        table, frame, table_drafts = _partner_table(partners, item.index)
         drafts.extend(table_drafts)
         content.partner_rows, content.partner_table = frame, table
     content.sources.append(
@@ -262,7 +262,7 @@ def drafts_block_partners(drafts: Sequence[FindingDraft]) -> bool:
 
 
 def _partner_table(
-    sheet: Sheet,
+    sheet: Sheet, fid: int
 ) -> tuple[PartnerTable | None, pl.DataFrame | None, list[FindingDraft]]:
     """Find the header row of a partner table and take its rows.
 
@@ -297,11 +297,13 @@ def _partner_table(
                 "missing-column", sheet=sheet.name, column="oid", params={"row": header_row}
             )
         )
-    return table, _table_rows(sheet, header_index, mapping), drafts
+    return table, _table_rows(sheet, header_index, mapping, fid), drafts
 
 
-def _table_rows(sheet: Sheet, header_index: int, mapping: dict[int, str]) -> pl.DataFrame:
-    """Everything below the header row, one column per recognised header, with ``_row``.
+def _table_rows(
+    sheet: Sheet, header_index: int, mapping: dict[int, str], fid: int
+) -> pl.DataFrame:
+    """Everything below the header row: a column per recognised header, ``_row`` and ``_fid``.
 
     Built from the sheet's columns directly (no polars query per file).
     """
@@ -311,7 +313,8 @@ def _table_rows(sheet: Sheet, header_index: int, mapping: dict[int, str]) -> pl.
         sheet.frame.to_series(position).slice(start).alias(key) for position, key in mapping.items()
     ]
     rows = pl.Series(ROW, range(start + 1, start + 1 + height), dtype=pl.Int32)
-    return pl.DataFrame([rows, *columns])
+    files = pl.Series(FID, [fid] * height, dtype=pl.Int64)
+    return pl.DataFrame([rows, files, *columns])
 
 
 # ---------------------------------------------------------------- many proposals per workbook
@@ -385,7 +388,7 @@ def _read_export(
             content.drafts.setdefault(source.pkey, []).append(draft)
         return
     partners = load_sheet(reader, partner_name, limits)
-    table, frame, drafts = _partner_table(partners)
+    table, frame, drafts = _partner_table(partners, item.index)
     if table is not None and "proposal_id" not in table.letters:
         drafts.append(
             FindingDraft(

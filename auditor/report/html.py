@@ -297,7 +297,7 @@ def proposal_context(
         CheckView(
             c.code,
             c.rule,
-            c.title,
+            rules[c.rule].text("title", lang),
             c.passed,
             str(c.severity),
             _shown(c.measured, lang),

@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import polars as pl
 
 from auditor.aggregate import Aggregates
 from auditor.core.catalogue import catalogue
-from auditor.core.findings import FindingDraft, Severity
+from auditor.core.findings import FindingDraft, Severity, Value
+from auditor.core.results import RuleCheck
 from auditor.normalise.dates import parse_datetime, to_brussels
 from auditor.normalise.frames import n
 from auditor.read.model import PKEY, ROW, ProposalSource
@@ -40,23 +42,10 @@ MINIMUM_METRICS = {
 ALL_ROLES = ("coordinator", "partner", "associated", "affiliated")
 
 
-@dataclass(frozen=True, slots=True)
-class CheckDraft:
-    """One rule evaluated for one proposal, before it is put into words."""
-
-    rule: str
-    passed: bool | None  # None: not judged, a cell it depends on is unclear
-    measured: Any
-    expected: Any
-    severity: Severity
-    source: str | None
-    params: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass(slots=True)
 class Evaluation:
     drafts: dict[str, list[FindingDraft]] = field(default_factory=dict)
-    checks: dict[str, list[CheckDraft]] = field(default_factory=dict)
+    checks: dict[str, list[RuleCheck]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -80,17 +69,16 @@ class _Context:
         passed: bool | None,
         measured: Any,
         expected: Any,
-        **params: Any,
     ) -> None:
         self.result.checks.setdefault(pkey, []).append(
-            CheckDraft(
+            RuleCheck(
                 rule=entry.rule,
+                code=_code(entry.rule),
                 passed=passed,
-                measured=measured,
-                expected=expected,
+                measured=plain(measured),
+                expected=plain(expected),
                 severity=self.severity_of(entry),
                 source=self.source_of(ruleset, entry),
-                params=params,
             )
         )
 
@@ -113,6 +101,24 @@ class _Context:
         """A proposal-level draft, placed on the cell the catalogue names for the rule."""
         sheet, cell, column = anchor(catalogue()[rule].anchor, self.sources[pkey])
         return FindingDraft(rule, sheet=sheet, cell=cell, column=column, **fields)
+
+
+@cache
+def _code(rule: str) -> str:
+    return catalogue()[rule].code
+
+
+def plain(value: Any) -> Value:
+    """A value as the results document shows it: numbers, text, lists of them."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, tuple | list):
+        return tuple(plain(v) for v in value)  # type: ignore[misc]
+    return str(value)
 
 
 def anchor(spec: str | None, source: ProposalSource) -> tuple[str | None, str | None, str | None]:
@@ -153,25 +159,16 @@ def _compare(
     empty or not understood is not judged: that cell's own finding is the
     one to fix (one bad cell is one finding, not three).
     """
-    for row in frame.iter_rows(named=True):
+    names = frame.columns
+    for values in frame.iter_rows():
+        row = dict(zip(names, values, strict=True))
         if row["passed"] is None:
             continue
         if not row["passed"] and row.get("_clear") is False:
             ctx.check(row[PKEY], ruleset, entry, None, row["measured"], row["expected"])
             continue
-        extra = {
-            k: v
-            for k, v in row.items()
-            if k not in (PKEY, "passed", "measured", "expected", "_clear")
-        }
         ctx.check(
-            row[PKEY],
-            ruleset,
-            entry,
-            bool(row["passed"]),
-            row["measured"],
-            row["expected"],
-            **extra,
+            row[PKEY], ruleset, entry, bool(row["passed"]), row["measured"], row["expected"]
         )
         if not row["passed"]:
             found = (
