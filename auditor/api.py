@@ -1,14 +1,21 @@
 """The library entry point: ``audit(paths, config) -> AuditResult``.
 
-Read every file (read), normalise and validate all rows at once (validate),
-compute the metrics of all proposals (aggregate), run the rule sets over them
-(rules), and put the findings into words in the report language. The CLI and
-every renderer sit on top of this; this module imports none of them.
+Read every file (read), normalise and validate the rows (validate), compute
+the metrics of the proposals (aggregate), run the rule sets over them (rules),
+and put the findings into words in the report language. The CLI and every
+renderer sit on top of this; this module imports none of them.
+
+Files stream in from the reader processes and are judged in windows of a
+couple of thousand proposals: large enough that the per-call costs of
+pandera and polars are paid rarely (perf-floors.md), small enough that memory
+does not grow with the batch. The one batch-wide rule, a proposal ID used
+twice, is settled at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,14 +37,16 @@ from auditor.core.results import AuditResult, FileResult, ProposalResult, Summar
 from auditor.normalise.countries import country_name
 from auditor.normalise.frames import n, normalise_partners, normalise_projects
 from auditor.normalise.vocabulary import vocabulary
-from auditor.read.batch import read_files
-from auditor.read.discover import discover
+from auditor.read.batch import read_chunk, stream_files
+from auditor.read.discover import InputFile, discover
 from auditor.read.model import PKEY, ReadBatch
 from auditor.rules.engine import evaluate
 from auditor.rules.rulebook import RuleBook, load_rulebook
 from auditor.validate import validate_partners, validate_projects
 
 Progress = Callable[[int], None]
+# Proposals judged together: per-call costs are paid once per window.
+WINDOW = 2000
 
 
 class _Names:
@@ -50,16 +59,47 @@ class _Names:
         return vocabulary(name).label(code, lang)
 
 
+@dataclass
+class Chunk:
+    """Proposals judged together, with their rows (for renderers that show them).
+
+    ``revised`` chunks come at the end of a run: proposals whose findings
+    changed once the whole batch was known (a proposal ID used twice).
+    """
+
+    proposals: list[ProposalResult]
+    files: list[FileResult]
+    partners: pl.DataFrame
+    projects: pl.DataFrame
+    revised: bool = False
+
+
+@dataclass
+class _Judged:
+    proposals: list[ProposalResult] = field(default_factory=list)
+    files: list[FileResult] = field(default_factory=list)
+    partners: list[pl.DataFrame] = field(default_factory=list)
+    projects: list[pl.DataFrame] = field(default_factory=list)
+
+
 def audit(
     paths: Sequence[str],
     config: AuditConfig | None = None,
     progress: Progress | None = None,
     on_files: Callable[[int], None] | None = None,
+    on_chunk: Callable[[Chunk], None] | None = None,
+    keep_rows: bool = True,
 ) -> AuditResult:
     """Audit the workbooks found under ``paths``.
 
-    ``on_files`` is told how many files were found before reading starts and
-    ``progress`` is called as files are read (for a progress bar).
+    ``on_files`` is told how many files were found before reading starts,
+    ``progress`` is called as files are read, and ``on_chunk`` gets each
+    window of judged proposals with their rows as soon as it is ready (the
+    reports are written that way). With ``keep_rows=False`` the rows are not
+    kept in the result, so memory stays flat however large the batch.
+
+    Worker processes are started, so a script calling this needs the usual
+    ``if __name__ == "__main__":`` guard.
     """
     config = config or AuditConfig()
     started = datetime.now().astimezone().isoformat(timespec="seconds")
@@ -67,8 +107,45 @@ def audit(
     items = discover(list(paths))
     if on_files is not None:
         on_files(len(items))
-    batch = read_files(items, config.limits, config.workers, progress, config.reader)
-    return judge(batch, book, config, inputs=tuple(paths), started_at=started)
+    judged = _Judged()
+
+    def take(parts: list[ReadBatch]) -> None:
+        chunk = judge_chunk(ReadBatch.merge(parts), book, config)
+        judged.proposals.extend(chunk.proposals)
+        judged.files.extend(chunk.files)
+        if keep_rows:
+            judged.partners.append(chunk.partners)
+            judged.projects.append(chunk.projects)
+        if on_chunk is not None:
+            on_chunk(chunk)
+
+    window: list[ReadBatch] = []
+    size = 0
+    for part in stream_files(items, config.limits, config.workers, progress, config.reader):
+        window.append(part)
+        size += len(part.sources) or len(part.files)
+        if size >= WINDOW:
+            take(window)
+            window, size = [], 0
+    if window:
+        take(window)
+    _settle_duplicates(judged, items, book, config, on_chunk)
+    return _result(judged, book, config, tuple(paths), started)
+
+
+def judge(
+    batch: ReadBatch,
+    book: RuleBook,
+    config: AuditConfig,
+    inputs: tuple[str, ...] = (),
+    started_at: str | None = None,
+) -> AuditResult:
+    """Judge what was read as one batch (the rule examples and tests use this)."""
+    chunk = judge_chunk(batch, book, config)
+    judged = _Judged(chunk.proposals, chunk.files, [chunk.partners], [chunk.projects])
+    _settle_duplicates(judged, [], book, config, None)
+    started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")
+    return _result(judged, book, config, inputs, started)
 
 
 def _merge(*parts: dict[str, list[FindingDraft]]) -> dict[str, list[FindingDraft]]:
@@ -93,14 +170,8 @@ def _context(projects: pl.DataFrame, batch: ReadBatch, book: RuleBook) -> pl.Dat
     )
 
 
-def judge(
-    batch: ReadBatch,
-    book: RuleBook,
-    config: AuditConfig,
-    inputs: tuple[str, ...] = (),
-    started_at: str | None = None,
-) -> AuditResult:
-    """Validate, aggregate and check what was read, and assemble the result."""
+def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
+    """Validate, aggregate and check the proposals of ``batch`` (all rules but duplicates)."""
     projects = normalise_projects(batch.projects, book.lookup_action)
     partners = normalise_partners(batch.partners)
     drafts = _merge(
@@ -114,17 +185,17 @@ def judge(
     )
     evaluation = evaluate(book, aggregates, batch.sources)
     drafts = _merge(drafts, evaluation.drafts)
-    return _assemble(
-        batch,
-        book,
-        config,
-        aggregates.proposals,
-        drafts,
-        evaluation.checks,
-        aggregates.partners,
-        inputs,
-        started_at or datetime.now().astimezone().isoformat(timespec="seconds"),
-    )
+    proposals = _proposals(batch, config, aggregates.proposals, drafts, evaluation.checks)
+    by_file: dict[str, list[ProposalResult]] = {}
+    for proposal in proposals:
+        by_file.setdefault(proposal.file, []).append(proposal)
+    files = [_file_result(read, by_file.get(read.file, []), config.lang) for read in batch.files]
+    return Chunk(proposals, files, aggregates.partners, aggregates.proposals)
+
+
+def _render(drafts: Iterable[FindingDraft], lang: str) -> tuple[Finding, ...]:
+    rules, names = catalogue(), _Names()
+    return sort_findings([rules.render(d, lang, names) for d in drafts])
 
 
 def _number(value: Any) -> int | float | None:
@@ -136,28 +207,19 @@ def _number(value: Any) -> int | float | None:
     return number
 
 
-def _assemble(
+def _proposals(
     batch: ReadBatch,
-    book: RuleBook,
     config: AuditConfig,
-    proposals: pl.DataFrame,
+    frame: pl.DataFrame,
     drafts: dict[str, list[FindingDraft]],
     checks: dict[str, list[Any]],
-    partners: pl.DataFrame,
-    inputs: tuple[str, ...],
-    started_at: str,
-) -> AuditResult:
-    rules, names, lang = catalogue(), _Names(), config.lang
-
-    def render(items: Iterable[FindingDraft]) -> tuple[Finding, ...]:
-        return sort_findings([rules.render(d, lang, names) for d in items])
-
+) -> list[ProposalResult]:
     results: list[ProposalResult] = []
     columns = [PKEY, "proposal_id", "action", n("action"), "year", "title", "acronym", *METRICS]
-    for row in proposals.select(columns).iter_rows(named=True):
+    for row in frame.select(columns).iter_rows(named=True):
         pkey = row[PKEY]
         source = batch.sources[pkey]
-        findings = render(drafts.get(pkey, []))
+        findings = _render(drafts.get(pkey, []), config.lang)
         results.append(
             ProposalResult(
                 proposal_id=row["proposal_id"] or "",
@@ -175,51 +237,129 @@ def _assemble(
                 partner_sheet=source.partners.sheet if source.partners else None,
                 partner_letters=dict(source.partners.letters) if source.partners else {},
                 project_sheet=source.project_sheet,
+                id_cell=source.project_cell("proposal_id"),
+                in_export=source.project_row is not None,
             )
         )
-    results.sort(key=lambda p: (p.file, p.proposal_id, p.key))
-    verdicts: dict[str, list[Verdict]] = {}
-    ids: dict[str, list[str]] = {}
-    for result in results:
-        verdicts.setdefault(result.file, []).append(result.verdict)
-        ids.setdefault(result.file, []).append(result.proposal_id)
-    files: list[FileResult] = []
-    for read in sorted(batch.files, key=lambda f: f.file):
-        findings = render(read.drafts)
-        if read.unreadable:
-            verdict = Verdict.UNREADABLE
-        elif any(
-            f.severity is Severity.ERROR for f in findings
-        ) or Verdict.INELIGIBLE in verdicts.get(read.file, []):
-            verdict = Verdict.INELIGIBLE
-        elif verdicts.get(read.file):
-            verdict = Verdict.ELIGIBLE
-        else:
-            verdict = Verdict.UNREADABLE  # a workbook without a single proposal in it
-        files.append(
-            FileResult(read.file, read.relative, verdict, tuple(ids.get(read.file, [])), findings)
-        )
-    all_findings = [f for r in results for f in r.findings] + [
-        f for fr in files for f in fr.findings
+    return results
+
+
+def _file_result(read: Any, mine: Sequence[ProposalResult], lang: str) -> FileResult:
+    findings = _render(read.drafts, lang)
+    return FileResult(
+        read.file,
+        read.relative,
+        _file_verdict(read.unreadable, findings, mine),
+        tuple(p.proposal_id for p in mine),
+        findings,
+    )
+
+
+def _file_verdict(
+    unreadable: bool, findings: Sequence[Finding], proposals: Sequence[ProposalResult]
+) -> Verdict:
+    if unreadable or not proposals:
+        return Verdict.UNREADABLE  # a workbook without a single proposal in it too
+    if any(f.severity is Severity.ERROR for f in findings) or any(
+        p.verdict is Verdict.INELIGIBLE for p in proposals
+    ):
+        return Verdict.INELIGIBLE
+    return Verdict.ELIGIBLE
+
+
+def _place(proposal: ProposalResult) -> str:
+    if proposal.in_export:
+        return f"{proposal.file} ({proposal.project_sheet}!{proposal.id_cell or ''})"
+    return proposal.file
+
+
+def _settle_duplicates(
+    judged: _Judged,
+    items: Sequence[InputFile],
+    book: RuleBook,
+    config: AuditConfig,
+    on_chunk: Callable[[Chunk], None] | None,
+) -> None:
+    """A proposal ID in two places of the batch: every place is told of the others.
+
+    Chunks already handed to ``on_chunk`` are handed over again, revised: the
+    files concerned are read and judged once more (their other findings do
+    not change) and given the new findings.
+    """
+    groups: dict[str, list[int]] = {}
+    for position, proposal in enumerate(judged.proposals):
+        if proposal.proposal_id:
+            groups.setdefault(proposal.proposal_id, []).append(position)
+    repeated = {pid: places for pid, places in groups.items() if len(places) > 1}
+    if not repeated:
+        return
+    extra: dict[str, FindingDraft] = {}
+    for proposal_id, places in repeated.items():
+        for place in places:
+            proposal = judged.proposals[place]
+            others = sorted({_place(judged.proposals[o]) for o in places if o != place})
+            extra[proposal.key] = FindingDraft(
+                "duplicate-proposal-id",
+                params={"other": ", ".join(others)},
+                sheet=proposal.project_sheet,
+                cell=proposal.id_cell,
+                column="proposal_id",
+                value=proposal_id,
+            )
+
+    def revise(proposal: ProposalResult) -> ProposalResult:
+        draft = extra.get(proposal.key)
+        if draft is None:
+            return proposal
+        findings = sort_findings([*proposal.findings, *_render([draft], config.lang)])
+        return replace(proposal, findings=findings, verdict=verdict_of(findings))
+
+    judged.proposals[:] = [revise(p) for p in judged.proposals]
+    touched = {judged.proposals[place].file for places in repeated.values() for place in places}
+    for position, file in enumerate(judged.files):
+        if file.file in touched:
+            mine = [p for p in judged.proposals if p.file == file.file]  # few files: fine
+            verdict = _file_verdict(file.verdict is Verdict.UNREADABLE, file.findings, mine)
+            judged.files[position] = replace(file, verdict=verdict)
+    if on_chunk is None or not items:
+        return
+    again = [item for item in items if item.display in touched]
+    chunk = judge_chunk(read_chunk(again, config.limits), book, config)
+    revised = [revise(p) for p in chunk.proposals]
+    files = [f for f in judged.files if f.file in touched]
+    on_chunk(Chunk(revised, files, chunk.partners, chunk.projects, revised=True))
+
+
+def _result(
+    judged: _Judged,
+    book: RuleBook,
+    config: AuditConfig,
+    inputs: tuple[str, ...],
+    started_at: str,
+) -> AuditResult:
+    proposals = sorted(judged.proposals, key=lambda p: (p.file, p.proposal_id, p.key))
+    files = sorted(judged.files, key=lambda f: f.file)
+    findings = [f for p in proposals for f in p.findings] + [
+        f for file in files for f in file.findings
     ]
     summary = Summary(
         files=len(files),
-        proposals=len(results),
-        eligible=sum(1 for r in results if r.verdict is Verdict.ELIGIBLE),
-        ineligible=sum(1 for r in results if r.verdict is Verdict.INELIGIBLE),
+        proposals=len(proposals),
+        eligible=sum(1 for p in proposals if p.verdict is Verdict.ELIGIBLE),
+        ineligible=sum(1 for p in proposals if p.verdict is Verdict.INELIGIBLE),
         unreadable=sum(1 for f in files if f.verdict is Verdict.UNREADABLE),
-        errors=sum(1 for f in all_findings if f.severity is Severity.ERROR),
-        warnings=sum(1 for f in all_findings if f.severity is Severity.WARNING),
+        errors=sum(1 for f in findings if f.severity is Severity.ERROR),
+        warnings=sum(1 for f in findings if f.severity is Severity.WARNING),
     )
     return AuditResult(
         tool_version=__version__,
         started_at=started_at,
         inputs=inputs,
         rules_version=book.version,
-        lang=lang,
+        lang=config.lang,
         summary=summary,
-        proposals=tuple(results),
+        proposals=tuple(proposals),
         files=tuple(files),
-        partners=partners,
-        projects=proposals,
+        partners=pl.concat(judged.partners, how="diagonal") if judged.partners else None,
+        projects=pl.concat(judged.projects, how="diagonal") if judged.projects else None,
     )

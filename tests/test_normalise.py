@@ -180,3 +180,10 @@ def test_match_key_is_idempotent(text: str) -> None:
 def test_cleaning_removes_invisible_spaces() -> None:
     assert clean_cell("\u00a0 E12345678\u200b ") == "E12345678"
     assert clean_cell("   ") is None
+
+
+def test_found_by_hypothesis() -> None:
+    # A zone suffix no zone has, and a whole number no column can hold.
+    assert parse_datetime("2024-03-07 17:00 -2400") is None
+    assert parse_whole("9223372036854775808") is None
+    assert parse_amount("9223372036854775808") == 9223372036854775808.0

@@ -52,6 +52,8 @@ class ProposalResult:
     partner_sheet: str | None = None
     partner_letters: dict[str, str] = field(default_factory=dict)
     project_sheet: str | None = None
+    id_cell: str | None = None  # where the proposal ID is
+    in_export: bool = False  # one of many proposals on a Proposals sheet
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -72,7 +72,10 @@ def _zone(text: str) -> tuple[str, timezone | ZoneInfo]:
     else:
         digits = word.replace(":", "")
         sign = -1 if digits[0] == "-" else 1
-        zone = timezone(sign * timedelta(hours=int(digits[1:3]), minutes=int(digits[3:5])))
+        hours, minutes = int(digits[1:3]), int(digits[3:5])
+        if hours > 14 or minutes > 59:  # no zone on earth: not a zone, then
+            return text, _brussels()
+        zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
     return text[: match.start()].strip(), zone
 
 

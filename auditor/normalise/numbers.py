@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 import re
 
+# Larger whole numbers are not durations, years or partner numbers (and do not
+# fit the 64-bit columns they go into).
+_LARGEST = 2**53
+
 _CURRENCY = re.compile(r"(?i)(€|eur(o|os)?\b|\beur\.?)")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -77,7 +81,7 @@ def parse_whole(text: str | None) -> int | None:
     if match is None:
         return None
     number = parse_amount(match.group(1))
-    if number is None or not number.is_integer():
+    if number is None or not number.is_integer() or abs(number) > _LARGEST:
         return None
     return int(number)
 

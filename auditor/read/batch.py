@@ -8,7 +8,7 @@ limit switched off (``timeout=0``) and one worker, files are read here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import polars as pl
@@ -21,6 +21,8 @@ from auditor.read.workbook import FileContent, read_file
 
 # Below this many files a second worker costs more to start than it saves.
 MIN_FILES_PER_WORKER = 150
+# Files read at a time when reading in this process.
+IN_PROCESS_CHUNK = 500
 
 Progress = Callable[[int], None]
 
@@ -66,6 +68,30 @@ def default_workers(files: int) -> int:
     return max(1, min(cores or 1, files // MIN_FILES_PER_WORKER))
 
 
+def stream_files(
+    items: Sequence[InputFile],
+    limits: Limits,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    reader: str | None = None,
+) -> Iterator[ReadBatch]:
+    """Read every file, handing the batches over as they are read.
+
+    Each file is read in a worker process under ``limits.timeout``; with the
+    time limit off and one worker, in this process.
+    """
+    from auditor.read.isolation import DEFAULT_READER, stream_isolated
+
+    count = default_workers(len(items)) if workers is None else workers
+    if not items:
+        return
+    if limits.timeout == 0 and count <= 1 and reader is None:
+        for start in range(0, len(items), IN_PROCESS_CHUNK):
+            yield read_chunk(items[start : start + IN_PROCESS_CHUNK], limits, progress)
+        return
+    yield from stream_isolated(items, limits, count, progress, reader or DEFAULT_READER)
+
+
 def read_files(
     items: Sequence[InputFile],
     limits: Limits,
@@ -73,15 +99,8 @@ def read_files(
     progress: Progress | None = None,
     reader: str | None = None,
 ) -> ReadBatch:
-    """Read every file; each in a worker process under ``limits.timeout``."""
-    from auditor.read.isolation import DEFAULT_READER, read_isolated
-
-    count = default_workers(len(items)) if workers is None else workers
-    if not items:
-        return ReadBatch()
-    if limits.timeout == 0 and count <= 1 and reader is None:
-        return read_chunk(items, limits, progress)
-    batch = read_isolated(items, limits, count, progress, reader or DEFAULT_READER)
+    """Read every file into one batch."""
+    batch = ReadBatch.merge(list(stream_files(items, limits, workers, progress, reader)))
     if batch.projects.height == 0:
         batch.projects = empty_projects()
     return batch

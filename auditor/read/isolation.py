@@ -17,7 +17,7 @@ import importlib
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from multiprocessing import get_context
@@ -144,6 +144,12 @@ class Supervisor:
         return rest
 
     def run(self, items: Sequence[InputFile], progress: Progress | None = None) -> ReadBatch:
+        return ReadBatch.merge(list(self.stream(items, progress)))
+
+    def stream(
+        self, items: Sequence[InputFile], progress: Progress | None = None
+    ) -> Iterator[ReadBatch]:
+        """The batch read, a chunk at a time, as the workers finish them."""
         self.progress = progress
         size = max(1, min(200, -(-len(items) // (self.count * 4))))
         chunks: deque[list[InputFile]] = deque(
@@ -174,13 +180,16 @@ class Supervisor:
                 while len(self.workers) < self.count and len(chunks) > idle:
                     self._start()  # a replacement, or a worker the start did not need
                     idle += 1
+                while self.parts:
+                    yield self.parts.pop(0)
+            while self.parts:
+                yield self.parts.pop(0)
         finally:
             for worker in list(self.workers):
                 with contextlib.suppress(OSError):
                     worker.conn.send(None)
                 worker.process.join(timeout=5)
                 self._retire(worker)
-        return ReadBatch.merge(self.parts)
 
     def _receive(self, worker: _Worker, chunks: deque[list[InputFile]]) -> None:
         assert worker.chunk is not None
@@ -228,11 +237,11 @@ def _seconds(value: float) -> str:
     return f"{value:g}"
 
 
-def read_isolated(
+def stream_isolated(
     items: Sequence[InputFile],
     limits: Limits,
     workers: int,
     progress: Progress | None = None,
     reader: str = DEFAULT_READER,
-) -> ReadBatch:
-    return Supervisor(workers, limits, reader).run(items, progress)
+) -> Iterator[ReadBatch]:
+    return Supervisor(workers, limits, reader).stream(items, progress)

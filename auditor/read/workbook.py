@@ -300,9 +300,7 @@ def _partner_table(
     return table, _table_rows(sheet, header_index, mapping, fid), drafts
 
 
-def _table_rows(
-    sheet: Sheet, header_index: int, mapping: dict[int, str], fid: int
-) -> pl.DataFrame:
+def _table_rows(sheet: Sheet, header_index: int, mapping: dict[int, str], fid: int) -> pl.DataFrame:
     """Everything below the header row: a column per recognised header, ``_row`` and ``_fid``.
 
     Built from the sheet's columns directly (no polars query per file).

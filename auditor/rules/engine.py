@@ -167,9 +167,7 @@ def _compare(
         if not row["passed"] and row.get("_clear") is False:
             ctx.check(row[PKEY], ruleset, entry, None, row["measured"], row["expected"])
             continue
-        ctx.check(
-            row[PKEY], ruleset, entry, bool(row["passed"]), row["measured"], row["expected"]
-        )
+        ctx.check(row[PKEY], ruleset, entry, bool(row["passed"]), row["measured"], row["expected"])
         if not row["passed"]:
             found = (
                 draft(row)
@@ -679,40 +677,12 @@ def _call_years(ctx: _Context, proposals: pl.DataFrame) -> None:
             )
 
 
-def _duplicate_ids(ctx: _Context, proposals: pl.DataFrame) -> None:
-    """The same proposal ID in two places of the batch: every place is told of the others."""
-    ids = proposals.select(PKEY, "proposal_id").filter(pl.col("proposal_id").is_not_null())
-    repeated = ids.filter(pl.col("proposal_id").is_duplicated())
-    by_id: dict[str, list[str]] = {}
-    for pkey, proposal_id in repeated.rows():
-        by_id.setdefault(proposal_id, []).append(pkey)
-    for proposal_id, pkeys in by_id.items():
-        for pkey in pkeys:
-            others = [p for p in pkeys if p != pkey]
-            places = sorted({_place(ctx.sources[o]) for o in others})
-            ctx.result.drafts.setdefault(pkey, []).append(
-                ctx.anchored(
-                    pkey,
-                    "duplicate-proposal-id",
-                    value=proposal_id,
-                    params={"other": ", ".join(places)},
-                )
-            )
-
-
-def _place(source: ProposalSource) -> str:
-    if source.project_row is not None:
-        return f"{source.file} ({source.project_sheet}!{source.project_cell('proposal_id') or ''})"
-    return source.file
-
-
 def evaluate(
     book: RuleBook, aggregates: Aggregates, sources: Mapping[str, ProposalSource]
 ) -> Evaluation:
     """Run every applicable rule on every proposal of the batch."""
     ctx = _Context(book, aggregates, sources, Evaluation())
     proposals = aggregates.proposals
-    _duplicate_ids(ctx, proposals)
     _call_years(ctx, proposals)
     for ruleset in book.sets.values():
         scope = (
