@@ -6,10 +6,12 @@ findings at or above it, 2 the command itself could not run.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,6 +228,13 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="Which input workbooks get an annotated copy.",
 )
+@click.option(
+    "--reports",
+    type=click.Choice(["full", "results"]),
+    default="full",
+    show_default=True,
+    help="All reports, or results.json only.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar.")
 def audit(
     paths: tuple[str, ...],
@@ -236,6 +245,7 @@ def audit(
     fail_on: str,
     output_format: str,
     annotate: str,
+    reports: str,
     quiet: bool,
     **limits: Any,
 ) -> None:
@@ -247,23 +257,38 @@ def audit(
     with _user_errors():
         _warm_up(limits)
         from auditor.api import audit as run_audit
+        from auditor.report.html import RunContext
         from auditor.report.json import render_json
-        from auditor.report.outputs import ReportOptions, check_outdir, write_reports
+        from auditor.report.outputs import ReportOptions, ReportWriter
+        from auditor.rules.rulebook import load_rulebook
 
         config = _config(lang, rules_dirs, workers, limits)
-        check_outdir(outdir)
+        started = datetime.now().astimezone().isoformat(timespec="seconds")
+        run = RunContext(__version__, started, load_rulebook(rules_dirs).version, list(paths))
+        options = ReportOptions(annotate=annotate, results_only=reports == "results")
+        notes = _action_notes(rules_dirs, lang)
+        writer = ReportWriter(outdir, run, lang, options, notes, workers)
         on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
-        if bar is not None:
-            with bar:
-                result = run_audit(paths, config, progress=progress, on_files=on_files)
-        else:
-            result = run_audit(paths, config)
-        options = ReportOptions(annotate=annotate)
-        links = write_reports(result, outdir, options, _action_notes(rules_dirs, lang))
+        try:
+            with bar or contextlib.nullcontext():
+                result = run_audit(
+                    paths,
+                    config,
+                    progress=progress,
+                    on_files=on_files,
+                    on_chunk=writer.add,
+                    keep_rows=False,
+                )
+        except BaseException:
+            writer.abort()
+            raise
+        links = writer.finish(result)
         if output_format == "json":
             click.echo(render_json(result, links), nl=False)
         elif not quiet:
-            _print_summary(result, outdir / "index.html")
+            _print_summary(
+                result, outdir / ("results.json" if options.results_only else "index.html")
+            )
         else:
             from auditor.report.text import summary_line
 

@@ -17,6 +17,7 @@ from auditor.core.config import AuditConfig
 from auditor.core.errors import OutputError
 from auditor.core.results import AuditResult
 from auditor.report import outputs
+from auditor.report.jobs import Staging
 from auditor.report.outputs import ReportOptions, write_reports
 from samples.make_samples import Style, org, write_proposal
 from samples.make_samples import proposal as make_proposal
@@ -363,7 +364,7 @@ def test_every_input_is_byte_identical_after_a_full_run(tmp_path: Path) -> None:
 
 
 def test_nothing_is_written_outside_the_report_folder(tmp_path: Path) -> None:
-    staging = outputs._Staging(tmp_path)
+    staging = Staging(tmp_path)
     with pytest.raises(OutputError, match="outside"):
         staging.path("../escape.txt")
     with pytest.raises(OutputError, match="outside"):

@@ -34,7 +34,7 @@ Progress = Callable[[int], None]
 
 
 @cache
-def _context() -> Any:
+def worker_context() -> Any:
     """Workers are forked from a fork server that has imported the reader once.
 
     The server is a fresh process that only imports (polars starts its thread
@@ -50,7 +50,7 @@ def warm_up() -> None:
     """Start the fork server now, so its imports overlap with the caller's own."""
     from multiprocessing import forkserver
 
-    _context()
+    worker_context()
     forkserver.ensure_running()
 
 
@@ -103,7 +103,7 @@ class Supervisor:
         self.count = max(1, workers)
         self.limits = limits
         self.reader = reader
-        self.context = _context()
+        self.context = worker_context()
         self.workers: list[_Worker] = []
         self.parts: list[ReadBatch] = []
         self.answered: set[int] = set()  # files already counted for the progress bar

@@ -199,7 +199,7 @@ def _view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
     )
 
 
-def _run(result: AuditResult) -> RunContext:
+def run_context(result: AuditResult) -> RunContext:
     return RunContext(
         result.tool_version, result.started_at, result.rules_version, list(result.inputs)
     )
@@ -237,7 +237,7 @@ def index_context(result: AuditResult, links: Links) -> IndexContext:
         )
     return IndexContext(
         lang=lang,
-        run=_run(result),
+        run=run_context(result),
         summary=result.summary.to_dict(),
         proposals=rows,
         actions=sorted({row.action for row in rows if row.action}),
@@ -288,10 +288,43 @@ def _shown(value: Any, lang: str) -> str:
     return format_value(value, lang, catalogue().terms)
 
 
+@dataclass(frozen=True)
+class ProposalRows:
+    """A proposal's rows as plain data (cheap to send to a worker process)."""
+
+    project: dict[str, str | None]
+    partners: list[tuple[int, bool, dict[str, str | None]]]  # Excel row, counted, values
+
+
+def rows_by_proposal(
+    partners: pl.DataFrame | None, projects: pl.DataFrame | None
+) -> dict[str, ProposalRows]:
+    """Every proposal's rows, in one pass over each frame."""
+    project_keys = list(table_spec("project").columns)
+    partner_keys = [k for k in table_spec("partners").columns if k != "proposal_id"]
+    rows: dict[str, ProposalRows] = {}
+    if projects is not None:
+        for values in projects.select("_pkey", *project_keys).iter_rows():
+            rows[values[0]] = ProposalRows(dict(zip(project_keys, values[1:], strict=True)), [])
+    if partners is not None:
+        ordered = partners.select("_pkey", "_row", "counted", *partner_keys).sort("_pkey", "_row")
+        for values in ordered.iter_rows():
+            entry = rows.setdefault(values[0], ProposalRows({}, []))
+            entry.partners.append(
+                (values[1], bool(values[2]), dict(zip(partner_keys, values[3:], strict=True)))
+            )
+    return rows
+
+
 def proposal_context(
-    result: AuditResult, proposal: ProposalResult, links: Links, notes: Mapping[str, str]
+    run: RunContext,
+    lang: str,
+    proposal: ProposalResult,
+    rows: ProposalRows,
+    annotated: str | None,
+    notes: Mapping[str, str],
 ) -> ProposalContext:
-    lang = result.lang
+    """What a proposal's page shows; ``annotated`` is its copy, relative to OUTDIR."""
     rules = catalogue()
     checks = [
         CheckView(
@@ -306,26 +339,23 @@ def proposal_context(
         )
         for c in proposal.checks
     ]
-    columns, partner_rows = _partner_table(result, proposal)
-    action_title = notes.get(f"title:{proposal.action}")
+    columns, partner_rows = _partner_table(lang, proposal, rows)
     return ProposalContext(
         lang=lang,
-        run=_run(result),
+        run=run,
         p=ProposalView(
             proposal_id=proposal.proposal_id,
             acronym=proposal.acronym,
             title=proposal.title,
             action=proposal.action,
-            action_title=action_title,
+            action_title=notes.get(f"title:{proposal.action}"),
             call_year=proposal.call_year,
             verdict=str(proposal.verdict),
             verdict_symbol=SYMBOLS[proposal.verdict],
             errors=proposal.errors,
             warnings=proposal.warnings,
             file=proposal.file,
-            annotated=f"../{links.annotated[proposal.file]}"
-            if proposal.file in links.annotated
-            else None,
+            annotated=f"../{annotated}" if annotated else None,
             note=notes.get(f"note:{proposal.action}"),
         ),
         checks=checks,
@@ -333,7 +363,7 @@ def proposal_context(
             _view(f, lang, with_fix=True) for f in proposal.findings if f.rule in rules.rules
         ],
         project_sheet=proposal.project_sheet,
-        fields=_project_fields(result, proposal),
+        fields=_project_fields(lang, proposal, rows),
         partner_sheet=proposal.partner_sheet,
         partner_columns=columns,
         partners=partner_rows,
@@ -355,31 +385,26 @@ def _marks(findings: list[Finding]) -> tuple[str | None, str]:
     return worst, "; ".join(f"{f.code} {f.message}" for f in findings)
 
 
-def _project_fields(result: AuditResult, proposal: ProposalResult) -> list[FieldView]:
-    frame: pl.DataFrame | None = result.projects
-    if frame is None:
-        return []
+def _project_fields(lang: str, proposal: ProposalResult, rows: ProposalRows) -> list[FieldView]:
     spec = table_spec("project")
-    (record,) = frame.filter(pl.col("_pkey") == proposal.key).select(*spec.columns).rows(named=True)
     views = []
     for key, column in spec.columns.items():
         found = [
             f for f in proposal.findings if f.sheet == proposal.project_sheet and f.column == key
         ]
-        value = record[key]
+        value = rows.project.get(key)
         if value is None and not found:
             continue
         mark, title = _marks(found)
         cell = next((f.cell for f in found if f.cell), None) or ""
-        views.append(FieldView(column.label(result.lang), cell, value or "—", mark, title))
+        views.append(FieldView(column.label(lang), cell, value or "—", mark, title))
     return views
 
 
 def _partner_table(
-    result: AuditResult, proposal: ProposalResult
+    lang: str, proposal: ProposalResult, rows: ProposalRows
 ) -> tuple[list[ColumnView], list[PartnerRowView]]:
-    frame: pl.DataFrame | None = result.partners
-    if frame is None or not proposal.partner_letters:
+    if not proposal.partner_letters:
         return [], []
     spec = table_spec("partners")
     keys = [k for k in spec.columns if k in proposal.partner_letters and k != "proposal_id"]
@@ -398,34 +423,21 @@ def _partner_table(
         ),
         default=None,
     )
-    rows = frame.filter(pl.col("_pkey") == proposal.key).sort("_row")
     views = []
-    for record in rows.select("_row", "counted", *keys).iter_rows(named=True):
+    for row, counted, values in rows.partners:
         cells = []
         for key in keys:
-            marks = by_cell.get((record["_row"], key), [])
-            severity = (
-                ("error" if any(f.severity is Severity.ERROR for f in marks) else "warning")
-                if marks
-                else None
-            )
-            cells.append(
-                CellView(
-                    value=record[key] if record[key] is not None else "",
-                    mark=severity,
-                    title="; ".join(f"{f.code} {f.message}" for f in marks),
-                )
-            )
-        views.append(
-            PartnerRowView(row=record["_row"], cells=cells, counted=bool(record["counted"]))
-        )
+            mark, title = _marks(by_cell.get((row, key), []))
+            value = values.get(key)
+            cells.append(CellView(value=value if value is not None else "", mark=mark, title=title))
+        views.append(PartnerRowView(row=row, cells=cells, counted=counted))
     columns = []
     for key in keys:
         on_header = [
             f for f in by_cell.get((header_row or -1, key), []) if f.rule not in _ROW_RULES
         ]
         mark, title = _marks(on_header)
-        columns.append(ColumnView(key, spec.columns[key].label(result.lang), mark, title))
+        columns.append(ColumnView(key, spec.columns[key].label(lang), mark, title))
     return columns, views
 
 

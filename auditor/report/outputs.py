@@ -16,16 +16,27 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor.api import Chunk
 from auditor.core.errors import OutputError
 from auditor.core.findings import Verdict
 from auditor.core.results import AuditResult, FileResult, ProposalResult
-from auditor.report.annotate import ANNOTATABLE, annotate
-from auditor.report.html import index_context, proposal_context, render_index, render_proposal
+from auditor.read.isolation import worker_context
+from auditor.report.annotate import ANNOTATABLE
+from auditor.report.html import (
+    ProposalRows,
+    RunContext,
+    index_context,
+    render_index,
+    rows_by_proposal,
+    run_context,
+)
 from auditor.report.i18n import t
+from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
 from auditor.report.json import render_json
 from auditor.report.names import Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.summary import build_summary
@@ -37,6 +48,7 @@ ANNOTATE_MODES = ("failing", "all", "none")
 @dataclass(frozen=True)
 class ReportOptions:
     annotate: str = "failing"  # failing | all | none
+    results_only: bool = False  # only results.json: no pages, copies or summary
 
 
 def _lock_path(outdir: Path) -> Path:
@@ -101,31 +113,144 @@ def _failing(file: FileResult, proposals: list[ProposalResult]) -> bool:
     return bool(file.findings) or any(p.findings for p in proposals)
 
 
-def plan_links(result: AuditResult, options: ReportOptions) -> Links:
-    pages, names = {}, UniqueNames()
-    for proposal in result.proposals:
-        pages[proposal.key] = f"proposals/{names.take(safe_stem(proposal.proposal_id), '.html')}"
-    annotated, paths = {}, UniqueNames()
-    by_file = _proposals_by_file(result)
-    for file in result.files:
+# Pages and copies per job sent to a worker: enough to keep the pickling small
+# next to the work, few enough to spread over the workers.
+PAGES_PER_JOB = 100
+COPIES_PER_JOB = 10
+
+
+class ReportWriter:
+    """Writes the reports of a run while it goes on, chunk by chunk.
+
+    Proposal pages and annotated copies are made in worker processes as soon
+    as a chunk of proposals is judged; ``finish`` writes what needs the whole
+    batch (index.html, summary.xlsx, results.json) and swaps the finished
+    report into place. Only small per-proposal results stay in memory.
+    """
+
+    def __init__(
+        self,
+        outdir: Path,
+        run: RunContext,
+        lang: str,
+        options: ReportOptions = ReportOptions(),
+        notes: Mapping[str, str] | None = None,
+        workers: int | None = None,
+        wait: float = 0.0,
+    ) -> None:
+        if options.annotate not in ANNOTATE_MODES:
+            raise OutputError(f"--annotate must be one of {', '.join(ANNOTATE_MODES)}")
+        check_outdir(outdir)
+        self.outdir, self.run, self.lang, self.options = outdir, run, lang, options
+        self.notes = dict(notes or {})
+        self._lock = output_lock(outdir, wait)
+        self._lock.__enter__()
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
+        self.out = Staging(self.staging)
+        self.out.text(MARKER, "written by auditor; replaced as a whole on every run\n")
+        self.links = Links()
+        self._pages, self._copies = UniqueNames(), UniqueNames()
+        count = workers or os.cpu_count() or 1
+        self.pool = (
+            None
+            if options.results_only
+            else ProcessPoolExecutor(max_workers=max(1, count), mp_context=worker_context())
+        )
+        self.futures: list[Future[Any]] = []
+
+    def add(self, chunk: Chunk) -> None:
+        """Make the pages and annotated copies of a chunk of judged proposals."""
+        if self.pool is None:
+            return
+        if chunk.revised:  # the same names again: let earlier jobs for them finish first
+            self._drain()
+        by_file: dict[str, list[ProposalResult]] = {}
+        for proposal in chunk.proposals:
+            by_file.setdefault(proposal.file, []).append(proposal)
+        copies = []
+        for file in chunk.files:
+            target = self._copy_name(file, by_file.get(file.file, []))
+            if target is not None:
+                copies.append(CopyJob(file.file, target, file, by_file.get(file.file, [])))
+        rows = rows_by_proposal(chunk.partners, chunk.projects)
+        pages = []
+        for proposal in chunk.proposals:
+            page = self.links.pages.get(proposal.key)
+            if page is None:
+                stem = safe_stem(proposal.proposal_id)
+                page = self.links.pages[proposal.key] = (
+                    f"proposals/{self._pages.take(stem, '.html')}"
+                )
+            pages.append(
+                PageJob(
+                    page,
+                    proposal,
+                    rows.get(proposal.key, ProposalRows({}, [])),
+                    self.links.annotated.get(proposal.file),
+                )
+            )
+        folder = str(self.staging)
+        for start in range(0, len(copies), COPIES_PER_JOB):
+            some_copies = copies[start : start + COPIES_PER_JOB]
+            self.futures.append(self.pool.submit(annotate_files, folder, self.lang, some_copies))
+        for start in range(0, len(pages), PAGES_PER_JOB):
+            some_pages = pages[start : start + PAGES_PER_JOB]
+            self.futures.append(
+                self.pool.submit(render_pages, folder, self.run, self.lang, self.notes, some_pages)
+            )
+
+    def _copy_name(self, file: FileResult, proposals: list[ProposalResult]) -> str | None:
+        known = self.links.annotated.get(file.file)
+        if known is not None:
+            return known
         if (
-            options.annotate == "none"
+            self.options.annotate == "none"
             or file.verdict is Verdict.UNREADABLE
             or Path(file.file).suffix.lower() not in ANNOTATABLE
-            or (options.annotate == "failing" and not _failing(file, by_file.get(file.file, [])))
+            or (self.options.annotate == "failing" and not _failing(file, proposals))
         ):
-            continue
+            return None
         relative = safe_relative(file.relative)
-        stem = str(relative.with_suffix(""))
-        annotated[file.file] = f"annotated/{paths.take(stem, relative.suffix)}"
-    return Links(pages=pages, annotated=annotated)
+        name = f"annotated/{self._copies.take(str(relative.with_suffix('')), relative.suffix)}"
+        self.links.annotated[file.file] = name
+        return name
 
+    def _drain(self) -> None:
+        futures, self.futures = self.futures, []
+        for future in futures:
+            failed = future.result()
+            for file, error in failed or []:
+                self.links.annotated.pop(file, None)
+                message = t("report.annotation_failed", self.lang, file=file, error=error)
+                print(f"auditor: {message}", file=sys.stderr)
 
-def _proposals_by_file(result: AuditResult) -> dict[str, list[ProposalResult]]:
-    grouped: dict[str, list[ProposalResult]] = {}
-    for proposal in result.proposals:
-        grouped.setdefault(proposal.file, []).append(proposal)
-    return grouped
+    def finish(self, result: AuditResult) -> Links:
+        """Write the batch-wide reports and put the finished report in place."""
+        try:
+            if self.pool is not None:
+                self._drain()
+                self.pool.shutdown()
+                self.out.text("index.html", render_index(index_context(result, self.links)))
+                self.out.workbook("summary.xlsx", build_summary(result, self.links.annotated))
+            self.out.text("results.json", render_json(result, self.links))
+            _swap(self.staging, self.outdir)
+        except BaseException:
+            self.abort()
+            raise
+        self._release()
+        return self.links
+
+    def abort(self) -> None:
+        """Leave the previous report as it was."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None  # type: ignore[assignment]
 
 
 def write_reports(
@@ -134,74 +259,21 @@ def write_reports(
     options: ReportOptions = ReportOptions(),
     notes: Mapping[str, str] | None = None,
     wait: float = 0.0,
+    workers: int | None = None,
 ) -> Links:
-    """Write results.json, index.html, proposals/, annotated/ and summary.xlsx into ``outdir``."""
-    if options.annotate not in ANNOTATE_MODES:
-        raise OutputError(f"--annotate must be one of {', '.join(ANNOTATE_MODES)}")
-    check_outdir(outdir)
-    with output_lock(outdir, wait):
-        staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
-        try:
-            links = _write_all(result, staging, options, notes or {})
-            _swap(staging, outdir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    return links
+    """Write results.json, index.html, proposals/, annotated/ and summary.xlsx for ``result``.
 
-
-class _Staging:
-    """The only way reports reach the disk: inside the staging folder, nowhere else.
-
-    Every output path is checked to lie within the folder, so no renderer bug
-    or hostile name can make the auditor write next to (or over) an input.
+    ``result`` must have kept its rows (``audit(..., keep_rows=True)``, the default).
     """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder.resolve()
-
-    def path(self, relative: str) -> Path:
-        target = (self.folder / relative).resolve()
-        if not target.is_relative_to(self.folder):
-            raise OutputError(f"refusing to write outside the report folder: {relative}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
-
-    def text(self, relative: str, text: str) -> None:
-        self.path(relative).write_text(text, encoding="utf-8")
-
-    def workbook(self, relative: str, workbook: Any) -> None:
-        workbook.save(self.path(relative))
-
-
-def _write_all(
-    result: AuditResult, folder: Path, options: ReportOptions, notes: Mapping[str, str]
-) -> Links:
-    out = _Staging(folder)
-    out.text(MARKER, "written by auditor; replaced as a whole on every run\n")
-    links = plan_links(result, options)
-    by_file = _proposals_by_file(result)
-    for file in result.files:
-        target = links.annotated.get(file.file)
-        if target is None:
-            continue
-        try:
-            copy = annotate(Path(file.file), file, by_file.get(file.file, []), result.lang)
-            out.workbook(target, copy)
-        except Exception as error:  # openpyxl may refuse what calamine read: the report goes on
-            print(
-                "auditor: "
-                + t("report.annotation_failed", result.lang, file=file.file, error=error),
-                file=sys.stderr,
-            )
-            links.annotated.pop(file.file)
-    for proposal in result.proposals:
-        page = proposal_context(result, proposal, links, notes)
-        out.text(links.pages[proposal.key], render_proposal(page))
-    out.text("index.html", render_index(index_context(result, links)))
-    out.workbook("summary.xlsx", build_summary(result, links.annotated))
-    out.text("results.json", render_json(result, links))
-    return links
+    writer = ReportWriter(outdir, run_context(result), result.lang, options, notes, workers, wait)
+    try:
+        writer.add(
+            Chunk(list(result.proposals), list(result.files), result.partners, result.projects)
+        )
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.finish(result)
 
 
 def _swap(staging: Path, outdir: Path) -> None:

@@ -1,0 +1,82 @@
+"""Report work done in worker processes: proposal pages and annotated copies.
+
+Each job gets plain data (results and rows), renders, and writes into the
+staging folder, checking that every path stays inside it. Jobs return the
+problems they met instead of raising, so one odd workbook never costs the
+report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.core.errors import OutputError
+from auditor.core.results import FileResult, ProposalResult
+from auditor.report.annotate import annotate
+from auditor.report.html import ProposalRows, RunContext, proposal_context, render_proposal
+
+
+class Staging:
+    """The only way reports reach the disk: inside the staging folder, nowhere else.
+
+    Every output path is checked to lie within the folder, so no renderer bug
+    or hostile name can make the auditor write next to (or over) an input.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+
+    def path(self, relative: str) -> Path:
+        target = (self.folder / relative).resolve()
+        if not target.is_relative_to(self.folder):
+            raise OutputError(f"refusing to write outside the report folder: {relative}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def text(self, relative: str, text: str) -> None:
+        self.path(relative).write_text(text, encoding="utf-8")
+
+    def workbook(self, relative: str, workbook: Any) -> None:
+        workbook.save(self.path(relative))
+
+
+@dataclass(frozen=True)
+class PageJob:
+    page: str  # relative to OUTDIR
+    proposal: ProposalResult
+    rows: ProposalRows
+    annotated: str | None
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    source: str
+    target: str  # relative to OUTDIR
+    file: FileResult
+    proposals: list[ProposalResult]
+
+
+def render_pages(
+    folder: str, run: RunContext, lang: str, notes: Mapping[str, str], jobs: Sequence[PageJob]
+) -> None:
+    out = Staging(Path(folder))
+    for job in jobs:
+        context = proposal_context(run, lang, job.proposal, job.rows, job.annotated, notes)
+        out.text(job.page, render_proposal(context))
+
+
+def annotate_files(folder: str, lang: str, jobs: Sequence[CopyJob]) -> list[tuple[str, str]]:
+    """Write the annotated copies; return (file, error) for those openpyxl could not write."""
+    out = Staging(Path(folder))
+    failed = []
+    for job in jobs:
+        try:
+            out.workbook(job.target, annotate(Path(job.source), job.file, job.proposals, lang))
+        except OutputError:
+            raise
+        except Exception as error:  # openpyxl may refuse what calamine read: the report goes on
+            failed.append((job.file.file, str(error) or type(error).__name__))
+    return failed
