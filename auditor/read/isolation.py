@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -149,8 +151,36 @@ class Supervisor:
     def stream(
         self, items: Sequence[InputFile], progress: Progress | None = None
     ) -> Iterator[ReadBatch]:
-        """The batch read, a chunk at a time, as the workers finish them."""
+        """The batch read, a chunk at a time, as the workers finish them.
+
+        The workers are kept busy from a thread of their own, so reading goes
+        on while the caller judges what has been read.
+        """
         self.progress = progress
+        parts: queue.Queue[ReadBatch | BaseException | None] = queue.Queue()
+        stop = threading.Event()
+        supervisor = threading.Thread(
+            target=self._supervise, args=(items, parts, stop), name="auditor-readers", daemon=True
+        )
+        supervisor.start()
+        try:
+            while True:
+                part = parts.get()
+                if part is None:
+                    return
+                if isinstance(part, BaseException):
+                    raise part
+                yield part
+        finally:
+            stop.set()
+            supervisor.join()
+
+    def _supervise(
+        self,
+        items: Sequence[InputFile],
+        parts: queue.Queue[ReadBatch | BaseException | None],
+        stop: threading.Event,
+    ) -> None:
         size = max(1, min(200, -(-len(items) // (self.count * 4))))
         chunks: deque[list[InputFile]] = deque(
             list(items[i : i + size]) for i in range(0, len(items), size)
@@ -160,7 +190,7 @@ class Supervisor:
         try:
             for _ in range(min(self.count, len(chunks))):
                 self._start()
-            while chunks or any(w.chunk for w in self.workers):
+            while (chunks or any(w.chunk for w in self.workers)) and not stop.is_set():
                 for worker in list(self.workers):
                     if worker.chunk is None and chunks:
                         worker.chunk = (next_id, chunks.popleft())
@@ -181,9 +211,12 @@ class Supervisor:
                     self._start()  # a replacement, or a worker the start did not need
                     idle += 1
                 while self.parts:
-                    yield self.parts.pop(0)
+                    parts.put(self.parts.pop(0))
             while self.parts:
-                yield self.parts.pop(0)
+                parts.put(self.parts.pop(0))
+            parts.put(None)
+        except BaseException as error:  # handed to the caller's thread
+            parts.put(error)
         finally:
             for worker in list(self.workers):
                 with contextlib.suppress(OSError):
