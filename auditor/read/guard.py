@@ -9,6 +9,7 @@ at. Each refusal names the limit and the option that raises it.
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import zipfile
@@ -39,35 +40,41 @@ def _megabytes(count: int) -> float:
     return round(count / 1_000_000, 1)
 
 
-def inspect(path: Path, limits: Limits) -> FindingDraft | None:
-    """Why ``path`` must not be parsed, or None when it may be."""
+def load(path: Path, limits: Limits) -> tuple[bytes | None, FindingDraft | None]:
+    """The file's bytes, read once, or why it must not be parsed.
+
+    Files are small next to the memory they may cost once parsed, so reading
+    them whole (within ``max_file_bytes``) and parsing from memory is both
+    safe and faster than letting the parser open the file again.
+    """
     try:
         size = path.stat().st_size
         if size == 0:
-            return refuse("empty")
+            return None, refuse("empty")
         if size > limits.max_file_bytes:
-            return refuse(
+            return None, refuse(
                 "too-large", size_mb=_megabytes(size), limit_mb=_megabytes(limits.max_file_bytes)
             )
-        suffix = path.suffix.lower()
-        with path.open("rb") as handle:
-            head = handle.read(len(CFB_MAGIC))
-            if head == CFB_MAGIC:
-                if suffix == ".xls":
-                    return None
-                handle.seek(0)
-                encrypted = ENCRYPTED_STREAM in handle.read(1_000_000)
-                return refuse("encrypted") if encrypted else refuse("legacy", suffix=suffix)
-            if suffix not in ZIP_FORMATS:
-                return None
-            handle.seek(0)
-            try:
-                with zipfile.ZipFile(handle) as archive:
-                    return _inspect_archive(archive, limits)
-            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
-                return refuse("not-zip", suffix=suffix, detail=str(error))
+        data = path.read_bytes()
     except OSError as error:
-        return refuse("default", detail=error.strerror or str(error))
+        return None, refuse("default", detail=error.strerror or str(error))
+    refusal = inspect(data, path.suffix.lower(), limits)
+    return (None, refusal) if refusal else (data, None)
+
+
+def inspect(data: bytes, suffix: str, limits: Limits) -> FindingDraft | None:
+    """Why a workbook's bytes must not be parsed, or None when they may be."""
+    if data[: len(CFB_MAGIC)] == CFB_MAGIC:
+        if suffix == ".xls":
+            return None
+        return refuse("encrypted") if ENCRYPTED_STREAM in data else refuse("legacy", suffix=suffix)
+    if suffix not in ZIP_FORMATS:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return _inspect_archive(archive, limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
+        return refuse("not-zip", suffix=suffix, detail=str(error))
 
 
 def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft | None:
@@ -90,7 +97,7 @@ def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft |
                     limit=limits.max_ratio,
                 )
     for member in members:
-        if not member.filename.endswith(".xml"):
+        if not _parsed(member.filename):
             continue
         head = _head(archive, member)
         if _DTD.search(head):
@@ -106,6 +113,16 @@ def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft |
 
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+# The parts a parser reads for values: the workbook, its strings and styles,
+# the sheets (.xlsx), the content (.ods). Themes and document properties are
+# not looked at.
+_PARSED = re.compile(
+    r"^(xl/(workbook|sharedStrings|styles)\.xml|xl/worksheets/[^/]+\.xml|content\.xml)$"
+)
+
+
+def _parsed(name: str) -> bool:
+    return _PARSED.match(name) is not None
 
 
 def _head(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:

@@ -20,7 +20,7 @@ from auditor.core.findings import FindingDraft, column_letter
 from auditor.core.tables import table_spec
 from auditor.normalise.text import clean_cell
 from auditor.read.discover import WORKBOOK_SUFFIXES, InputFile
-from auditor.read.guard import inspect
+from auditor.read.guard import load
 from auditor.read.headers import HeaderMatcher, matcher, sheet_matches
 from auditor.read.model import FID, PKEY, ROW, FileRead, PartnerTable, ProposalSource
 
@@ -117,11 +117,11 @@ def _read_into(content: FileContent, item: InputFile, limits: Limits) -> None:
     suffix = item.path.suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES:
         raise unreadable("unsupported", suffix=suffix or "(none)")
-    refusal = inspect(item.path, limits)
-    if refusal is not None:
-        raise _Unreadable(refusal)
+    data, refusal = load(item.path, limits)
+    if refusal is not None or data is None:
+        raise _Unreadable(refusal or unreadable().draft)
     try:
-        reader = fastexcel.read_excel(str(item.path))
+        reader = fastexcel.read_excel(data)
         names: list[str] = list(reader.sheet_names)
     except Exception as error:
         raise unreadable(detail=_describe(error)) from error
