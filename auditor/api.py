@@ -24,7 +24,7 @@ import polars as pl
 from auditor import __version__
 from auditor.aggregate import METRICS, aggregate
 from auditor.core.catalogue import catalogue
-from auditor.core.config import AuditConfig
+from auditor.core.config import AuditConfig, Limits
 from auditor.core.findings import (
     Finding,
     FindingDraft,
@@ -39,14 +39,15 @@ from auditor.normalise.frames import n, normalise_partners, normalise_projects
 from auditor.normalise.vocabulary import vocabulary
 from auditor.read.batch import read_chunk, stream_files
 from auditor.read.discover import InputFile, discover
+from auditor.read.isolation import load_reader, warm_up
 from auditor.read.model import PKEY, ReadBatch
 from auditor.rules.engine import evaluate
 from auditor.rules.rulebook import RuleBook, load_rulebook
 from auditor.validate import validate_partners, validate_projects
 
 Progress = Callable[[int], None]
-# Proposals judged together: per-call costs are paid once per window.
-WINDOW = 2000
+# The task the reader processes do: read a chunk of files and judge it.
+JUDGE_TASK = "auditor.api:read_and_judge"
 
 
 class _Names:
@@ -69,8 +70,8 @@ class Chunk:
 
     proposals: list[ProposalResult]
     files: list[FileResult]
-    partners: pl.DataFrame
-    projects: pl.DataFrame
+    partners: pl.DataFrame | None
+    projects: pl.DataFrame | None
     revised: bool = False
 
 
@@ -103,34 +104,51 @@ def audit(
     """
     config = config or AuditConfig()
     started = datetime.now().astimezone().isoformat(timespec="seconds")
+    if config.limits.timeout:
+        warm_up([__name__])  # the workers read and judge: they need this module
     book = load_rulebook(config.rules_dirs)
     items = discover(list(paths))
     if on_files is not None:
         on_files(len(items))
     judged = _Judged()
-
-    def take(parts: list[ReadBatch]) -> None:
-        chunk = judge_chunk(ReadBatch.merge(parts), book, config)
+    rows = keep_rows or on_chunk is not None
+    options = {"config": config, "rows": rows, "reader": config.reader}
+    chunks = stream_files(items, config.limits, config.workers, progress, JUDGE_TASK, options)
+    for part in chunks:
+        # Workers send judged chunks; files read here, or lost to a time limit
+        # or a crash, come as what was read, and are judged here.
+        chunk = part if isinstance(part, Chunk) else judge_chunk(part, book, config)
         judged.proposals.extend(chunk.proposals)
         judged.files.extend(chunk.files)
-        if keep_rows:
+        if keep_rows and chunk.partners is not None and chunk.projects is not None:
             judged.partners.append(chunk.partners)
             judged.projects.append(chunk.projects)
         if on_chunk is not None:
             on_chunk(chunk)
-
-    window: list[ReadBatch] = []
-    size = 0
-    for part in stream_files(items, config.limits, config.workers, progress, config.reader):
-        window.append(part)
-        size += len(part.sources) or len(part.files)
-        if size >= WINDOW:
-            take(window)
-            window, size = [], 0
-    if window:
-        take(window)
     _settle_duplicates(judged, items, book, config, on_chunk)
     return _result(judged, book, config, tuple(paths), started)
+
+
+def read_and_judge(
+    items: Sequence[InputFile],
+    limits: Limits,
+    on_file: Callable[[str, int], Any] | None = None,
+    config: AuditConfig | None = None,
+    rows: bool = False,
+    reader: str | None = None,
+) -> Chunk:
+    """A reader process's task: read a chunk of files and judge its proposals.
+
+    Judging where the files were read spreads the whole audit over the
+    workers; only the results (and the rows, when reports need them) travel
+    back.
+    """
+    config = config or AuditConfig()
+    batch = read_chunk(items, limits, reader=load_reader(reader), on_file=on_file)
+    chunk = judge_chunk(batch, load_rulebook(config.rules_dirs), config)
+    if not rows:
+        chunk.partners = chunk.projects = None
+    return chunk
 
 
 def judge(
@@ -142,7 +160,10 @@ def judge(
 ) -> AuditResult:
     """Judge what was read as one batch (the rule examples and tests use this)."""
     chunk = judge_chunk(batch, book, config)
-    judged = _Judged(chunk.proposals, chunk.files, [chunk.partners], [chunk.projects])
+    judged = _Judged(chunk.proposals, chunk.files)
+    if chunk.partners is not None and chunk.projects is not None:
+        judged.partners.append(chunk.partners)
+        judged.projects.append(chunk.projects)
     _settle_duplicates(judged, [], book, config, None)
     started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")
     return _result(judged, book, config, inputs, started)

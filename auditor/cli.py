@@ -102,7 +102,7 @@ def _warm_up(limits: dict[str, Any]) -> None:
     if limits["timeout"]:
         from auditor.read.isolation import warm_up
 
-        warm_up()
+        warm_up(["auditor.api"])
 
 
 def _limit_options(function: Any) -> Any:

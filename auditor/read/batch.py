@@ -68,39 +68,41 @@ def default_workers(files: int) -> int:
     return max(1, min(cores or 1, files // MIN_FILES_PER_WORKER))
 
 
+def read_in_worker(
+    items: Sequence[InputFile],
+    limits: Limits,
+    on_file: Callable[[str, int], Any] | None = None,
+    reader: str | None = None,
+) -> ReadBatch:
+    """The default task of a reader process: read its chunk."""
+    from auditor.read.isolation import load_reader
+
+    return read_chunk(items, limits, reader=load_reader(reader), on_file=on_file)
+
+
 def stream_files(
     items: Sequence[InputFile],
     limits: Limits,
     workers: int | None = None,
     progress: Progress | None = None,
-    reader: str | None = None,
-) -> Iterator[ReadBatch]:
-    """Read every file, handing the batches over as they are read.
+    task: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> Iterator[Any]:
+    """Read every file, handing over each chunk as soon as it is read.
 
-    Each file is read in a worker process under ``limits.timeout``; with the
-    time limit off and one worker, in this process.
+    Each file is read in a worker process under ``limits.timeout``, where the
+    worker does ``task`` (by default reading; see read/isolation.py) and
+    hands over its result. With the time limit off and one worker, files are
+    read in this process and handed over as ReadBatch.
     """
-    from auditor.read.isolation import DEFAULT_READER, stream_isolated
+    from auditor.read.isolation import DEFAULT_TASK, stream_isolated
 
     count = default_workers(len(items)) if workers is None else workers
     if not items:
         return
-    if limits.timeout == 0 and count <= 1 and reader is None:
+    options = options or {}
+    if limits.timeout == 0 and count <= 1 and not options.get("reader"):
         for start in range(0, len(items), IN_PROCESS_CHUNK):
             yield read_chunk(items[start : start + IN_PROCESS_CHUNK], limits, progress)
         return
-    yield from stream_isolated(items, limits, count, progress, reader or DEFAULT_READER)
-
-
-def read_files(
-    items: Sequence[InputFile],
-    limits: Limits,
-    workers: int | None = None,
-    progress: Progress | None = None,
-    reader: str | None = None,
-) -> ReadBatch:
-    """Read every file into one batch."""
-    batch = ReadBatch.merge(list(stream_files(items, limits, workers, progress, reader)))
-    if batch.projects.height == 0:
-        batch.projects = empty_projects()
-    return batch
+    yield from stream_isolated(items, limits, count, progress, task or DEFAULT_TASK, options)

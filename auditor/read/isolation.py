@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -32,6 +32,12 @@ from auditor.read.discover import InputFile
 from auditor.read.model import FileRead, ReadBatch
 
 DEFAULT_READER = "auditor.read.workbook:read_file"
+# What a worker does with its chunk: "module:function", called with the chunk,
+# the limits, ``on_file`` and the run's options. Named, not imported, so a
+# higher layer can give the workers its own task (the API reads and judges).
+DEFAULT_TASK = "auditor.read.batch:read_in_worker"
+# Files a worker gets at a time.
+MAX_CHUNK = 500
 Progress = Callable[[int], None]
 
 
@@ -48,12 +54,23 @@ def worker_context() -> Any:
     return context
 
 
-def warm_up() -> None:
-    """Start the fork server now, so its imports overlap with the caller's own."""
+def warm_up(preload: Sequence[str] = ()) -> None:
+    """Start the fork server now, so its imports overlap with the caller's own.
+
+    ``preload`` names the modules the server imports once for all workers
+    (the task's module); it counts only if the server is not running yet.
+    """
     from multiprocessing import forkserver
 
-    worker_context()
+    context = worker_context()
+    if preload:
+        context.set_forkserver_preload(list(preload))
     forkserver.ensure_running()
+
+
+def load_reader(reader: str | None) -> Callable[..., Any]:
+    """The function that reads one file: ``reader`` ("module:function") or the default."""
+    return _load(reader or DEFAULT_READER)
 
 
 def _load(reader: str) -> Callable[..., Any]:
@@ -62,34 +79,69 @@ def _load(reader: str) -> Callable[..., Any]:
     return function
 
 
-def _worker(conn: Connection, reader: str, limits: Limits) -> None:
-    """A worker's life: read the chunks it is given until told to stop."""
-    # One thread for polars per worker: the workers are the parallelism.
-    os.environ.setdefault("POLARS_MAX_THREADS", "1")
-    from auditor.read.batch import read_chunk
+def _pin(cpu: int) -> None:
+    """Keep a worker on one CPU.
 
-    read_file = _load(reader)
+    polars hands every query to its thread pool; a worker whose threads may
+    wander pays a cross-CPU wake-up on each small query, two to three times
+    the query itself on this project's 2-vCPU machines (perf-floors.md, "VM
+    wake-up artefact"). Pinned, the cost disappears.
+    """
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})
+
+
+# A worker's status, shared with the supervisor without messages: the file it
+# is reading (-1 between files), when it started it, and how many it finished.
+CURRENT, STARTED, FINISHED = 0, 1, 2
+
+
+def _worker(
+    conn: Connection,
+    task: str,
+    limits: Limits,
+    options: dict[str, Any],
+    cpu: int,
+    status: Any,
+) -> None:
+    """A worker's life: do its task on the chunks it is given until told to stop."""
+    _pin(cpu)
+    run = _load(task)
+
+    def tell(event: str, index: int) -> None:
+        if event == "start":
+            status[STARTED] = time.monotonic()
+            status[CURRENT] = index
+        else:
+            status[CURRENT] = -1
+            status[FINISHED] += 1
+
     while True:
-        task = conn.recv()
-        if task is None:
+        message = conn.recv()
+        if message is None:
             return
-        chunk_id, items = task
-
-        def tell(event: str, index: int) -> None:
-            conn.send((event, index))
-
-        batch = read_chunk(items, limits, reader=read_file, on_file=tell)
-        conn.send(("result", chunk_id, batch))
+        chunk_id, items = message
+        conn.send(("result", chunk_id, run(items, limits, on_file=tell, **options)))
 
 
 @dataclass
 class _Worker:
     process: Any
     conn: Connection
+    status: Any  # shared array: CURRENT, STARTED, FINISHED
     chunk: tuple[int, list[InputFile]] | None = None
-    current: int | None = None  # index of the file being read
-    started: float = 0.0
-    done: set[int] = field(default_factory=set)
+    finished: int = 0  # FINISHED already counted for the progress bar
+
+    @property
+    def current(self) -> int | None:
+        index = int(self.status[CURRENT])
+        return index if index >= 0 else None
+
+    @property
+    def started(self) -> float:
+        return float(self.status[STARTED])
 
 
 def _unreadable(item: InputFile, variant: str, **params: Any) -> ReadBatch:
@@ -101,30 +153,49 @@ def _unreadable(item: InputFile, variant: str, **params: Any) -> ReadBatch:
 class Supervisor:
     """Runs the worker processes and keeps every file's answer."""
 
-    def __init__(self, workers: int, limits: Limits, reader: str = DEFAULT_READER) -> None:
+    def __init__(
+        self,
+        workers: int,
+        limits: Limits,
+        task: str = DEFAULT_TASK,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.count = max(1, workers)
         self.limits = limits
-        self.reader = reader
+        self.task = task
+        self.options = options or {}
         self.context = worker_context()
         self.workers: list[_Worker] = []
-        self.parts: list[ReadBatch] = []
+        self.parts: list[Any] = []  # what the task returned, or ReadBatch for lost files
         self.answered: set[int] = set()  # files already counted for the progress bar
+        self.started = 0  # workers started so far (each gets the next CPU)
         self.progress: Progress | None = None
 
     def _answered(self, index: int) -> None:
+        """A file answered without its worker finishing it (lost to a limit or a crash)."""
         if index not in self.answered:
             self.answered.add(index)
             if self.progress is not None:
                 self.progress(1)
 
+    def _progressed(self, worker: _Worker) -> None:
+        finished = int(worker.status[FINISHED])
+        if finished > worker.finished and self.progress is not None:
+            self.progress(finished - worker.finished)
+        worker.finished = finished
+
     def _start(self) -> _Worker:
         ours, theirs = self.context.Pipe(duplex=True)
+        status = self.context.Array("d", [-1.0, 0.0, 0.0], lock=False)
         process = self.context.Process(
-            target=_worker, args=(theirs, self.reader, self.limits), daemon=True
+            target=_worker,
+            args=(theirs, self.task, self.limits, self.options, self.started, status),
+            daemon=True,
         )
         process.start()
+        self.started += 1
         theirs.close()
-        worker = _Worker(process, ours)
+        worker = _Worker(process, ours, status)
         self.workers.append(worker)
         return worker
 
@@ -148,16 +219,14 @@ class Supervisor:
     def run(self, items: Sequence[InputFile], progress: Progress | None = None) -> ReadBatch:
         return ReadBatch.merge(list(self.stream(items, progress)))
 
-    def stream(
-        self, items: Sequence[InputFile], progress: Progress | None = None
-    ) -> Iterator[ReadBatch]:
+    def stream(self, items: Sequence[InputFile], progress: Progress | None = None) -> Iterator[Any]:
         """The batch read, a chunk at a time, as the workers finish them.
 
         The workers are kept busy from a thread of their own, so reading goes
         on while the caller judges what has been read.
         """
         self.progress = progress
-        parts: queue.Queue[ReadBatch | BaseException | None] = queue.Queue()
+        parts: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
         supervisor = threading.Thread(
             target=self._supervise, args=(items, parts, stop), name="auditor-readers", daemon=True
@@ -178,10 +247,10 @@ class Supervisor:
     def _supervise(
         self,
         items: Sequence[InputFile],
-        parts: queue.Queue[ReadBatch | BaseException | None],
+        parts: queue.Queue[Any],
         stop: threading.Event,
     ) -> None:
-        size = max(1, min(200, -(-len(items) // (self.count * 4))))
+        size = max(1, min(MAX_CHUNK, -(-len(items) // (self.count * 4))))
         chunks: deque[list[InputFile]] = deque(
             list(items[i : i + size]) for i in range(0, len(items), size)
         )
@@ -194,7 +263,6 @@ class Supervisor:
                 for worker in list(self.workers):
                     if worker.chunk is None and chunks:
                         worker.chunk = (next_id, chunks.popleft())
-                        worker.done, worker.current = set(), None
                         next_id += 1
                         worker.conn.send(worker.chunk)
                 busy = [w for w in self.workers if w.chunk is not None]
@@ -202,6 +270,7 @@ class Supervisor:
                     [w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.2
                 )
                 for worker in busy:
+                    self._progressed(worker)
                     if worker.conn in ready or worker.process.sentinel in ready:
                         self._receive(worker, chunks)
                 if timeout is not None:
@@ -230,15 +299,10 @@ class Supervisor:
         try:
             while worker.conn.poll():
                 message = worker.conn.recv()
-                if message[0] == "start":
-                    worker.current, worker.started = message[1], time.monotonic()
-                elif message[0] == "done":
-                    worker.done.add(message[1])
-                    worker.current = None
-                    self._answered(message[1])
-                elif message[0] == "result":
+                if message[0] == "result":
+                    self._progressed(worker)
                     self.parts.append(message[2])
-                    worker.chunk, worker.current = None, None
+                    worker.chunk = None
                     return
         except (EOFError, OSError):
             pass
@@ -275,6 +339,9 @@ def stream_isolated(
     limits: Limits,
     workers: int,
     progress: Progress | None = None,
-    reader: str = DEFAULT_READER,
-) -> Iterator[ReadBatch]:
-    return Supervisor(workers, limits, reader).stream(items, progress)
+    task: str = DEFAULT_TASK,
+    options: dict[str, Any] | None = None,
+) -> Iterator[Any]:
+    """What the workers' task returns for each chunk (a ReadBatch for files lost to
+    time limits or crashes)."""
+    return Supervisor(workers, limits, task, options).stream(items, progress)
