@@ -1,8 +1,8 @@
 """Readers that misbehave on purpose, to test the supervisor (AuditConfig.reader).
 
 Files whose name starts with "slow" take 60 seconds; "crash" ends the process
-the way a native crash or the out-of-memory killer would. Other files are read
-by the real reader.
+the way a native crash or the out-of-memory killer would; "raise" raises, as
+a bug in the reader would. Other files are read by the real reader.
 """
 
 from __future__ import annotations
@@ -19,4 +19,11 @@ def read_file(item: Any, limits: Any) -> Any:
         time.sleep(60)
     if item.path.name.startswith("crash"):
         os._exit(3)
+    if item.path.name.startswith("raise"):
+        raise RuntimeError("a bug in the reader")
     return real_read_file(item, limits)
+
+
+def broken_task(items: Any, limits: Any, on_file: Any = None, **options: Any) -> Any:
+    """A worker task that fails after reading, outside any file."""
+    raise RuntimeError("a bug in judging")

@@ -17,6 +17,8 @@ from auditor.api import audit
 from auditor.core.catalogue import catalogue
 from auditor.core.config import AuditConfig, Limits
 from auditor.core.findings import Verdict
+from auditor.read.discover import discover
+from auditor.read.isolation import Supervisor, WorkerError
 from auditor.report.outputs import output_lock
 from samples.make_samples import Style, org, proposal, write_proposal
 from tests.corpus import Expected, build
@@ -159,13 +161,15 @@ def test_the_time_limit_stops_a_slow_file_and_the_batch_goes_on(tmp_path: Path) 
     assert "--timeout" in slow.findings[0].message
 
 
-def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
-    for name in ("a.xlsx", "crash.xlsx", "b.xlsx", "c.xlsx"):
+@pytest.mark.parametrize(("name", "exit_code"), [("crash.xlsx", 3), ("raise.xlsx", 70)])
+def test_a_worker_that_dies_is_replaced(tmp_path: Path, name: str, exit_code: int) -> None:
+    """A reader process that dies (crash) or whose reader raises (a bug) costs one file."""
+    for file_name in ("a.xlsx", name, "b.xlsx", "c.xlsx"):
         write_proposal(
-            tmp_path / name,
+            tmp_path / file_name,
             proposal(
                 {
-                    "proposal_id": name,
+                    "proposal_id": file_name,
                     "action": "KA210-SCH",
                     "call_year": 2024,
                     "duration_months": 12,
@@ -179,14 +183,22 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
     config = AuditConfig(workers=2, reader="tests.misbehaving_readers:read_file")
     result = audit([str(tmp_path)], config)
     verdicts = {Path(f.file).name: f.verdict for f in result.files}
-    assert verdicts["crash.xlsx"] is Verdict.UNREADABLE
+    assert verdicts[name] is Verdict.UNREADABLE
     assert (
-        "exit code 3"
-        in next(f for f in result.files if f.file.endswith("crash.xlsx")).findings[0].message
+        f"exit code {exit_code}"
+        in next(f for f in result.files if f.file.endswith(name)).findings[0].message
     )
-    assert {n: v for n, v in verdicts.items() if n != "crash.xlsx"} == dict.fromkeys(
+    assert {n: v for n, v in verdicts.items() if n != name} == dict.fromkeys(
         ("a.xlsx", "b.xlsx", "c.xlsx"), Verdict.ELIGIBLE
     )
+
+
+def test_a_task_that_fails_outside_any_file_stops_the_run_with_its_traceback() -> None:
+    """A bug in judging is not a file's fault: it must surface, not loop or vanish."""
+    items = discover([str(ROOT / "samples" / "ka220-hed-eligible.xlsx")])
+    supervisor = Supervisor(1, Limits(), "tests.misbehaving_readers:broken_task")
+    with pytest.raises(WorkerError, match="a bug in judging"):
+        list(supervisor.stream(items))
 
 
 def test_a_second_run_on_the_same_output_folder_is_refused(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor.core.config import Limits
 from auditor.core.findings import FindingDraft
@@ -71,14 +71,74 @@ def inspect(data: bytes, suffix: str, limits: Limits) -> FindingDraft | None:
     if suffix not in ZIP_FORMATS:
         return None
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return _inspect_archive(archive, limits)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
+        members = _directory(data)
+        if members is None:  # ZIP64 or unusual: let zipfile read the directory
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                members = [
+                    _Member(
+                        m.filename, m.compress_type, m.compress_size, m.file_size, m.header_offset
+                    )
+                    for m in archive.infolist()
+                ]
+        return _inspect_archive(data, members, limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as error:
         return refuse("not-zip", suffix=suffix, detail=str(error))
 
 
-def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft | None:
-    members = archive.infolist()
+class _Member(NamedTuple):
+    filename: str
+    compress_type: int
+    compress_size: int
+    file_size: int
+    header_offset: int
+
+
+_END = struct.Struct("<4s4H2LH")  # end of central directory record
+_END_SIGNATURE = b"PK\x05\x06"
+_ENTRY = struct.Struct("<4s4B4HL2L5H2L")  # central directory file header
+_ENTRY_SIGNATURE = b"PK\x01\x02"
+_ZIP64 = 0xFFFFFFFF
+
+
+def _directory(data: bytes) -> list[_Member] | None:
+    """The archive's members, from its central directory.
+
+    Read with struct rather than zipfile, whose objects cost more than the
+    rest of this guard; None for the rare archive that needs zipfile's care
+    (ZIP64, a directory that does not add up).
+    """
+    end = data.rfind(_END_SIGNATURE, max(0, len(data) - 65_557))
+    if end < 0 or end + _END.size > len(data):
+        raise zipfile.BadZipFile("File is not a zip file")
+    *_, count, size, offset, _comment = _END.unpack_from(data, end)
+    if offset == _ZIP64 or count == 0xFFFF or offset + size > end:
+        return None
+    members = []
+    position = offset
+    for _ in range(count):
+        if data[position : position + 4] != _ENTRY_SIGNATURE:
+            return None
+        fields = _ENTRY.unpack_from(data, position)
+        flags, method = fields[5], fields[6]
+        compressed, size_, name_length, extra_length, comment_length = (
+            fields[10],
+            fields[11],
+            fields[12],
+            fields[13],
+            fields[14],
+        )
+        local = fields[18]
+        if _ZIP64 in (compressed, size_, local):
+            return None
+        start = position + _ENTRY.size
+        raw_name = data[start : start + name_length]
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
+        members.append(_Member(name, method, compressed, size_, local))
+        position = start + name_length + extra_length + comment_length
+    return members
+
+
+def _inspect_archive(data: bytes, members: list[_Member], limits: Limits) -> FindingDraft | None:
     total = sum(member.file_size for member in members)
     if total > limits.max_unzipped_bytes:
         return refuse(
@@ -99,13 +159,13 @@ def _inspect_archive(archive: zipfile.ZipFile, limits: Limits) -> FindingDraft |
     for member in members:
         if not _parsed(member.filename):
             continue
-        head = _head(archive, member)
+        head = _head(data, member)
         if _DTD.search(head):
             return refuse("xml-entities", part=member.filename)
         if "worksheets/" in member.filename:
             match = _DIMENSION.search(head)
             if match and int(match.group(1)) > limits.max_rows:
-                sheet = _sheet_names(archive).get(member.filename, member.filename)
+                sheet = _sheet_names(data).get(member.filename, member.filename)
                 return refuse(
                     "too-many-rows", sheet=sheet, rows=int(match.group(1)), limit=limits.max_rows
                 )
@@ -125,22 +185,17 @@ def _parsed(name: str) -> bool:
     return _PARSED.match(name) is not None
 
 
-def _head(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+def _head(data: bytes, member: _Member) -> bytes:
     """The first bytes of a part, inflating no more than that.
 
-    Read straight from the archive's file: zipfile's own stream objects cost
+    Read straight from the archive's bytes: zipfile's own stream objects cost
     more than the few kilobytes they would inflate.
     """
-    handle = archive.fp
-    if handle is None:
+    if member.header_offset + _LOCAL_HEADER.size > len(data):
         return b""
-    handle.seek(member.header_offset)
-    header = handle.read(_LOCAL_HEADER.size)
-    if len(header) < _LOCAL_HEADER.size:
-        return b""
-    name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
-    handle.seek(name_length + extra_length, 1)
-    raw = handle.read(min(member.compress_size, _HEAD))
+    name_length, extra_length = _LOCAL_HEADER.unpack_from(data, member.header_offset)[-2:]
+    start = member.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    raw = data[start : start + min(member.compress_size, _HEAD)]
     if member.compress_type == zipfile.ZIP_STORED:
         return raw[:_HEAD]
     if member.compress_type != zipfile.ZIP_DEFLATED:
@@ -148,12 +203,13 @@ def _head(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
     return zlib.decompressobj(-zlib.MAX_WBITS).decompress(raw, _HEAD)
 
 
-def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+def _sheet_names(data: bytes) -> dict[str, str]:
     """Worksheet part -> sheet name, for messages: "xl/worksheets/sheet2.xml" -> "Partners"."""
     try:
-        workbook = archive.read("xl/workbook.xml")
-        relations = archive.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            workbook = archive.read("xl/workbook.xml")
+            relations = archive.read("xl/_rels/workbook.xml.rels")
+    except (KeyError, zipfile.BadZipFile, zlib.error):
         return {}
     targets = {}
     for _, attributes in _ELEMENT.findall(relations):

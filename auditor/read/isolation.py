@@ -13,14 +13,16 @@ pickling hundreds of small frames costs more than reading them
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import queue
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -38,6 +40,12 @@ DEFAULT_READER = "auditor.read.workbook:read_file"
 DEFAULT_TASK = "auditor.read.batch:read_in_worker"
 # Files a worker gets at a time.
 MAX_CHUNK = 500
+# Chunks a worker holds at once: the next one waits in its inbox, so it starts
+# on it the moment it has sent a result, not a round trip later.
+PREFETCH = 2
+# Workers that may die between files (not while reading one) before the run
+# gives up: once is the system's doing, again and again is ours.
+MAX_DEATHS = 3
 Progress = Callable[[int], None]
 
 
@@ -93,6 +101,29 @@ def _pin(cpu: int) -> None:
             os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})
 
 
+@contextlib.contextmanager
+def _aside(workers: int) -> Iterator[None]:
+    """Keep this process off the CPUs its workers are pinned to, while it has others.
+
+    It unpickles and collects their results: on a worker's CPU it would slow
+    the worker down.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    if workers >= len(cpus):
+        yield
+        return
+    with contextlib.suppress(OSError):
+        os.sched_setaffinity(0, set(cpus[workers:]))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, set(cpus))
+
+
 # A worker's status, shared with the supervisor without messages: the file it
 # is reading (-1 between files), when it started it, and how many it finished.
 CURRENT, STARTED, FINISHED = 0, 1, 2
@@ -108,7 +139,22 @@ def _worker(
 ) -> None:
     """A worker's life: do its task on the chunks it is given until told to stop."""
     _pin(cpu)
+    _tune_gc()
     run = _load(task)
+    inbox: queue.Queue[Any] = queue.Queue()
+
+    def receive() -> None:
+        # Drained continuously, so the supervisor's next chunk never waits on
+        # a worker that is itself waiting to send a result.
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                message = conn.recv()
+                inbox.put(message)
+                if message is None:
+                    return
+        inbox.put(None)
+
+    threading.Thread(target=receive, name="auditor-inbox", daemon=True).start()
 
     def tell(event: str, index: int) -> None:
         if event == "start":
@@ -119,11 +165,35 @@ def _worker(
             status[FINISHED] += 1
 
     while True:
-        message = conn.recv()
+        message = inbox.get()
         if message is None:
             return
         chunk_id, items = message
-        conn.send(("result", chunk_id, run(items, limits, on_file=tell, **options)))
+        try:
+            result = run(items, limits, on_file=tell, **options)
+        except Exception:
+            if status[CURRENT] >= 0:
+                # Raised while reading a file: that file is answered as a crash
+                # (the supervisor sees this process end while on it), the rest
+                # of the batch goes on.
+                traceback.print_exc()
+                os._exit(70)
+            # Raised outside any file (judging): a bug; the run stops with it.
+            conn.send(("error", chunk_id, traceback.format_exc()))
+            continue
+        conn.send(("result", chunk_id, result))
+
+
+def _tune_gc() -> None:
+    """Collect young objects less often.
+
+    A chunk makes hundreds of thousands of short-lived objects (cells, rows,
+    findings) and keeps caches that grow over the run; at the default
+    thresholds the collector rescans the old ones again and again, a fifth of
+    a worker's time on a long batch.
+    """
+    gc.freeze()  # what was imported stays; never scanned again
+    gc.set_threshold(50_000, 20, 100)
 
 
 @dataclass
@@ -131,8 +201,14 @@ class _Worker:
     process: Any
     conn: Connection
     status: Any  # shared array: CURRENT, STARTED, FINISHED
-    chunk: tuple[int, list[InputFile]] | None = None
+    # Chunks sent and not yet answered, in the order the worker does them.
+    sent: deque[tuple[int, list[InputFile]]] = field(default_factory=deque)
     finished: int = 0  # FINISHED already counted for the progress bar
+
+    @property
+    def chunk(self) -> tuple[int, list[InputFile]] | None:
+        """The chunk the worker is doing now."""
+        return self.sent[0] if self.sent else None
 
     @property
     def current(self) -> int | None:
@@ -142,6 +218,10 @@ class _Worker:
     @property
     def started(self) -> float:
         return float(self.status[STARTED])
+
+
+class WorkerError(RuntimeError):
+    """A worker's task failed for a reason no file explains: a bug, shown with its traceback."""
 
 
 def _unreadable(item: InputFile, variant: str, **params: Any) -> ReadBatch:
@@ -169,6 +249,7 @@ class Supervisor:
         self.parts: list[Any] = []  # what the task returned, or ReadBatch for lost files
         self.answered: set[int] = set()  # files already counted for the progress bar
         self.started = 0  # workers started so far (each gets the next CPU)
+        self.deaths = 0  # workers that died between files
         self.progress: Progress | None = None
 
     def _answered(self, index: int) -> None:
@@ -189,7 +270,7 @@ class Supervisor:
         status = self.context.Array("d", [-1.0, 0.0, 0.0], lock=False)
         process = self.context.Process(
             target=_worker,
-            args=(theirs, self.task, self.limits, self.options, self.started, status),
+            args=(theirs, self.task, self.limits, self.options, self.started % self.count, status),
             daemon=True,
         )
         process.start()
@@ -209,10 +290,10 @@ class Supervisor:
     def _lost(
         self, worker: _Worker, failed: InputFile, variant: str, **params: Any
     ) -> list[InputFile]:
-        """The worker is gone: answer its current file, return the rest of its chunk."""
+        """The worker is gone: answer its current file, return the rest of its chunks."""
         assert worker.chunk is not None
         self.parts.append(_unreadable(failed, variant, **params))
-        rest = [item for item in worker.chunk[1] if item.index != failed.index]
+        rest = [item for _, items in worker.sent for item in items if item.index != failed.index]
         self._retire(worker)
         return rest
 
@@ -233,16 +314,21 @@ class Supervisor:
         )
         supervisor.start()
         try:
-            while True:
-                part = parts.get()
-                if part is None:
-                    return
-                if isinstance(part, BaseException):
-                    raise part
-                yield part
+            with _aside(self.count):
+                yield from self._parts(parts)
         finally:
             stop.set()
             supervisor.join()
+
+    @staticmethod
+    def _parts(parts: queue.Queue[Any]) -> Iterator[Any]:
+        while True:
+            part = parts.get()
+            if part is None:
+                return
+            if isinstance(part, BaseException):
+                raise part
+            yield part
 
     def _supervise(
         self,
@@ -259,12 +345,12 @@ class Supervisor:
         try:
             for _ in range(min(self.count, len(chunks))):
                 self._start()
-            while (chunks or any(w.chunk for w in self.workers)) and not stop.is_set():
+            while (chunks or any(w.sent for w in self.workers)) and not stop.is_set():
                 for worker in list(self.workers):
-                    if worker.chunk is None and chunks:
-                        worker.chunk = (next_id, chunks.popleft())
+                    while len(worker.sent) < PREFETCH and chunks:
+                        worker.sent.append((next_id, chunks.popleft()))
                         next_id += 1
-                        worker.conn.send(worker.chunk)
+                        worker.conn.send(worker.sent[-1])
                 busy = [w for w in self.workers if w.chunk is not None]
                 ready = wait(
                     [w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.2
@@ -275,7 +361,7 @@ class Supervisor:
                         self._receive(worker, chunks)
                 if timeout is not None:
                     self._stop_overdue(timeout, chunks)
-                idle = sum(1 for w in self.workers if w.chunk is None)
+                idle = sum(1 for w in self.workers if not w.sent)
                 while len(self.workers) < self.count and len(chunks) > idle:
                     self._start()  # a replacement, or a worker the start did not need
                     idle += 1
@@ -294,23 +380,27 @@ class Supervisor:
                 self._retire(worker)
 
     def _receive(self, worker: _Worker, chunks: deque[list[InputFile]]) -> None:
-        assert worker.chunk is not None
-        by_index = {item.index: item for item in worker.chunk[1]}
         try:
-            while worker.conn.poll():
+            while worker.sent and worker.conn.poll():
                 message = worker.conn.recv()
+                if message[0] == "error":
+                    raise WorkerError(message[2])
                 if message[0] == "result":
                     self._progressed(worker)
                     self.parts.append(message[2])
-                    worker.chunk = None
-                    return
+                    worker.sent.popleft()
         except (EOFError, OSError):
             pass
         if not worker.process.is_alive() and worker.chunk is not None:
+            by_index = {item.index: item for _, items in worker.sent for item in items}
             failed = by_index.get(worker.current) if worker.current is not None else None
             detail = f"exit code {worker.process.exitcode}"
-            if failed is None:  # died between files: read its chunk again elsewhere
-                chunks.appendleft(list(worker.chunk[1]))
+            if failed is None:  # died between files: read its chunks again elsewhere
+                self.deaths += 1
+                if self.deaths > MAX_DEATHS:
+                    raise WorkerError(f"reader processes keep dying ({detail})")
+                for _, items in reversed(worker.sent):
+                    chunks.appendleft(list(items))
                 self._retire(worker)
                 return
             rest = self._lost(worker, failed, "crashed", detail=detail)
@@ -323,7 +413,9 @@ class Supervisor:
         for worker in list(self.workers):
             if worker.chunk is None or worker.current is None or now - worker.started <= timeout:
                 continue
-            failed = next(item for item in worker.chunk[1] if item.index == worker.current)
+            failed = next(
+                item for _, items in worker.sent for item in items if item.index == worker.current
+            )
             rest = self._lost(worker, failed, "timeout", limit=_seconds(timeout))
             self._answered(failed.index)
             if rest:

@@ -50,19 +50,32 @@ def finish(contents: Sequence[FileContent]) -> pl.DataFrame:
     Also appends to each file's findings the export rows whose proposal ID is
     not on the Proposals sheet.
     """
-    pieces = [
-        content.partner_rows
+    tables = [
+        (content.read.index, content.partner_table.header_row, content.partner_rows)
         for content in contents
         if content.partner_rows is not None and content.partner_table is not None
     ]
     columns = [PKEY, ROW, *partner_keys()]
-    if not pieces:
+    if not tables:
         return empty_partners()
     # One chunk per file would make every later operation pay per chunk.
-    raw = pl.concat(pieces, how="diagonal", rechunk=True)
-    for key in partner_keys():
-        if key not in raw.columns:
-            raw = raw.with_columns(pl.lit(None, pl.String).alias(key))
+    raw = pl.concat([frame for _, _, frame in tables], how="diagonal", rechunk=True)
+    origins = pl.DataFrame(
+        {
+            FID: [fid for fid, _, _ in tables],
+            "first": [header + 1 for _, header, _ in tables],
+            "height": [frame.height for _, _, frame in tables],
+        },
+        schema={FID: pl.Int64, "first": pl.Int32, "height": pl.Int32},
+    ).select(
+        pl.col(FID).repeat_by("height").explode(),
+        pl.int_ranges("first", pl.col("first") + pl.col("height"), dtype=pl.Int32)
+        .explode()
+        .alias(ROW),
+    )
+    raw = raw.select(
+        pl.col(k) if k in raw.columns else pl.lit(None, pl.String).alias(k) for k in partner_keys()
+    ).hstack(origins.filter(pl.col(ROW).is_not_null()))
     rows = select_rows(raw)
 
     singles = {c.read.index: f"{c.read.index}:0" for c in contents if c.proposal_ids is None}

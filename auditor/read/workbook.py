@@ -21,8 +21,8 @@ from auditor.core.tables import table_spec
 from auditor.normalise.text import clean_cell
 from auditor.read.discover import WORKBOOK_SUFFIXES, InputFile
 from auditor.read.guard import load
-from auditor.read.headers import HeaderMatcher, matcher, sheet_matches
-from auditor.read.model import FID, PKEY, ROW, FileRead, PartnerTable, ProposalSource
+from auditor.read.headers import HEADER_SEARCH_ROWS, HeaderMatcher, matcher, sheet_matches
+from auditor.read.model import PKEY, FileRead, PartnerTable, ProposalSource
 
 # Columns a partner row must have a header for; OID or PIC is checked apart.
 _PARTNER_REQUIRED = ("role", "organisation_name", "country", "organisation_type")
@@ -234,7 +234,7 @@ def _read_single(
         )
     else:
         partners = load_sheet(reader, partner_name, limits)
-        table, frame, table_drafts = _partner_table(partners, item.index)
+        table, frame, table_drafts = _partner_table(partners)
         drafts.extend(table_drafts)
         content.partner_rows, content.partner_table = frame, table
     content.sources.append(
@@ -262,14 +262,17 @@ def drafts_block_partners(drafts: Sequence[FindingDraft]) -> bool:
 
 
 def _partner_table(
-    sheet: Sheet, fid: int
+    sheet: Sheet,
 ) -> tuple[PartnerTable | None, pl.DataFrame | None, list[FindingDraft]]:
     """Find the header row of a partner table and take its rows.
 
-    Returns the table's location, its rows as raw text (one column per key,
-    plus ``_row``), and findings about missing columns.
+    Returns the table's location, its rows as raw text (one column per key),
+    and findings about missing columns.
     """
-    found = matcher("partners").find_header(sheet.head_rows(60))
+    # Nearly every header sits in the first rows: look there before further down.
+    found = matcher("partners").find_header(sheet.head_rows(10)) or matcher("partners").find_header(
+        sheet.head_rows(HEADER_SEARCH_ROWS)
+    )
     if found is None:
         return (
             None,
@@ -297,22 +300,21 @@ def _partner_table(
                 "missing-column", sheet=sheet.name, column="oid", params={"row": header_row}
             )
         )
-    return table, _table_rows(sheet, header_index, mapping, fid), drafts
+    return table, _table_rows(sheet, header_index, mapping), drafts
 
 
-def _table_rows(sheet: Sheet, header_index: int, mapping: dict[int, str], fid: int) -> pl.DataFrame:
-    """Everything below the header row: a column per recognised header, ``_row`` and ``_fid``.
+def _table_rows(sheet: Sheet, header_index: int, mapping: dict[int, str]) -> pl.DataFrame:
+    """Everything below the header row, a column per recognised header.
 
-    Built from the sheet's columns directly (no polars query per file).
+    Made without a polars query (a slice and new names cost microseconds, a
+    select or drop tens of them): columns without a recognised header keep
+    a placeholder name (``_x<position>``) and are dropped for the whole
+    batch at once, where each row also gets its file and Excel row
+    (read/partners.py).
     """
-    start = header_index + 1
-    height = max(sheet.frame.height - start, 0)
-    columns = [
-        sheet.frame.to_series(position).slice(start).alias(key) for position, key in mapping.items()
-    ]
-    rows = pl.Series(ROW, range(start + 1, start + 1 + height), dtype=pl.Int32)
-    files = pl.Series(FID, [fid] * height, dtype=pl.Int64)
-    return pl.DataFrame([rows, files, *columns])
+    rows = sheet.frame.slice(header_index + 1)
+    rows.columns = [mapping.get(position, f"_x{position}") for position in range(rows.width)]
+    return rows
 
 
 # ---------------------------------------------------------------- many proposals per workbook
@@ -386,7 +388,7 @@ def _read_export(
             content.drafts.setdefault(source.pkey, []).append(draft)
         return
     partners = load_sheet(reader, partner_name, limits)
-    table, frame, drafts = _partner_table(partners, item.index)
+    table, frame, drafts = _partner_table(partners)
     if table is not None and "proposal_id" not in table.letters:
         drafts.append(
             FindingDraft(

@@ -37,7 +37,7 @@ from auditor.report.html import (
 )
 from auditor.report.i18n import t
 from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
-from auditor.report.json import render_json
+from auditor.report.json import EntryCache, render_json
 from auditor.report.names import Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.summary import build_summary
 
@@ -157,10 +157,12 @@ class ReportWriter:
             else ProcessPoolExecutor(max_workers=max(1, count), mp_context=worker_context())
         )
         self.futures: list[Future[Any]] = []
+        self.entries = EntryCache()
 
     def add(self, chunk: Chunk) -> None:
         """Make the pages and annotated copies of a chunk of judged proposals."""
         if self.pool is None:
+            self.entries.add(chunk.proposals, self.links)
             return
         if chunk.revised:  # the same names again: let earlier jobs for them finish first
             self._drain()
@@ -198,6 +200,7 @@ class ReportWriter:
             self.futures.append(
                 self.pool.submit(render_pages, folder, self.run, self.lang, self.notes, some_pages)
             )
+        self.entries.add(chunk.proposals, self.links)
 
     def _copy_name(self, file: FileResult, proposals: list[ProposalResult]) -> str | None:
         known = self.links.annotated.get(file.file)
@@ -221,6 +224,7 @@ class ReportWriter:
             failed = future.result()
             for file, error in failed or []:
                 self.links.annotated.pop(file, None)
+                self.entries.forget_file(file)
                 message = t("report.annotation_failed", self.lang, file=file, error=error)
                 print(f"auditor: {message}", file=sys.stderr)
 
@@ -232,7 +236,7 @@ class ReportWriter:
                 self.pool.shutdown()
                 self.out.text("index.html", render_index(index_context(result, self.links)))
                 self.out.workbook("summary.xlsx", build_summary(result, self.links.annotated))
-            self.out.text("results.json", render_json(result, self.links))
+            self.out.text("results.json", render_json(result, self.links, self.entries))
             _swap(self.staging, self.outdir)
         except BaseException:
             self.abort()

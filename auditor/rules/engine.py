@@ -54,6 +54,7 @@ class _Context:
     aggregates: Aggregates
     sources: Mapping[str, ProposalSource]
     result: Evaluation
+    fixed: dict[int, tuple[str, str, Severity, str | None]] = field(default_factory=dict)
 
     def source_of(self, ruleset: RuleSet, entry: RuleEntry) -> str | None:
         return entry.source or ruleset.source or catalogue()[entry.rule].source
@@ -70,16 +71,23 @@ class _Context:
         measured: Any,
         expected: Any,
     ) -> None:
-        self.result.checks.setdefault(pkey, []).append(
-            RuleCheck(
-                rule=entry.rule,
-                code=_code(entry.rule),
-                passed=passed,
-                measured=plain(measured),
-                expected=plain(expected),
-                severity=self.severity_of(entry),
-                source=self.source_of(ruleset, entry),
+        # What is the same for every proposal is looked up once per entry:
+        # a batch makes a dozen checks per proposal.
+        key = id(entry)
+        fixed = self.fixed.get(key)
+        if fixed is None:
+            fixed = self.fixed[key] = (
+                entry.rule,
+                _code(entry.rule),
+                self.severity_of(entry),
+                self.source_of(ruleset, entry),
             )
+        rule, code, severity, source = fixed
+        checks = self.result.checks.get(pkey)
+        if checks is None:
+            checks = self.result.checks[pkey] = []
+        checks.append(
+            RuleCheck(rule, code, passed, plain(measured), plain(expected), severity, source)
         )
 
     def finding(self, pkey: str, ruleset: RuleSet, entry: RuleEntry, draft: FindingDraft) -> None:
@@ -144,157 +152,126 @@ def anchor(spec: str | None, source: ProposalSource) -> tuple[str | None, str | 
 
 
 Evaluator = Callable[[_Context, RuleSet, RuleEntry, pl.DataFrame], None]
+Draft = Callable[[_Context, RuleEntry, dict[str, Any]], FindingDraft]
 
 
-def _compare(
-    ctx: _Context,
-    ruleset: RuleSet,
-    entry: RuleEntry,
-    frame: pl.DataFrame,
-    draft: Callable[[dict[str, Any]], FindingDraft] | None = None,
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """A proposal-level rule as polars expressions over the proposals.
+
+    Every such rule of a rule set is computed in one query (a struct column
+    per rule): a query per rule would cost more than the rules themselves.
+    """
+
+    measured: pl.Expr
+    expected: pl.Expr
+    passed: pl.Expr
+    scope: pl.Expr | None = None  # the proposals it applies to, beyond its ``when``
+    clear: pl.Expr | None = None  # False: a partner cell is unclear, the rule is not judged
+    extra: dict[str, pl.Expr] = field(default_factory=dict)
+    draft: Draft | None = None  # the finding of a failure, if not the default
+
+
+def _default_draft(ctx: _Context, entry: RuleEntry, row: dict[str, Any]) -> FindingDraft:
+    return ctx.anchored(row[PKEY], entry.rule, value=row["measured"], expected=row["expected"])
+
+
+def _judge(
+    ctx: _Context, ruleset: RuleSet, entry: RuleEntry, draft: Draft, row: dict[str, Any]
 ) -> None:
-    """Record a check per row of ``frame`` (_pkey, passed, measured, expected, ...).
+    """Record one proposal's check of a proposal-level rule, and its finding.
 
     A consortium rule that fails while a partner's role, country or type is
     empty or not understood is not judged: that cell's own finding is the
     one to fix (one bad cell is one finding, not three).
     """
-    names = frame.columns
-    for values in frame.iter_rows():
-        row = dict(zip(names, values, strict=True))
-        if row["passed"] is None:
-            continue
-        if not row["passed"] and row.get("_clear") is False:
-            ctx.check(row[PKEY], ruleset, entry, None, row["measured"], row["expected"])
-            continue
-        ctx.check(row[PKEY], ruleset, entry, bool(row["passed"]), row["measured"], row["expected"])
-        if not row["passed"]:
-            found = (
-                draft(row)
-                if draft
-                else ctx.anchored(
-                    row[PKEY], entry.rule, value=row["measured"], expected=row["expected"]
-                )
-            )
-            ctx.finding(row[PKEY], ruleset, entry, found)
+    if row["passed"] is None:
+        return
+    if not row["passed"] and row.get("_clear") is False:
+        ctx.check(row[PKEY], ruleset, entry, None, row["measured"], row["expected"])
+        return
+    ctx.check(row[PKEY], ruleset, entry, bool(row["passed"]), row["measured"], row["expected"])
+    if not row["passed"]:
+        ctx.finding(row[PKEY], ruleset, entry, draft(ctx, entry, row))
+
+
+_COMPLETE = pl.col("partners_complete")
 
 
 def _complete(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.filter(pl.col("partners_complete"))
+    return frame.filter(_COMPLETE)
 
 
-def _minimum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
-    metric = MINIMUM_METRICS[entry.rule]
-    frame = (
-        _complete(rows)
-        .select(
-            PKEY,
-            pl.col(metric).alias("measured"),
-            value(entry.params["min"]).cast(pl.Int64).alias("expected"),
-            pl.col("rows_clear").alias("_clear"),
-        )
-        .with_columns((pl.col("measured") >= pl.col("expected")).alias("passed"))
-    )
-    _compare(ctx, ruleset, entry, frame)
+_CLEAR = pl.col("rows_clear")
 
 
-def _coordinators(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
+def _minimum(entry: RuleEntry) -> _Columns:
+    measured = pl.col(MINIMUM_METRICS[entry.rule])
+    expected = value(entry.params["min"]).cast(pl.Int64)
+    return _Columns(measured, expected, measured >= expected, scope=_COMPLETE, clear=_CLEAR)
+
+
+def _coordinators(entry: RuleEntry) -> _Columns:
     measured = pl.col("coordinators")
     passed = measured >= 1 if entry.rule == "coordinator-missing" else measured <= 1
-    frame = _complete(rows).select(
-        PKEY,
-        measured.alias("measured"),
-        pl.lit(1).alias("expected"),
-        passed.alias("passed"),
-        pl.col("rows_clear").alias("_clear"),
-    )
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=1),
+    return _Columns(
+        measured,
+        pl.lit(1),
+        passed,
+        scope=_COMPLETE,
+        clear=_CLEAR,
+        draft=lambda ctx, e, r: ctx.anchored(r[PKEY], e.rule, value=r["measured"], expected=1),
     )
 
 
-def _duration(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
+def _duration(entry: RuleEntry) -> _Columns:
     measured = pl.col("duration_months")
     params = entry.params
     if "values" in params:
         allowed = [int(v) for v in params["values"]]
-        frame = rows.select(
-            PKEY,
-            measured.alias("measured"),
-            pl.lit(" / ".join(str(v) for v in allowed)).alias("expected"),
-            measured.is_in(allowed).alias("passed"),
+        return _Columns(
+            measured,
+            pl.lit(" / ".join(str(v) for v in allowed)),
+            measured.is_in(allowed),
+            draft=lambda ctx, e, r: ctx.anchored(
+                r[PKEY], e.rule, value=r["measured"], expected=tuple(allowed)
+            ),
         )
-        expected_of: Callable[[dict[str, Any]], Any] = lambda _r: tuple(allowed)  # noqa: E731
-    else:
-        low = value(params.get("min", 0)).cast(pl.Int64)
-        high = value(params.get("max", 10_000)).cast(pl.Int64)
-        frame = rows.select(
-            PKEY,
-            measured.alias("measured"),
-            pl.format("{}-{}", low, high).alias("expected"),
-            ((measured >= low) & (measured <= high)).alias("passed"),
-        )
-        expected_of = lambda r: r["expected"]  # noqa: E731
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=expected_of(r)),
-    )
+    low = value(params.get("min", 0)).cast(pl.Int64)
+    high = value(params.get("max", 10_000)).cast(pl.Int64)
+    return _Columns(measured, pl.format("{}-{}", low, high), (measured >= low) & (measured <= high))
 
 
-def _grant_ceiling(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
+def _grant_ceiling(entry: RuleEntry) -> _Columns:
     measured = pl.col("requested_grant_eur")
     ceiling = value(entry.params["max"])
-    frame = rows.select(
-        PKEY,
-        measured.alias("measured"),
-        ceiling.alias("expected"),
-        (measured <= ceiling).alias("passed"),
-    )
-    _compare(ctx, ruleset, entry, frame)
+    return _Columns(measured, ceiling, measured <= ceiling)
 
 
-def _lump_sum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
+def _lump_sum(entry: RuleEntry) -> _Columns:
     sums = [float(v) for v in entry.params["values"]]
     measured = pl.col("requested_grant_eur")
-    frame = rows.select(
-        PKEY,
-        measured.alias("measured"),
-        pl.lit(" / ".join(f"{v:.0f}" for v in sums)).alias("expected"),
-        measured.is_in(sums).alias("passed"),
-    )
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=tuple(sums)),
+    return _Columns(
+        measured,
+        pl.lit(" / ".join(f"{v:.0f}" for v in sums)),
+        measured.is_in(sums),
+        draft=lambda ctx, e, r: ctx.anchored(
+            r[PKEY], e.rule, value=r["measured"], expected=tuple(sums)
+        ),
     )
 
 
-def _grant_sum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
+def _grant_sum(entry: RuleEntry) -> _Columns:
     grant = pl.col("requested_grant_eur")
     total = pl.col("partners_grant_total")
-    frame = rows.filter((pl.col("partners_grant_count") > 0) & grant.is_not_null()).select(
-        PKEY,
-        total.alias("measured"),
-        grant.alias("expected"),
-        (total.round(0) == grant.round(0)).alias("passed"),
-    )
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(
+    return _Columns(
+        total,
+        grant,
+        total.round(0) == grant.round(0),
+        scope=(pl.col("partners_grant_count") > 0) & grant.is_not_null(),
+        draft=lambda ctx, e, r: ctx.anchored(
             r[PKEY],
-            entry.rule,
+            e.rule,
             value=r["expected"],
             expected=r["expected"],
             params={"partners_total": r["measured"]},
@@ -302,22 +279,90 @@ def _grant_sum(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataF
     )
 
 
-def _ecosystem(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
-    frame = rows.select(
-        PKEY,
-        pl.col("industrial_ecosystem").alias("measured"),
-        pl.lit(1).alias("expected"),
-        pl.col(n("industrial_ecosystem")).is_not_null().alias("passed"),
-        pl.col("ecosystem_count").alias("count"),
+def _ecosystem_draft(ctx: _Context, entry: RuleEntry, row: dict[str, Any]) -> FindingDraft:
+    count = row["count"]
+    variant = "default" if count == 0 else "several" if count > 1 else "unknown"
+    return ctx.anchored(
+        row[PKEY], entry.rule, value=row["measured"], expected=1, params={"variant": variant}
     )
 
-    def draft(r: dict[str, Any]) -> FindingDraft:
-        variant = "default" if r["count"] == 0 else "several" if r["count"] > 1 else "unknown"
-        return ctx.anchored(
-            r[PKEY], entry.rule, value=r["measured"], expected=1, params={"variant": variant}
-        )
 
-    _compare(ctx, ruleset, entry, frame, draft)
+def _ecosystem(entry: RuleEntry) -> _Columns:
+    return _Columns(
+        pl.col("industrial_ecosystem"),
+        pl.lit(1),
+        pl.col(n("industrial_ecosystem")).is_not_null(),
+        extra={"count": pl.col("ecosystem_count")},
+        draft=_ecosystem_draft,
+    )
+
+
+def _priorities(entry: RuleEntry) -> _Columns:
+    return _Columns(
+        pl.col(n("priorities")),
+        pl.lit(1),
+        pl.col(n("priorities")) >= 1,
+        draft=lambda ctx, e, r: ctx.anchored(r[PKEY], e.rule, value=r["measured"], expected=1),
+    )
+
+
+def _partnership_type(entry: RuleEntry) -> _Columns:
+    allowed = [str(a) for a in entry.params["allowed"]]
+    return _Columns(
+        pl.col("partnership_type"),
+        pl.lit(" / ".join(allowed)),
+        pl.col(n("partnership_type")).is_in(allowed).fill_null(False),
+        draft=lambda ctx, e, r: ctx.anchored(
+            r[PKEY],
+            e.rule,
+            value=r["measured"],
+            expected=tuple(allowed),
+            params={"vocabulary": "partnership_type"},
+        ),
+    )
+
+
+def _field(entry: RuleEntry) -> _Columns:
+    refused = [str(a) for a in entry.params["not_allowed"]]
+    shown = tuple(str(a) for a in entry.params.get("allowed_text", []))
+    return _Columns(
+        pl.col(n("action")),
+        pl.lit(" / ".join(shown)),
+        ~pl.col(n("action")).is_in(refused),
+        draft=lambda ctx, e, r: ctx.anchored(r[PKEY], e.rule, value=r["measured"], expected=shown),
+    )
+
+
+COLUMNS: dict[str, Callable[[RuleEntry], _Columns]] = {
+    **dict.fromkeys(MINIMUM_METRICS, _minimum),
+    "coordinator-missing": _coordinators,
+    "coordinator-multiple": _coordinators,
+    "duration": _duration,
+    "grant-ceiling": _grant_ceiling,
+    "lump-sum": _lump_sum,
+    "grant-sum-mismatch": _grant_sum,
+    "industrial-ecosystem": _ecosystem,
+    "priority-required": _priorities,
+    "partnership-type": _partnership_type,
+    "field-not-allowed": _field,
+}
+
+
+def _struct(entry: RuleEntry, when: pl.Expr) -> tuple[pl.Expr, Draft]:
+    """The entry's struct column (``_on`` says where it applies) and its finding."""
+    columns = COLUMNS[entry.rule](entry)
+    on = when & columns.scope if columns.scope is not None else when
+    fields = [
+        pl.col(PKEY),
+        on.alias("_on"),
+        columns.measured.alias("measured"),
+        columns.expected.alias("expected"),
+        columns.passed.alias("passed"),
+    ]
+    if columns.clear is not None:
+        fields.append(columns.clear.alias("_clear"))
+    fields.extend(expression.alias(name) for name, expression in columns.extra.items())
+    return pl.struct(fields), columns.draft or _default_draft
 
 
 def _eqf(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
@@ -347,65 +392,6 @@ def _eqf(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) 
                     params={"variant": "missing" if raw is None else "default"},
                 ),
             )
-
-
-def _priorities(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
-    frame = rows.select(
-        PKEY,
-        pl.col(n("priorities")).alias("measured"),
-        pl.lit(1).alias("expected"),
-        (pl.col(n("priorities")) >= 1).alias("passed"),
-    )
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=1),
-    )
-
-
-def _partnership_type(
-    ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame
-) -> None:
-    allowed = [str(a) for a in entry.params["allowed"]]
-    frame = rows.select(
-        PKEY,
-        pl.col("partnership_type").alias("measured"),
-        pl.lit(" / ".join(allowed)).alias("expected"),
-        pl.col(n("partnership_type")).is_in(allowed).fill_null(False).alias("passed"),
-    )
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(
-            r[PKEY],
-            entry.rule,
-            value=r["measured"],
-            expected=tuple(allowed),
-            params={"vocabulary": "partnership_type"},
-        ),
-    )
-
-
-def _field(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
-    refused = [str(a) for a in entry.params["not_allowed"]]
-    shown = tuple(str(a) for a in entry.params.get("allowed_text", []))
-    frame = rows.select(
-        PKEY,
-        pl.col(n("action")).alias("measured"),
-        pl.lit(" / ".join(shown)).alias("expected"),
-        (~pl.col(n("action")).is_in(refused)).alias("passed"),
-    )
-    _compare(
-        ctx,
-        ruleset,
-        entry,
-        frame,
-        lambda r: ctx.anchored(r[PKEY], entry.rule, value=r["measured"], expected=shown),
-    )
 
 
 def _deadline(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
@@ -558,15 +544,13 @@ ROW_RULES: dict[str, _RowRule] = {
 }
 
 
-def _row_rule(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
+def _row_findings(
+    ctx: _Context, ruleset: RuleSet, entry: RuleEntry, failing: list[dict[str, Any]]
+) -> dict[str, int]:
+    """The findings of a row rule's failing rows (ordered by proposal and row), counted."""
     spec = ROW_RULES[entry.rule]
-    scope = _complete(rows).select(PKEY)
-    partners = ctx.aggregates.partners.join(scope, on=PKEY, how="semi").with_columns(
-        pl.lit(entry.params.get("from_year")).alias("_from_year")
-    )
-    failing = partners.filter(spec.failing(entry))
     counts: dict[str, int] = {}
-    for row in failing.sort(PKEY, ROW).iter_rows(named=True):
+    for row in failing:
         pkey = row[PKEY]
         counts[pkey] = counts.get(pkey, 0) + 1
         table = ctx.sources[pkey].partners
@@ -581,16 +565,38 @@ def _row_rule(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
             entry,
             FindingDraft(
                 entry.rule,
-                params=spec.params(row),
+                params=spec.params({**row, "_from_year": entry.params.get("from_year")}),
                 sheet=table.sheet if table else None,
                 cell=cell,
                 column=column,
                 value=row[spec.value_column or column],
             ),
         )
-    for pkey in scope.get_column(PKEY).to_list():
-        failures = counts.get(pkey, 0)
-        ctx.check(pkey, ruleset, entry, failures == 0, failures, 0)
+    return counts
+
+
+def _failing_rows(
+    ctx: _Context, entries: dict[int, RuleEntry], masks: pl.DataFrame
+) -> dict[int, list[dict[str, Any]]]:
+    """Each row rule's failing partner rows, from one query for the rule set.
+
+    ``masks`` holds, per proposal, ``_w<i>``: whether row rule ``i`` applies.
+    """
+    failing = {i: pl.col(f"_w{i}") & ROW_RULES[e.rule].failing(e) for i, e in entries.items()}
+    rows = (
+        ctx.aggregates.partners.lazy()
+        .join(masks.lazy(), on=PKEY, how="inner")
+        .with_columns(expression.alias(f"_f{i}") for i, expression in failing.items())
+        .filter(pl.any_horizontal(f"_f{i}" for i in entries))
+        .sort(PKEY, ROW)
+        .collect()
+    )
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in entries}
+    for row in rows.iter_rows(named=True):
+        for i in entries:
+            if row[f"_f{i}"]:
+                found[i].append(row)
+    return found
 
 
 def _duplicates(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
@@ -631,23 +637,12 @@ def _duplicates(ctx: _Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Data
         ctx.check(pkey, ruleset, entry, counts.get(pkey, 0) == 0, counts.get(pkey, 0), 0)
 
 
+# Rules that look at more than one row per proposal, evaluated one by one.
 EVALUATORS: dict[str, Evaluator] = {
-    **dict.fromkeys(MINIMUM_METRICS, _minimum),
-    "coordinator-missing": _coordinators,
-    "coordinator-multiple": _coordinators,
-    "duration": _duration,
-    "grant-ceiling": _grant_ceiling,
-    "lump-sum": _lump_sum,
-    "grant-sum-mismatch": _grant_sum,
-    "industrial-ecosystem": _ecosystem,
     "eqf-coverage": _eqf,
-    "priority-required": _priorities,
-    "partnership-type": _partnership_type,
-    "field-not-allowed": _field,
     "deadline": _deadline,
     "per-country-composition": _per_country,
     "duplicate-organisation": _duplicates,
-    **dict.fromkeys(ROW_RULES, _row_rule),
 }
 
 
@@ -690,10 +685,46 @@ def evaluate(
             if ruleset.universal
             else proposals.filter(pl.col(n("action")).is_in(ruleset.actions))
         )
-        if scope.height == 0:
-            continue
-        for entry in ruleset.entries:
-            rows = scope.filter(condition(entry.when))
-            if rows.height:
-                EVALUATORS[entry.rule](ctx, ruleset, entry, rows)
+        if scope.height:
+            _evaluate_set(ctx, ruleset, scope)
     return ctx.result
+
+
+def _evaluate_set(ctx: _Context, ruleset: RuleSet, scope: pl.DataFrame) -> None:
+    """One rule set over its proposals: a query for all its proposal-level
+    rules, one for all its row rules, and one or two per remaining rule."""
+    columns: list[pl.Expr] = []
+    drafts: dict[int, Draft] = {}
+    row_rules: dict[int, RuleEntry] = {}
+    for i, entry in enumerate(ruleset.entries):
+        when = condition(entry.when)
+        if entry.rule in COLUMNS:
+            struct, drafts[i] = _struct(entry, when)
+            columns.append(struct.alias(f"_e{i}"))
+        elif entry.rule in ROW_RULES:
+            row_rules[i] = entry
+            columns.append((when & _COMPLETE).alias(f"_w{i}"))
+        else:
+            columns.append(when.alias(f"_w{i}"))
+    frame = scope.select(PKEY, *columns)
+    failing = (
+        _failing_rows(ctx, row_rules, frame.select(PKEY, *(f"_w{i}" for i in row_rules)))
+        if row_rules
+        else {}
+    )
+    for i, entry in enumerate(ruleset.entries):
+        if i in drafts:
+            for row in frame.get_column(f"_e{i}").to_list():
+                if row["_on"]:
+                    _judge(ctx, ruleset, entry, drafts[i], row)
+            continue
+        applies = frame.get_column(f"_w{i}")
+        if not applies.any():
+            continue
+        if i in row_rules:
+            counts = _row_findings(ctx, ruleset, entry, failing[i])
+            for pkey in frame.filter(applies).get_column(PKEY).to_list():
+                failures = counts.get(pkey, 0)
+                ctx.check(pkey, ruleset, entry, failures == 0, failures, 0)
+        else:
+            EVALUATORS[entry.rule](ctx, ruleset, entry, scope.filter(applies))
