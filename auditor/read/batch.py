@@ -22,7 +22,7 @@ from auditor.read.workbook import FileContent, read_file
 # Below this many files a second worker costs more to start than it saves.
 MIN_FILES_PER_WORKER = 150
 # Files read at a time when reading in this process.
-IN_PROCESS_CHUNK = 500
+IN_PROCESS_CHUNK = 2000
 
 Progress = Callable[[int], None]
 
