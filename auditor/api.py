@@ -48,6 +48,8 @@ from auditor.validate import validate_partners, validate_projects
 Progress = Callable[[int], None]
 # The task the reader processes do: read a chunk of files and judge it.
 JUDGE_TASK = "auditor.api:read_and_judge"
+# From this many files on, the workers judge what they read.
+JUDGE_IN_WORKERS_FROM = 50
 
 
 class _Names:
@@ -104,16 +106,25 @@ def audit(
     """
     config = config or AuditConfig()
     started = datetime.now().astimezone().isoformat(timespec="seconds")
-    if config.limits.timeout:
-        warm_up([__name__])  # the workers read and judge: they need this module
-    book = load_rulebook(config.rules_dirs)
     items = discover(list(paths))
+    # A batch is judged where it is read, spread over the workers; a few files
+    # are only read there and judged here, this process getting ready to
+    # judge while the workers read (an applicant's ``check`` waits on both).
+    in_workers = len(items) >= JUDGE_IN_WORKERS_FROM
+    if config.limits.timeout:
+        warm_up([__name__] if in_workers else ["auditor.read.batch"])
+    book = load_rulebook(config.rules_dirs)
     if on_files is not None:
         on_files(len(items))
     judged = _Judged()
     rows = keep_rows or on_chunk is not None
-    options = {"config": config, "rows": rows, "reader": config.reader}
-    chunks = stream_files(items, config.limits, config.workers, progress, JUDGE_TASK, options)
+    if in_workers:
+        task, options = JUDGE_TASK, {"config": config, "rows": rows, "reader": config.reader}
+    else:
+        task, options = None, {"reader": config.reader}
+    chunks = stream_files(items, config.limits, config.workers, progress, task, options)
+    if not in_workers:
+        judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
     for part in chunks:
         # Workers send judged chunks; files read here, or lost to a time limit
         # or a crash, come as what was read, and are judged here.

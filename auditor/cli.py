@@ -97,12 +97,17 @@ _LIMIT_OPTIONS = [
 ]
 
 
-def _warm_up(limits: dict[str, Any]) -> None:
-    """Start the reader processes' server while this one imports the rest."""
+def _warm_up(limits: dict[str, Any], preload: str = "auditor.api") -> None:
+    """Start the reader processes' server while this one imports the rest.
+
+    The server imports ``preload`` once for all workers: the API for a batch
+    (its workers read and judge), the reader alone for one file (``check``:
+    this process judges, see api.audit).
+    """
     if limits["timeout"]:
         from auditor.read.isolation import warm_up
 
-        warm_up(["auditor.api"])
+        warm_up([preload])
 
 
 def _limit_options(function: Any) -> Any:
@@ -336,7 +341,7 @@ def check(
 ) -> None:
     """Check one workbook: one line per finding, then the verdict."""
     with _user_errors():
-        _warm_up(limits)
+        _warm_up(limits, "auditor.read.batch")
         from auditor.api import audit as run_audit
 
         result = run_audit([file], _config(lang, rules_dirs, 1, limits))

@@ -99,10 +99,17 @@ def stream_files(
 
     count = default_workers(len(items)) if workers is None else workers
     if not items:
-        return
+        return iter(())
     options = options or {}
     if limits.timeout == 0 and count <= 1 and not options.get("reader"):
-        for start in range(0, len(items), IN_PROCESS_CHUNK):
-            yield read_chunk(items[start : start + IN_PROCESS_CHUNK], limits, progress)
-        return
-    yield from stream_isolated(items, limits, count, progress, task or DEFAULT_TASK, options)
+        return _read_here(items, limits, progress)
+    # The workers start now, not when the caller first asks for a chunk: it
+    # can prepare its own work meanwhile.
+    return stream_isolated(items, limits, count, progress, task or DEFAULT_TASK, options)
+
+
+def _read_here(
+    items: Sequence[InputFile], limits: Limits, progress: Progress | None
+) -> Iterator[ReadBatch]:
+    for start in range(0, len(items), IN_PROCESS_CHUNK):
+        yield read_chunk(items[start : start + IN_PROCESS_CHUNK], limits, progress)

@@ -329,8 +329,10 @@ class Supervisor:
     def stream(self, items: Sequence[InputFile], progress: Progress | None = None) -> Iterator[Any]:
         """The batch read, a chunk at a time, as the workers finish them.
 
-        The workers are kept busy from a thread of their own, so reading goes
-        on while the caller judges what has been read.
+        The workers start at once and are kept busy from a thread of their
+        own, so reading goes on while the caller prepares, and judges what has
+        been read. The caller must go through the chunks to the end (or close
+        the iterator), which stops the thread and the workers.
         """
         self.progress = progress
         parts: queue.Queue[Any] = queue.Queue()
@@ -339,6 +341,11 @@ class Supervisor:
             target=self._supervise, args=(items, parts, stop), name="auditor-readers", daemon=True
         )
         supervisor.start()
+        return self._handed(parts, stop, supervisor)
+
+    def _handed(
+        self, parts: queue.Queue[Any], stop: threading.Event, supervisor: threading.Thread
+    ) -> Iterator[Any]:
         try:
             with _aside(self.count):
                 yield from self._parts(parts)
