@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -37,13 +37,17 @@ from auditor.core.results import AuditResult, FileResult, ProposalResult, Summar
 from auditor.normalise.countries import country_name
 from auditor.normalise.frames import n, normalise_partners, normalise_projects
 from auditor.normalise.vocabulary import vocabulary
-from auditor.read.batch import read_chunk, stream_files
+from auditor.read.batch import IN_PROCESS_CHUNK, batch_of, read_chunk, stream_files
 from auditor.read.discover import InputFile, discover
 from auditor.read.isolation import load_reader, warm_up
 from auditor.read.model import PKEY, ReadBatch
 from auditor.rules.engine import evaluate
 from auditor.rules.rulebook import RuleBook, load_rulebook
+from auditor.state.blobs import pack
 from auditor.validate import validate_partners, validate_projects
+
+if TYPE_CHECKING:
+    from auditor.state.memory import Memory
 
 Progress = Callable[[int], None]
 # The task the reader processes do: read a chunk of files and judge it.
@@ -75,6 +79,9 @@ class Chunk:
     partners: pl.DataFrame | None
     projects: pl.DataFrame | None
     revised: bool = False
+    # What each file read for this chunk gave, packed (state/blobs.py), by
+    # file index: an incremental run caches it.
+    contents: dict[int, bytes] | None = None
 
 
 @dataclass
@@ -92,51 +99,87 @@ def audit(
     on_files: Callable[[int], None] | None = None,
     on_chunk: Callable[[Chunk], None] | None = None,
     keep_rows: bool = True,
+    memory: Memory | None = None,
+    chunk_rows: bool = True,
+    started_at: str | None = None,
 ) -> AuditResult:
     """Audit the workbooks found under ``paths``.
 
     ``on_files`` is told how many files were found before reading starts,
     ``progress`` is called as files are read, and ``on_chunk`` gets each
-    window of judged proposals with their rows as soon as it is ready (the
-    reports are written that way). With ``keep_rows=False`` the rows are not
-    kept in the result, so memory stays flat however large the batch.
+    window of judged proposals with their rows (unless ``chunk_rows`` is
+    False) as soon as it is ready (the reports are written that way). With
+    ``keep_rows=False`` the rows are not kept in the result, so memory stays
+    flat however large the batch.
+
+    With ``memory`` (state/memory.py) the run is incremental: unchanged files
+    keep their stored results or are judged from their cached rows, and only
+    the others are read.
 
     Worker processes are started, so a script calling this needs the usual
     ``if __name__ == "__main__":`` guard.
     """
     config = config or AuditConfig()
-    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")
     items = discover(list(paths))
+    rows = keep_rows or (on_chunk is not None and chunk_rows)
+    plan = memory.plan(items, rows) if memory is not None else None
+    to_read = plan.read if plan is not None else items
     # A batch is judged where it is read, spread over the workers; a few files
     # are only read there and judged here, this process getting ready to
     # judge while the workers read (an applicant's ``check`` waits on both).
-    in_workers = len(items) >= JUDGE_IN_WORKERS_FROM
-    if config.limits.timeout:
+    in_workers = len(to_read) >= JUDGE_IN_WORKERS_FROM
+    if config.limits.timeout and to_read:
         warm_up([__name__] if in_workers else ["auditor.read.batch"])
     book = load_rulebook(config.rules_dirs)
     if on_files is not None:
         on_files(len(items))
     judged = _Judged()
-    rows = keep_rows or on_chunk is not None
+    options: dict[str, Any] = {"reader": config.reader, "contents": memory is not None}
+    task = None
     if in_workers:
-        task, options = JUDGE_TASK, {"config": config, "rows": rows, "reader": config.reader}
-    else:
-        task, options = None, {"reader": config.reader}
-    chunks = stream_files(items, config.limits, config.workers, progress, task, options)
-    if not in_workers:
+        task, options = JUDGE_TASK, {**options, "config": config, "rows": rows}
+    chunks = stream_files(to_read, config.limits, config.workers, progress, task, options)
+    if not in_workers and to_read:
         judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
-    for part in chunks:
-        # Workers send judged chunks; files read here, or lost to a time limit
-        # or a crash, come as what was read, and are judged here.
-        chunk = part if isinstance(part, Chunk) else judge_chunk(part, book, config)
+    known = {item.display: item for item in items}
+
+    def take(chunk: Chunk, remember: bool = True) -> None:
         judged.proposals.extend(chunk.proposals)
         judged.files.extend(chunk.files)
         if keep_rows and chunk.partners is not None and chunk.projects is not None:
             judged.partners.append(chunk.partners)
             judged.projects.append(chunk.projects)
+        if memory is not None and remember:
+            memory.remember(known, chunk.files, chunk.proposals, chunk.contents)
         if on_chunk is not None:
             on_chunk(chunk)
-    _settle_duplicates(judged, items, book, config, on_chunk)
+
+    if memory is not None and plan is not None:
+        # Unchanged files, while the workers read the changed ones.
+        if plan.reuse:
+            files, proposals = memory.stored_results(plan.reuse)
+            take(Chunk(proposals, files, None, None), remember=False)
+            if progress is not None:
+                progress(len(plan.reuse))
+        for start in range(0, len(plan.rejudge), IN_PROCESS_CHUNK):
+            some = plan.rejudge[start : start + IN_PROCESS_CHUNK]
+            chunk = judge_chunk(batch_of([memory.cached_content(i) for i in some]), book, config)
+            take(chunk)
+            if progress is not None:
+                progress(len(some))
+    for part in chunks:
+        # Workers send judged chunks; files read here, or lost to a time limit
+        # or a crash, come as what was read, and are judged here.
+        if isinstance(part, Chunk):
+            take(part)
+        else:
+            # Packed before judging, which adds to what was read.
+            contents = {c.read.index: pack(c) for c in part.contents} if memory else None
+            chunk = judge_chunk(part, book, config)
+            chunk.contents = contents
+            take(chunk)
+    _settle_duplicates(judged, items, book, config, on_chunk, rows)
     return _result(judged, book, config, tuple(paths), started)
 
 
@@ -147,6 +190,7 @@ def read_and_judge(
     config: AuditConfig | None = None,
     rows: bool = False,
     reader: str | None = None,
+    contents: bool = False,
 ) -> Chunk:
     """A reader process's task: read a chunk of files and judge its proposals.
 
@@ -155,10 +199,16 @@ def read_and_judge(
     back.
     """
     config = config or AuditConfig()
-    batch = read_chunk(items, limits, reader=load_reader(reader), on_file=on_file)
+    batch = read_chunk(
+        items, limits, reader=load_reader(reader), on_file=on_file, keep_contents=contents
+    )
+    # Packed here, in parallel, for the state of an incremental run; before
+    # judging, which adds to what was read.
+    packed = {c.read.index: pack(c) for c in batch.contents} if contents else None
     chunk = judge_chunk(batch, load_rulebook(config.rules_dirs), config)
     if not rows:
         chunk.partners = chunk.projects = None
+    chunk.contents = packed
     return chunk
 
 
@@ -175,7 +225,7 @@ def judge(
     if chunk.partners is not None and chunk.projects is not None:
         judged.partners.append(chunk.partners)
         judged.projects.append(chunk.projects)
-    _settle_duplicates(judged, [], book, config, None)
+    _settle_duplicates(judged, [], book, config, None, rows=True)
     started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")
     return _result(judged, book, config, inputs, started)
 
@@ -311,12 +361,13 @@ def _settle_duplicates(
     book: RuleBook,
     config: AuditConfig,
     on_chunk: Callable[[Chunk], None] | None,
+    rows: bool,
 ) -> None:
     """A proposal ID in two places of the batch: every place is told of the others.
 
-    Chunks already handed to ``on_chunk`` are handed over again, revised: the
-    files concerned are read and judged once more (their other findings do
-    not change) and given the new findings.
+    Chunks already handed to ``on_chunk`` are handed over again, revised:
+    when ``on_chunk`` wants rows, the files concerned are read and judged once
+    more (their other findings do not change) and given the new findings.
     """
     groups: dict[str, list[int]] = {}
     for position, proposal in enumerate(judged.proposals):
@@ -354,6 +405,11 @@ def _settle_duplicates(
             verdict = _file_verdict(file.verdict is Verdict.UNREADABLE, file.findings, mine)
             judged.files[position] = replace(file, verdict=verdict)
     if on_chunk is None or not items:
+        return
+    if not rows:
+        mine = [p for p in judged.proposals if p.file in touched]
+        files = [f for f in judged.files if f.file in touched]
+        on_chunk(Chunk(mine, files, None, None, revised=True))
         return
     again = [item for item in items if item.display in touched]
     chunk = judge_chunk(read_chunk(again, config.limits), book, config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -240,7 +241,33 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="All reports, or results.json only.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No summary and no progress bar.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The state of incremental runs (default: OUTDIR.state.sqlite beside OUTDIR).",
+)
+@click.option("--no-state", is_flag=True, help="Keep no state: read every file, no history.")
+@click.option(
+    "--rehash",
+    is_flag=True,
+    help="Hash every file, even those whose size and modification time are unchanged.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another run on the same state or OUTDIR to finish.",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No summary and no progress bar: one machine-readable line (for logs).",
+)
 def audit(
     paths: tuple[str, ...],
     outdir: Path,
@@ -251,6 +278,10 @@ def audit(
     output_format: str,
     annotate: str,
     reports: str,
+    state_file: Path | None,
+    no_state: bool,
+    rehash: bool,
+    wait: float,
     quiet: bool,
     **limits: Any,
 ) -> None:
@@ -258,47 +289,103 @@ def audit(
 
     OUTDIR gets results.json, index.html, a page per proposal (proposals/),
     annotated copies of the input workbooks (annotated/) and summary.xlsx.
+    A state file beside OUTDIR remembers every file and run: the next run
+    reads only the files that changed, and reports what changed since.
     """
+    clock = time.monotonic()
     with _user_errors():
         _warm_up(limits)
+        from dataclasses import replace
+
         from auditor.api import audit as run_audit
         from auditor.report.html import RunContext
         from auditor.report.json import render_json
         from auditor.report.outputs import ReportOptions, ReportWriter
         from auditor.rules.rulebook import load_rulebook
+        from auditor.state.memory import Memory
+        from auditor.state.store import default_state_path
 
         config = _config(lang, rules_dirs, workers, limits)
         started = datetime.now().astimezone().isoformat(timespec="seconds")
-        run = RunContext(__version__, started, load_rulebook(rules_dirs).version, list(paths))
+        version = load_rulebook(rules_dirs).version
         options = ReportOptions(annotate=annotate, results_only=reports == "results")
         notes = _action_notes(rules_dirs, lang)
-        writer = ReportWriter(outdir, run, lang, options, notes, workers)
-        on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
+        memory = None
+        if not no_state:
+            path = state_file or default_state_path(outdir)
+            memory = Memory(path, config, version, wait=_waiting(wait, path, quiet), rehash=rehash)
         try:
-            with bar or contextlib.nullcontext():
-                result = run_audit(
-                    paths,
-                    config,
-                    progress=progress,
-                    on_files=on_files,
-                    on_chunk=writer.add,
-                    keep_rows=False,
-                )
-        except BaseException:
-            writer.abort()
-            raise
-        links = writer.finish(result)
+            run_id = memory.run_id if memory else None
+            run = RunContext(__version__, started, version, list(paths), run_id)
+            history = memory.history() if memory else None
+            writer = ReportWriter(outdir, run, lang, options, notes, workers, wait, history)
+            on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
+            try:
+                with bar or contextlib.nullcontext():
+                    result = run_audit(
+                        paths,
+                        config,
+                        progress=progress,
+                        on_files=on_files,
+                        on_chunk=writer.add,
+                        keep_rows=False,
+                        memory=memory,
+                        chunk_rows=not options.results_only,
+                        started_at=started,
+                    )
+                if memory is not None:
+                    result = replace(result, run_id=run_id, changes=memory.changes(result))
+            except BaseException:
+                writer.abort()
+                raise
+            links = writer.finish(result)
+            if memory is not None:
+                # After the reports are in place: a run killed before this
+                # line leaves the state as the previous run left it.
+                ended = datetime.now().astimezone().isoformat(timespec="seconds")
+                memory.commit(result, ended, time.monotonic() - clock)
+        finally:
+            if memory is not None:
+                memory.close()
+        code = exit_code(result, fail_on)
         if output_format == "json":
             click.echo(render_json(result, links), nl=False)
-        elif not quiet:
+        if quiet:
+            line = _log_line(result, memory, code, time.monotonic() - clock, outdir)
+            click.echo(line, err=output_format == "json")
+        elif output_format == "text":
             _print_summary(
                 result, outdir / ("results.json" if options.results_only else "index.html")
             )
-        else:
-            from auditor.report.text import summary_line
+    sys.exit(code)
 
-            click.echo(summary_line(result), err=True)
-    sys.exit(exit_code(result, fail_on))
+
+def _waiting(wait: float, path: Path, quiet: bool) -> float:
+    """Say so when another run holds the state, then wait for it."""
+    from auditor.state.store import busy
+
+    if busy(path) and not quiet:
+        click.echo(f"auditor: another run is using {path}; waiting up to {wait:g} s", err=True)
+    return wait
+
+
+def _log_line(result: AuditResult, memory: Any, code: int, seconds: float, outdir: Path) -> str:
+    """One line for logs: ``key=value`` pairs a log parser or grep can read."""
+    pairs: dict[str, object] = {"exit": code}
+    if result.run_id is not None:
+        pairs["run"] = result.run_id
+    pairs.update(result.summary.to_dict())
+    if memory is not None:
+        c = memory.counts
+        pairs.update(read=c.read, rejudged=c.rejudged, reused=c.reused, withdrawn=c.withdrawn)
+    if result.changes is not None:
+        counts = result.changes.counts()
+        for key in ("new", "fixed", "broken", "changed", "findings_added", "findings_resolved"):
+            pairs[key] = counts[key]
+        pairs["became_unreadable"] = counts["became_unreadable"]
+    pairs["seconds"] = f"{seconds:.1f}"
+    pairs["report"] = str(outdir)
+    return "auditor " + " ".join(f"{key}={value}" for key, value in pairs.items())
 
 
 def _action_notes(rules_dirs: tuple[Path, ...], lang: str) -> dict[str, str]:
@@ -428,6 +515,104 @@ def explain(rule: str, lang: str, rules_dirs: tuple[Path, ...]) -> None:
         from auditor.rules.rulebook import load_rulebook
 
         explain_rule(rule, catalogue(), load_rulebook(rules_dirs), _console(), lang)
+
+
+_STATE_OPTIONS = [
+    click.option(
+        "-o",
+        "--output",
+        "outdir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("audit-report"),
+        show_default=True,
+        help="The report folder whose state to read (its state file lies beside it).",
+    ),
+    click.option(
+        "--state",
+        "state_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The state file (default: OUTDIR.state.sqlite).",
+    ),
+]
+
+
+def _state_options(function: Any) -> Any:
+    for option in reversed(_STATE_OPTIONS):
+        function = option(function)
+    return function
+
+
+def _open_state(outdir: Path, state_file: Path | None) -> Any:
+    from auditor.state.store import connect, default_state_path
+
+    return connect(state_file or default_state_path(outdir), create=False)
+
+
+@cli.command()
+@_state_options
+@_LANG
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A table, or the runs as JSON.",
+)
+def history(outdir: Path, state_file: Path | None, lang: str, output_format: str) -> None:
+    """List the runs kept in a state: when, what they read, what they found."""
+    with _user_errors():
+        import json
+
+        from auditor.report.text import print_runs
+        from auditor.state.runs import runs
+
+        db = _open_state(outdir, state_file)
+        rows = runs(db)
+        db.close()
+        if output_format == "json":
+            click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+        else:
+            print_runs(rows, _console(), lang)
+
+
+@cli.command()
+@click.argument("earlier")
+@click.argument("later", default="last")
+@_state_options
+@_LANG
+@_FORMAT
+def diff(
+    earlier: str,
+    later: str,
+    outdir: Path,
+    state_file: Path | None,
+    lang: str,
+    output_format: str,
+) -> None:
+    """Compare two runs (numbers, or 'last' and 'previous'): new, withdrawn, fixed, broken.
+
+    LATER defaults to the last run, so ``auditor diff previous`` tells what the
+    last run changed.
+    """
+    with _user_errors():
+        import json
+
+        from auditor.report.text import print_changes
+        from auditor.state.runs import diff as compare_runs
+        from auditor.state.runs import resolve_run
+
+        db = _open_state(outdir, state_file)
+        first, second = resolve_run(db, earlier), resolve_run(db, later)
+        changes = compare_runs(db, first, second)
+        db.close()
+        if output_format == "json":
+            document = {"later_run": {"id": second.id, "started_at": second.started_at}}
+            document.update(changes.to_dict())
+            click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        else:
+            print_changes(changes, second.id, _console(), lang)
 
 
 def main() -> None:

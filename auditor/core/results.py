@@ -135,6 +135,10 @@ class AuditResult:
     # renderers that show the tables; kept out of the JSON document.
     partners: Any = field(default=None, repr=False, compare=False)
     projects: Any = field(default=None, repr=False, compare=False)
+    # With a state (incremental runs): this run's number, and what changed
+    # since the previous run (state/changes.py Changes).
+    run_id: int | None = None
+    changes: Any = field(default=None, compare=False)
 
     def all_findings(self) -> list[Finding]:
         found = [f for p in self.proposals for f in p.findings]
@@ -142,16 +146,28 @@ class AuditResult:
         return found
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = self.head()
+        document["proposals"] = [p.to_dict() for p in self.proposals]
+        document["files"] = [f.to_dict() for f in self.files]
+        return document
+
+    def head(self) -> dict[str, Any]:
+        """The document without its proposals and files."""
+        run: dict[str, Any] = {
+            "started_at": self.started_at,
+            "inputs": list(self.inputs),
+            "rules_version": self.rules_version,
+            "lang": self.lang,
+        }
+        if self.run_id is not None:
+            run["id"] = self.run_id
+        document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "auditor", "version": self.tool_version},
-            "run": {
-                "started_at": self.started_at,
-                "inputs": list(self.inputs),
-                "rules_version": self.rules_version,
-                "lang": self.lang,
-            },
+            "run": run,
             "summary": self.summary.to_dict(),
-            "proposals": [p.to_dict() for p in self.proposals],
-            "files": [f.to_dict() for f in self.files],
         }
+        if self.run_id is not None:
+            # null on the first run of a state: nothing to compare with
+            document["since_last_run"] = self.changes.to_dict() if self.changes else None
+        return document

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -33,14 +34,15 @@ def read_chunk(
     progress: Progress | None = None,
     reader: Callable[..., FileContent] = read_file,
     on_file: Callable[[str, int], Any] | None = None,
+    keep_contents: bool = False,
 ) -> ReadBatch:
     """Read ``items`` one after the other into one batch.
 
     ``on_file("start"|"done", index)`` is told as each file begins and ends
-    (the supervisor's watch on the time limit).
+    (the supervisor's watch on the time limit). With ``keep_contents`` the
+    batch keeps what each file gave (``ReadBatch.contents``), for the state of
+    an incremental run to cache.
     """
-    batch = ReadBatch()
-    project_rows: list[dict[str, str | None]] = []
     contents = []
     for item in items:
         if on_file is not None:
@@ -49,14 +51,28 @@ def read_chunk(
         if on_file is not None:
             on_file("done", item.index)
         contents.append(content)
+        if progress is not None:
+            progress(1)
+    batch = batch_of(contents)
+    if keep_contents:
+        batch.contents = contents
+    return batch
+
+
+def batch_of(contents: Sequence[FileContent]) -> ReadBatch:
+    """What files gave, as one batch (read now, or taken from an incremental run's cache)."""
+    batch = ReadBatch()
+    project_rows: list[dict[str, str | None]] = []
+    # The batch's own record of each file: finishing adds findings to it,
+    # and what the files gave stays as it was (an incremental run caches it).
+    contents = [replace(c, read=replace(c.read, drafts=list(c.read.drafts))) for c in contents]
+    for content in contents:
         batch.files.append(content.read)
         for source in content.sources:
             batch.sources[source.pkey] = source
         for pkey, drafts in content.drafts.items():
             batch.drafts.setdefault(pkey, []).extend(drafts)
         project_rows.extend(content.project_rows)
-        if progress is not None:
-            progress(1)
     if project_rows:
         batch.projects = pl.from_dicts(project_rows, schema=empty_projects().schema)
     batch.partners = finish(contents)
@@ -73,11 +89,14 @@ def read_in_worker(
     limits: Limits,
     on_file: Callable[[str, int], Any] | None = None,
     reader: str | None = None,
+    contents: bool = False,
 ) -> ReadBatch:
     """The default task of a reader process: read its chunk."""
     from auditor.read.isolation import load_reader
 
-    return read_chunk(items, limits, reader=load_reader(reader), on_file=on_file)
+    return read_chunk(
+        items, limits, reader=load_reader(reader), on_file=on_file, keep_contents=contents
+    )
 
 
 def stream_files(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -94,6 +95,8 @@ class ReadBatch:
     drafts: dict[str, list[FindingDraft]] = field(default_factory=dict)  # per proposal
     projects: pl.DataFrame = field(default_factory=empty_projects)
     partners: pl.DataFrame = field(default_factory=empty_partners)
+    # What each file gave (read/workbook.py FileContent), when asked to keep it.
+    contents: list[Any] = field(default_factory=list)
 
     @classmethod
     def merge(cls, parts: list[ReadBatch]) -> ReadBatch:

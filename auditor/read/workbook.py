@@ -69,6 +69,43 @@ class FileContent:
     drafts: dict[str, list[FindingDraft]] = field(default_factory=dict)
 
 
+def rekey_content(content: FileContent, item: InputFile) -> FileContent:
+    """What a file gave in an earlier run, for its place (index and path) in this run.
+
+    Proposal keys are "<file index>:<n>", and the file's index depends on
+    what else the run reads (an incremental run takes unchanged files' rows
+    from its state, read/batch.py batch_of).
+    """
+
+    def key(pkey: str) -> str:
+        return f"{item.index}:{pkey.partition(':')[2]}"
+
+    read = content.read
+    return FileContent(
+        FileRead(
+            file=item.display,
+            relative=item.relative,
+            index=item.index,
+            proposals=[key(p) for p in read.proposals],
+            drafts=list(read.drafts),
+            unreadable=read.unreadable,
+        ),
+        sources=[
+            replace(s, pkey=key(s.pkey), file=item.display, relative=item.relative)
+            for s in content.sources
+        ],
+        project_rows=[{**row, PKEY: key(row[PKEY] or "")} for row in content.project_rows],
+        partner_rows=content.partner_rows,
+        partner_table=content.partner_table,
+        proposal_ids=(
+            None
+            if content.proposal_ids is None
+            else {pid: key(pkey) for pid, pkey in content.proposal_ids.items()}
+        ),
+        drafts={key(pkey): drafts for pkey, drafts in content.drafts.items()},
+    )
+
+
 def unreadable(variant: str = "default", **params: Any) -> _Unreadable:
     return _Unreadable(FindingDraft("unreadable-file", params={"variant": variant, **params}))
 

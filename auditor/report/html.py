@@ -8,8 +8,8 @@ environment escapes everything (autoescape) and refuses unknown names
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -49,6 +49,38 @@ class RunContext:
     started_at: str
     rules_version: str
     inputs: list[str]
+    run_id: int | None = None  # with a state: the run's number
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    proposal_id: str
+    file: str
+    page: str | None  # None: withdrawn
+    before: str | None
+    after: str | None
+    added: list[str]  # "code (cell): message"
+    resolved: list[str]
+
+
+@dataclass(frozen=True)
+class ChangesView:
+    """The "since last run" section of the index."""
+
+    since_id: int
+    since_started: str
+    counts: dict[str, int]
+    groups: list[tuple[str, list[ChangeView], int]]  # (kind, shown, not shown)
+    unreadable: list[str]
+    readable: list[str]
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    run: int | None  # None: this run
+    started_at: str
+    verdict: str
+    verdict_symbol: str
 
 
 @dataclass(frozen=True)
@@ -112,6 +144,8 @@ class IndexContext:
     by_rule: list[RuleBar]
     unreadable: list[FileView]
     file_findings: list[FileView]
+    changes: ChangesView | None = None
+    first_run: bool = False  # with a state, and no earlier run to compare with
 
 
 @dataclass(frozen=True)
@@ -190,6 +224,7 @@ class ProposalContext:
     partner_sheet: str | None
     partner_columns: list[ColumnView]
     partners: list[PartnerRowView]
+    history: list[HistoryView] = field(default_factory=list)
 
 
 def _view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
@@ -201,7 +236,11 @@ def _view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
 
 def run_context(result: AuditResult) -> RunContext:
     return RunContext(
-        result.tool_version, result.started_at, result.rules_version, list(result.inputs)
+        result.tool_version,
+        result.started_at,
+        result.rules_version,
+        list(result.inputs),
+        result.run_id,
     )
 
 
@@ -250,6 +289,48 @@ def index_context(result: AuditResult, links: Links) -> IndexContext:
             for f in result.files
             if f.findings and f.verdict is not Verdict.UNREADABLE
         ],
+        changes=_changes_view(result, links) if result.changes is not None else None,
+        first_run=result.run_id is not None and result.changes is None,
+    )
+
+
+# Proposals listed per kind of change on the index; results.json lists all.
+CHANGES_SHOWN = 300
+
+
+def _changes_view(result: AuditResult, links: Links) -> ChangesView:
+    changes = result.changes
+    pages = {(p.file, p.proposal_id): links.pages.get(p.key) for p in result.proposals}
+
+    def lines(rows: tuple[tuple[str, str, str, str, str], ...]) -> list[str]:
+        return [
+            f"{code}{f' ({where})' if where else ''}: {message}"
+            for code, _, _, where, message in rows
+        ]
+
+    groups = []
+    for kind in ("broken", "fixed", "new", "withdrawn", "changed"):
+        entries = getattr(changes, kind)
+        shown = [
+            ChangeView(
+                c.proposal_id,
+                c.file,
+                pages.get((c.file, c.proposal_id)) if c.after else None,
+                c.before,
+                c.after,
+                lines(c.added),
+                lines(c.resolved),
+            )
+            for c in entries[:CHANGES_SHOWN]
+        ]
+        groups.append((kind, shown, max(0, len(entries) - CHANGES_SHOWN)))
+    return ChangesView(
+        changes.since.id,
+        changes.since.started_at,
+        changes.counts(),
+        groups,
+        list(changes.unreadable),
+        list(changes.readable),
     )
 
 
@@ -323,8 +404,13 @@ def proposal_context(
     rows: ProposalRows,
     annotated: str | None,
     notes: Mapping[str, str],
+    history: Sequence[tuple[int | None, str, str]] = (),
 ) -> ProposalContext:
-    """What a proposal's page shows; ``annotated`` is its copy, relative to OUTDIR."""
+    """What a proposal's page shows; ``annotated`` is its copy, relative to OUTDIR.
+
+    ``history``: the proposal's verdicts in earlier runs, where they changed
+    (run, start, verdict), oldest first.
+    """
     rules = catalogue()
     checks = [
         CheckView(
@@ -367,6 +453,10 @@ def proposal_context(
         partner_sheet=proposal.partner_sheet,
         partner_columns=columns,
         partners=partner_rows,
+        history=[
+            HistoryView(run, started, verdict, SYMBOLS[Verdict(verdict)])
+            for run, started, verdict in history
+        ],
     )
 
 

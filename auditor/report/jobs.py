@@ -49,6 +49,7 @@ class PageJob:
     proposal: ProposalResult
     rows: ProposalRows
     annotated: str | None
+    history: tuple[tuple[int | None, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ def render_pages(
 ) -> None:
     out = Staging(Path(folder))
     for job in jobs:
-        context = proposal_context(run, lang, job.proposal, job.rows, job.annotated, notes)
+        context = proposal_context(
+            run, lang, job.proposal, job.rows, job.annotated, notes, job.history
+        )
         out.text(job.page, render_proposal(context))
 
 

@@ -47,9 +47,7 @@ def results_document(result: AuditResult, links: Links | None = None) -> dict[st
 
 
 def _head(result: AuditResult) -> dict[str, Any]:
-    document = result.to_dict()
-    del document["proposals"], document["files"]
-    return document
+    return result.head()
 
 
 def _compact(value: Any) -> str:
@@ -83,13 +81,28 @@ class EntryCache:
         return _compact(proposal_entry(proposal, links))
 
 
+def _one_per_line(value: dict[str, Any]) -> str:
+    """A section of lists (since_last_run) with one entry per line."""
+    parts = []
+    for key, item in value.items():
+        if isinstance(item, list) and item:
+            inner = ",\n".join(f"      {_compact(entry)}" for entry in item)
+            parts.append(f"    {json.dumps(key)}: [\n{inner}\n    ]")
+        else:
+            parts.append(f"    {json.dumps(key)}: {_compact(item)}")
+    return "{\n" + ",\n".join(parts) + "\n  }"
+
+
 def render_json(
     result: AuditResult, links: Links | None = None, cache: EntryCache | None = None
 ) -> str:
     cache = cache or EntryCache()
     lines = ["{"]
     for key, value in _head(result).items():
-        lines.append(f"  {json.dumps(key)}: {_compact(value)},")
+        if isinstance(value, dict) and any(isinstance(v, list) for v in value.values()):
+            lines.append(f"  {json.dumps(key)}: {_one_per_line(value)},")
+        else:
+            lines.append(f"  {json.dumps(key)}: {_compact(value)},")
     lines.append('  "proposals": [')
     lines.append(",\n".join(f"    {cache.text(p, links)}" for p in result.proposals))
     lines.append("  ],")

@@ -9,13 +9,11 @@ a folder the auditor did not write is never replaced.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any
 from auditor.api import Chunk
 from auditor.core.errors import OutputError
 from auditor.core.findings import Verdict
+from auditor.core.locks import hold
 from auditor.core.results import AuditResult, FileResult, ProposalResult
 from auditor.read.isolation import worker_context
 from auditor.report.annotate import ANNOTATABLE
@@ -55,37 +54,16 @@ def _lock_path(outdir: Path) -> Path:
     return outdir.parent / f".{outdir.name}.lock"
 
 
-@contextlib.contextmanager
-def output_lock(outdir: Path, wait: float = 0.0) -> Iterator[None]:
-    """Hold OUTDIR for this run; a second run waits ``wait`` seconds, then gives up.
-
-    The lock is an advisory ``flock`` on a file beside OUTDIR, released by the
-    system when the process ends, however it ends.
-    """
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait
-    with _lock_path(outdir).open("a+") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise OutputError(
-                        f"another auditor run ({holder}) is writing {outdir}; "
-                        "wait for it to finish, or choose another output folder"
-                    ) from None
-                time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def output_lock(outdir: Path, wait: float = 0.0) -> contextlib.AbstractContextManager[None]:
+    """Hold OUTDIR for this run; a second run waits ``wait`` seconds, then gives up."""
+    return hold(
+        _lock_path(outdir),
+        wait,
+        lambda holder: (
+            f"another auditor run ({holder}) is writing {outdir}; "
+            "wait for it to finish, or choose another output folder"
+        ),
+    )
 
 
 def check_outdir(outdir: Path) -> None:
@@ -137,12 +115,16 @@ class ReportWriter:
         notes: Mapping[str, str] | None = None,
         workers: int | None = None,
         wait: float = 0.0,
+        history: Mapping[tuple[str, str], Sequence[tuple[int, str, str]]] | None = None,
     ) -> None:
+        """``history``: each proposal's verdicts in earlier runs (state/memory.py), by
+        (file, proposal ID), for its page."""
         if options.annotate not in ANNOTATE_MODES:
             raise OutputError(f"--annotate must be one of {', '.join(ANNOTATE_MODES)}")
         check_outdir(outdir)
         self.outdir, self.run, self.lang, self.options = outdir, run, lang, options
         self.notes = dict(notes or {})
+        self.history = history or {}
         self._lock = output_lock(outdir, wait)
         self._lock.__enter__()
         self.staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
@@ -189,6 +171,7 @@ class ReportWriter:
                     proposal,
                     rows.get(proposal.key, ProposalRows({}, [])),
                     self.links.annotated.get(proposal.file),
+                    self._history(proposal),
                 )
             )
         folder = str(self.staging)
@@ -201,6 +184,13 @@ class ReportWriter:
                 self.pool.submit(render_pages, folder, self.run, self.lang, self.notes, some_pages)
             )
         self.entries.add(chunk.proposals, self.links)
+
+    def _history(self, proposal: ProposalResult) -> tuple[tuple[int | None, str, str], ...]:
+        earlier = self.history.get((proposal.file, proposal.proposal_id), ())
+        if not earlier and self.run.run_id is None:
+            return ()
+        now = (None, self.run.started_at, str(proposal.verdict))
+        return (*earlier, now)
 
     def _copy_name(self, file: FileResult, proposals: list[ProposalResult]) -> str | None:
         known = self.links.annotated.get(file.file)

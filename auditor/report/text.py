@@ -9,6 +9,8 @@ from rich.text import Text
 from auditor.core.findings import Finding, Severity, Verdict
 from auditor.core.results import AuditResult, ProposalResult
 from auditor.report.i18n import t
+from auditor.state.changes import Changes, ProposalChange
+from auditor.state.runs import RunRow
 
 _VERDICT_STYLE = {
     Verdict.ELIGIBLE: "green",
@@ -123,3 +125,61 @@ def _verdict_lines(
         )
         for p in proposals
     ]
+
+
+def print_runs(rows: list[RunRow], console: Console, lang: str) -> None:
+    """``auditor history``: one line per run."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for key in ("history.run", "history.started", "history.seconds", "col.files", "col.proposals"):
+        table.add_column(t(key, lang))
+    for key in ("verdict.eligible", "verdict.ineligible", "verdict.unreadable"):
+        table.add_column(t(key, lang), justify="right")
+    for key in ("history.read", "history.rejudged", "history.reused", "history.withdrawn"):
+        table.add_column(t(key, lang), justify="right")
+    for row in rows:
+        c = row.counts
+        table.add_row(
+            str(row.id),
+            row.started_at,
+            f"{row.seconds:.1f}",
+            str(c["files"]),
+            str(c["proposals"]),
+            str(c["eligible"]),
+            str(c["ineligible"]),
+            str(c["unreadable"]),
+            str(c["read"]),
+            str(c["rejudged"]),
+            str(c["reused"]),
+            str(c["withdrawn"]),
+        )
+    console.print(table)
+
+
+def print_changes(changes: Changes, later: int, console: Console, lang: str) -> None:
+    """``auditor diff``: the proposals that changed, grouped, with their findings."""
+    since = changes.since.id if changes.since else "—"
+    console.print(Text(t("diff.heading", lang, earlier=since, later=later), style="bold"))
+    for kind in ("broken", "fixed", "new", "withdrawn", "changed"):
+        entries: tuple[ProposalChange, ...] = getattr(changes, kind)
+        if not entries:
+            continue
+        console.print(Text(f"{t('changes.' + kind, lang)} ({len(entries)})", style="bold"))
+        for change in entries:
+            before = t(f"verdict.{change.before}", lang) if change.before else "—"
+            after = t(f"verdict.{change.after}", lang) if change.after else t("changes.gone", lang)
+            name = change.proposal_id or t("index.no_id", lang)
+            console.print(Text(f"  {name}  {before} → {after}  {change.file}"))
+            for mark, rows in (("+", change.added), ("-", change.resolved)):
+                for code, _, _, where, message in rows:
+                    place = f" {where}" if where else ""
+                    console.print(Text(f"      {mark} {code}{place}: {message}"))
+    for key, files in (
+        ("changes.became_unreadable", changes.unreadable),
+        ("changes.became_readable", changes.readable),
+    ):
+        if files:
+            console.print(Text(f"{t(key, lang)} ({len(files)})", style="bold"))
+            for file in files:
+                console.print(Text(f"  {file}"))
+    counts = changes.counts()
+    console.print(Text(" ".join(f"{key}={value}" for key, value in counts.items())))

@@ -1,0 +1,1 @@
+"""What the auditor remembers of an inbox between runs (incremental audits, history)."""

@@ -1,0 +1,167 @@
+"""The state of an inbox between runs, in one SQLite file.
+
+What is kept (schema version 1):
+
+- ``runs``: one row per completed run: when, over what, with which rules and
+  tool, its counts, and how many files it read, re-judged or reused;
+- ``files``: per file (by absolute path) its size, modification time and
+  SHA-256, the reader and rules that judged it, its parsed rows (so a rule
+  change re-judges without re-reading) and its judged results;
+- ``proposal_states`` and ``file_states``: what each run concluded, stored as
+  ranges of runs (``first_run``..``last_run``): a proposal whose verdict and
+  findings did not change only moves its ``last_run`` on, so a nightly run
+  over thousands of unchanged proposals writes almost nothing.
+
+A run writes everything in one transaction, committed after its reports are
+in place: a run killed half-way leaves the previous state as it was.
+Two runs never share a state file at once (``lock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import sqlite3
+from pathlib import Path
+
+from auditor.core.errors import OutputError
+from auditor.core.locks import hold
+
+SCHEMA_VERSION = 1
+
+# Migration N brings a state file from schema version N-1 to N. Add to the
+# end; never edit a migration that has been released.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        ended_at TEXT NOT NULL,
+        seconds REAL NOT NULL,
+        inputs TEXT NOT NULL,
+        rules_version TEXT NOT NULL,
+        tool_version TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        files INTEGER NOT NULL,
+        proposals INTEGER NOT NULL,
+        eligible INTEGER NOT NULL,
+        ineligible INTEGER NOT NULL,
+        unreadable INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        read INTEGER NOT NULL,
+        rejudged INTEGER NOT NULL,
+        reused INTEGER NOT NULL,
+        withdrawn INTEGER NOT NULL
+    );
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        display TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        read_key TEXT NOT NULL,
+        judge_key TEXT NOT NULL,
+        content BLOB,
+        judged BLOB NOT NULL,
+        first_run INTEGER NOT NULL,
+        last_run INTEGER NOT NULL,
+        withdrawn_run INTEGER
+    );
+    CREATE TABLE proposal_states (
+        id INTEGER PRIMARY KEY,
+        file TEXT NOT NULL,
+        proposal_id TEXT NOT NULL,
+        first_run INTEGER NOT NULL,
+        last_run INTEGER NOT NULL,
+        verdict TEXT NOT NULL,
+        findings TEXT NOT NULL
+    );
+    CREATE INDEX proposal_states_by_run ON proposal_states (last_run, first_run);
+    CREATE INDEX proposal_states_by_id ON proposal_states (proposal_id);
+    CREATE TABLE file_states (
+        id INTEGER PRIMARY KEY,
+        file TEXT NOT NULL,
+        first_run INTEGER NOT NULL,
+        last_run INTEGER NOT NULL,
+        verdict TEXT NOT NULL,
+        findings TEXT NOT NULL
+    );
+    CREATE INDEX file_states_by_run ON file_states (last_run, first_run);
+    """,
+)
+
+
+def default_state_path(outdir: Path) -> Path:
+    """The state file of a report folder: beside it (the folder is replaced on every run)."""
+    return outdir.parent / f"{outdir.name}.state.sqlite"
+
+
+def connect(path: Path, create: bool = True) -> sqlite3.Connection:
+    """Open the state file, bringing its schema up to date."""
+    if not create and not path.exists():
+        raise OutputError(f"no state file at {path} (it is written by `auditor audit`)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # WAL: readers (``auditor history`` during a run) never wait for the
+        # writer; NORMAL sync is durable across a killed process, and the
+        # commit at the end of a run is the only point that matters.
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        migrate(connection, path)
+    except sqlite3.DatabaseError as error:
+        raise OutputError(f"the state file {path} cannot be used: {error}") from error
+    return connection
+
+
+def migrate(connection: sqlite3.Connection, path: Path) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise OutputError(
+            f"the state file {path} was written by a newer auditor (schema {version}, "
+            f"this one knows {SCHEMA_VERSION}); upgrade the auditor or use another --state"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            _apply(connection, MIGRATIONS[number], number + 1)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+
+def _apply(connection: sqlite3.Connection, script: str, version: int) -> None:
+    # executescript would commit the open transaction first; run the
+    # statements one by one so a failed migration leaves the file as it was.
+    for statement in script.split(";"):
+        if statement.strip():
+            connection.execute(statement)
+    connection.execute(f"PRAGMA user_version = {version}")
+
+
+def busy(path: Path) -> bool:
+    """Whether another run holds the state now (a hint for the user; ``lock`` decides)."""
+    lock_file = path.with_name(f"{path.name}.lock")
+    if not lock_file.exists():
+        return False
+    with lock_file.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def lock(path: Path, wait: float) -> contextlib.AbstractContextManager[None]:
+    """Hold the state file for this run; a second run waits ``wait`` seconds, then gives up."""
+    return hold(
+        path.with_name(f"{path.name}.lock"),
+        wait,
+        lambda holder: (
+            f"another auditor run ({holder}) is using the state {path}; "
+            f"gave up after waiting {wait:g} s (--wait)"
+        ),
+    )
