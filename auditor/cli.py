@@ -300,7 +300,7 @@ def audit(
         from auditor.api import audit as run_audit
         from auditor.report.html import RunContext
         from auditor.report.json import render_json
-        from auditor.report.outputs import ReportOptions, ReportWriter
+        from auditor.report.outputs import ReportOptions, ReportWriter, check_outdir
         from auditor.rules.rulebook import load_rulebook
         from auditor.state.memory import Memory
         from auditor.state.store import default_state_path
@@ -310,6 +310,7 @@ def audit(
         version = load_rulebook(rules_dirs).version
         options = ReportOptions(annotate=annotate, results_only=reports == "results")
         notes = _action_notes(rules_dirs, lang)
+        check_outdir(outdir)  # before the state beside it is made
         memory = None
         if not no_state:
             path = state_file or default_state_path(outdir)
@@ -377,11 +378,12 @@ def _log_line(result: AuditResult, memory: Any, code: int, seconds: float, outdi
     pairs.update(result.summary.to_dict())
     if memory is not None:
         c = memory.counts
-        pairs.update(read=c.read, rejudged=c.rejudged, reused=c.reused, withdrawn=c.withdrawn)
+        pairs.update(read=c.read, rejudged=c.rejudged, reused=c.reused, files_withdrawn=c.withdrawn)
     if result.changes is not None:
         counts = result.changes.counts()
-        for key in ("new", "fixed", "broken", "changed", "findings_added", "findings_resolved"):
+        for key in ("new", "withdrawn", "fixed", "broken", "changed", "findings_added"):
             pairs[key] = counts[key]
+        pairs["findings_resolved"] = counts["findings_resolved"]
         pairs["became_unreadable"] = counts["became_unreadable"]
     pairs["seconds"] = f"{seconds:.1f}"
     pairs["report"] = str(outdir)

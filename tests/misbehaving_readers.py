@@ -24,6 +24,14 @@ def read_file(item: Any, limits: Any) -> Any:
     return real_read_file(item, limits)
 
 
+def counting_read_file(item: Any, limits: Any) -> Any:
+    """The real reader, logging each file it reads to ``reads.log`` beside the inbox folder."""
+    log = item.path.parent.parent / "reads.log"
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(f"{item.path}\n")
+    return real_read_file(item, limits)
+
+
 def broken_task(items: Any, limits: Any, on_file: Any = None, **options: Any) -> Any:
     """A worker task that fails after reading, outside any file."""
     raise RuntimeError("a bug in judging")

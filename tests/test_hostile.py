@@ -201,6 +201,9 @@ def test_a_task_that_fails_outside_any_file_stops_the_run_with_its_traceback() -
         list(supervisor.stream(items))
 
 
+AUDIT = [sys.executable, "-m", "auditor", "audit"]
+
+
 def test_a_second_run_on_the_same_output_folder_is_refused(tmp_path: Path) -> None:
     source = ROOT / "samples" / "ka220-hed-eligible.xlsx"
     out = tmp_path / "out"
@@ -225,7 +228,7 @@ def test_a_second_run_on_the_same_output_folder_is_refused(tmp_path: Path) -> No
     held.wait(10)
     try:
         second = subprocess.run(
-            [sys.executable, "-m", "auditor", "audit", str(source), "-o", str(out), "-q"],
+            [*AUDIT, str(source), "-o", str(out), "-q", "--wait", "0"],
             cwd=ROOT,
             capture_output=True,
             text=True,

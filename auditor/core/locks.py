@@ -21,9 +21,13 @@ def hold(lock_file: Path, wait: float, busy: Callable[[str], str]) -> Iterator[N
     file says which process holds it; ``busy(holder)`` is the message of the
     error raised when the wait is over.
     """
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_file.open("a+")
+    except OSError as error:
+        raise OutputError(f"cannot write the lock file {lock_file}: {error.strerror}") from error
     deadline = time.monotonic() + wait
-    with lock_file.open("a+") as handle:
+    with handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -127,6 +127,14 @@ class ReportWriter:
         self.history = history or {}
         self._lock = output_lock(outdir, wait)
         self._lock.__enter__()
+        # Holding the lock, any staging folder of this OUTDIR is a killed run's.
+        for stale in outdir.parent.glob(f".{outdir.name}.staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for previous in outdir.parent.glob(f".{outdir.name}.previous-*"):
+            if outdir.exists():
+                shutil.rmtree(previous, ignore_errors=True)
+            else:  # killed in the middle of the swap: the previous report comes back
+                previous.rename(outdir)
         self.staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
         self.out = Staging(self.staging)
         self.out.text(MARKER, "written by auditor; replaced as a whole on every run\n")

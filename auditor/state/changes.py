@@ -150,6 +150,9 @@ def _difference(
     return tuple(row for row in rows if _identity(row) not in known)
 
 
+_GONE = Observation("gone", ())
+
+
 def compare(before: Snapshot, after: Snapshot, since: RunRef | None) -> Changes:
     """What changed from ``before`` (the run ``since``) to ``after``."""
     new, withdrawn, fixed, broken, changed = [], [], [], [], []
@@ -172,7 +175,9 @@ def compare(before: Snapshot, after: Snapshot, since: RunRef | None) -> Changes:
         if old is None:
             new.append(change)
         elif now is None:
-            withdrawn.append(change)
+            # A file that became unreadable is told as such, not as withdrawn.
+            if after.files.get(key[0], _GONE).verdict != "unreadable":
+                withdrawn.append(change)
         elif old.verdict == "ineligible" and now.verdict == "eligible":
             fixed.append(change)
         elif old.verdict == "eligible" and now.verdict == "ineligible":

@@ -327,11 +327,12 @@ class Memory:
         _extend(self.db, "file_states", ("file",), run, {(k,): o for k, o in now.files.items()})
         s, c = result.summary, self.counts
         self.db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO runs VALUES ({', '.join('?' * 19)})",
             (
                 run,
                 result.started_at,
                 ended_at,
+                round(seconds, 3),
                 json.dumps(list(result.inputs)),
                 result.rules_version,
                 result.tool_version,

@@ -59,10 +59,11 @@ def runs(db: sqlite3.Connection) -> list[RunRow]:
             row[0],
             row[1],
             row[2],
-            json.loads(row[3]),
-            row[4],
+            row[3],
+            json.loads(row[4]),
             row[5],
-            dict(zip(COUNTS, row[6:], strict=True)),
+            row[6],
+            dict(zip(COUNTS, row[7:], strict=True)),
         )
         for row in db.execute(
             "SELECT id, started_at, ended_at, seconds, inputs, rules_version, tool_version,"

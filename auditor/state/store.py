@@ -101,8 +101,8 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
     """Open the state file, bringing its schema up to date."""
     if not create and not path.exists():
         raise OutputError(f"no state file at {path} (it is written by `auditor audit`)")
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path, isolation_level=None, timeout=30)
         # WAL: readers (``auditor history`` during a run) never wait for the
         # writer; NORMAL sync is durable across a killed process, and the
@@ -110,7 +110,7 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         migrate(connection, path)
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.Error, OSError) as error:
         raise OutputError(f"the state file {path} cannot be used: {error}") from error
     return connection
 
