@@ -102,6 +102,7 @@ def audit(
     memory: Memory | None = None,
     chunk_rows: bool = True,
     started_at: str | None = None,
+    reused_rows: bool = True,
 ) -> AuditResult:
     """Audit the workbooks found under ``paths``.
 
@@ -114,7 +115,8 @@ def audit(
 
     With ``memory`` (state/memory.py) the run is incremental: unchanged files
     keep their stored results or are judged from their cached rows, and only
-    the others are read.
+    the others are read. Reused results come without rows unless
+    ``reused_rows`` (the reports fetch the rows they still need: ``rows_of``).
 
     Worker processes are started, so a script calling this needs the usual
     ``if __name__ == "__main__":`` guard.
@@ -123,7 +125,7 @@ def audit(
     started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")
     items = discover(list(paths))
     rows = keep_rows or (on_chunk is not None and chunk_rows)
-    plan = memory.plan(items, rows) if memory is not None else None
+    plan = memory.plan(items, rows and reused_rows) if memory is not None else None
     to_read = plan.read if plan is not None else items
     # A batch is judged where it is read, spread over the workers; a few files
     # are only read there and judged here, this process getting ready to
@@ -179,8 +181,27 @@ def audit(
             chunk = judge_chunk(part, book, config)
             chunk.contents = contents
             take(chunk)
-    _settle_duplicates(judged, items, book, config, on_chunk, rows)
+    # Without reused rows, the reports fetch the rows of revised proposals.
+    _settle_duplicates(judged, items, book, config, on_chunk, rows and reused_rows)
     return _result(judged, book, config, tuple(paths), started)
+
+
+def rows_of(
+    files: Sequence[str], memory: Memory, book: RuleBook, config: AuditConfig
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The rows (partners, projects) of files of an incremental run whose results were reused.
+
+    Judged again from the rows the state keeps; a file whose rows it does not
+    keep is read (it was read without trouble before).
+    """
+    read = load_reader(config.reader)
+    contents = []
+    for display in files:
+        item = memory.items[display]
+        content = memory.cached_content(item)
+        contents.append(content if content is not None else read(item, config.limits))
+    chunk = judge_chunk(batch_of(contents), book, config)
+    return chunk.partners, chunk.projects
 
 
 def read_and_judge(

@@ -295,7 +295,7 @@ def audit(
     clock = time.monotonic()
     with _user_errors():
         _warm_up(limits)
-        from dataclasses import replace
+        from dataclasses import astuple, replace
 
         from auditor.api import audit as run_audit
         from auditor.report.html import RunContext
@@ -319,7 +319,8 @@ def audit(
             run_id = memory.run_id if memory else None
             run = RunContext(__version__, started, version, list(paths), run_id)
             history = memory.history() if memory else None
-            writer = ReportWriter(outdir, run, lang, options, notes, workers, wait, history)
+            reuse = _reuse(memory, outdir, config) if memory else None
+            writer = ReportWriter(outdir, run, lang, options, notes, workers, wait, history, reuse)
             on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
             try:
                 with bar or contextlib.nullcontext():
@@ -333,6 +334,7 @@ def audit(
                         memory=memory,
                         chunk_rows=not options.results_only,
                         started_at=started,
+                        reused_rows=memory is None,
                     )
                 if memory is not None:
                     result = replace(result, run_id=run_id, changes=memory.changes(result))
@@ -344,7 +346,8 @@ def audit(
                 # After the reports are in place: a run killed before this
                 # line leaves the state as the previous run left it.
                 ended = datetime.now().astimezone().isoformat(timespec="seconds")
-                memory.commit(result, ended, time.monotonic() - clock)
+                outputs = {name: astuple(o) for name, o in writer.outputs.items()}
+                memory.commit(result, ended, time.monotonic() - clock, outputs)
         finally:
             if memory is not None:
                 memory.close()
@@ -359,6 +362,30 @@ def audit(
                 result, outdir / ("results.json" if options.results_only else "index.html")
             )
     sys.exit(code)
+
+
+def _reuse(memory: Any, outdir: Path, config: Any) -> Any:
+    """What the previous report can give an incremental run (report/reuse.py)."""
+    from auditor.api import rows_of
+    from auditor.report.outputs import MARKER, marker
+    from auditor.report.reuse import Output, Reuse
+    from auditor.rules.rulebook import load_rulebook
+
+    folder = None
+    if memory.previous is not None:
+        try:
+            if (outdir / MARKER).read_text(encoding="utf-8") == marker(memory.previous.id):
+                folder = outdir  # the report the state's last run wrote
+        except OSError:
+            pass
+    book = load_rulebook(config.rules_dirs)
+    return Reuse(
+        folder,
+        {name: Output(*fields) for name, fields in memory.outputs().items()},
+        memory.salt,
+        memory.stamp,
+        lambda files: rows_of(files, memory, book, config),
+    )
 
 
 def _waiting(wait: float, path: Path, quiet: bool) -> float:

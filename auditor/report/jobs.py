@@ -8,7 +8,9 @@ report.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,10 +39,31 @@ class Staging:
         return target
 
     def text(self, relative: str, text: str) -> None:
-        self.path(relative).write_text(text, encoding="utf-8")
+        self._replace(relative, lambda path: path.write_text(text, encoding="utf-8"))
 
     def workbook(self, relative: str, workbook: Any) -> None:
-        workbook.save(self.path(relative))
+        self._replace(relative, workbook.save)
+
+    def link(self, relative: str, previous: Path) -> bool:
+        """Take a file unchanged from the previous report (a hard link; a copy across devices)."""
+        target = self.path(relative)
+        try:
+            target.unlink(missing_ok=True)
+            os.link(previous, target)
+        except OSError:
+            try:
+                shutil.copyfile(previous, target)
+            except OSError:
+                return False
+        return True
+
+    def _replace(self, relative: str, write: Callable[[Path], object]) -> None:
+        # Written beside and renamed over: a file taken from the previous report
+        # by a hard link is replaced, never written through.
+        target = self.path(relative)
+        scratch = target.with_name(f".{target.name}.part")
+        write(scratch)
+        scratch.replace(target)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,10 @@ class UniqueNames:
     def __init__(self) -> None:
         self._taken: set[str] = set()
 
+    def reserve(self, name: str) -> None:
+        """Keep ``name`` from being handed out (it is given by other means)."""
+        self._taken.add(name.lower())
+
     def take(self, stem: str, suffix: str = "") -> str:
         candidate, number = f"{stem}{suffix}", 1
         while candidate.lower() in self._taken:

@@ -9,13 +9,14 @@ a folder the auditor did not write is never replaced.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from auditor.report.i18n import t
 from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
 from auditor.report.json import EntryCache, render_json
 from auditor.report.names import Links, UniqueNames, safe_relative, safe_stem
+from auditor.report.reuse import Output, Reuse
 from auditor.report.summary import build_summary
 
 MARKER = ".auditor-report"
@@ -87,6 +89,16 @@ def check_outdir(outdir: Path) -> None:
         ) from error
 
 
+def marker(run_id: int | None) -> str:
+    """The marker file's text: says the folder is the auditor's, and which run wrote it."""
+    text = "written by auditor; replaced as a whole on every run\n"
+    return text if run_id is None else f"{text}run {run_id}\n"
+
+
+def _compact_file(file: FileResult) -> str:
+    return json.dumps(file.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
 def _failing(file: FileResult, proposals: list[ProposalResult]) -> bool:
     return bool(file.findings) or any(p.findings for p in proposals)
 
@@ -94,6 +106,7 @@ def _failing(file: FileResult, proposals: list[ProposalResult]) -> bool:
 # Pages and copies per job sent to a worker: enough to keep the pickling small
 # next to the work, few enough to spread over the workers.
 PAGES_PER_JOB = 100
+_NO_ROWS = ProposalRows({}, [])
 COPIES_PER_JOB = 10
 
 
@@ -116,15 +129,21 @@ class ReportWriter:
         workers: int | None = None,
         wait: float = 0.0,
         history: Mapping[tuple[str, str], Sequence[tuple[int, str, str]]] | None = None,
+        reuse: Reuse | None = None,
     ) -> None:
         """``history``: each proposal's verdicts in earlier runs (state/memory.py), by
-        (file, proposal ID), for its page."""
+        (file, proposal ID), for its page; ``reuse``: what the previous report
+        offers (report/reuse.py), in an incremental run."""
         if options.annotate not in ANNOTATE_MODES:
             raise OutputError(f"--annotate must be one of {', '.join(ANNOTATE_MODES)}")
         check_outdir(outdir)
         self.outdir, self.run, self.lang, self.options = outdir, run, lang, options
         self.notes = dict(notes or {})
         self.history = history or {}
+        self.reuse = reuse
+        # With a state, pages carry the run of each verdict in their history,
+        # not this run's time: an unchanged proposal's page stays the same.
+        self.page_run = replace(run, started_at="") if run.run_id is not None else run
         self._lock = output_lock(outdir, wait)
         self._lock.__enter__()
         # Holding the lock, any staging folder of this OUTDIR is a killed run's.
@@ -137,9 +156,18 @@ class ReportWriter:
                 previous.rename(outdir)
         self.staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
         self.out = Staging(self.staging)
-        self.out.text(MARKER, "written by auditor; replaced as a whole on every run\n")
+        self.out.text(MARKER, marker(run.run_id))
         self.links = Links()
         self._pages, self._copies = UniqueNames(), UniqueNames()
+        if reuse is not None:  # last run's names stay theirs
+            for name, output in reuse.outputs.items():
+                if output.kind == "page":
+                    self._pages.reserve(name.removeprefix("proposals/"))
+                else:
+                    self._copies.reserve(name.removeprefix("annotated/"))
+        self._named: set[str] = set()
+        self.outputs: dict[str, Output] = {}
+        self.reused = 0
         count = workers or os.cpu_count() or 1
         self.pool = (
             None
@@ -159,29 +187,27 @@ class ReportWriter:
         by_file: dict[str, list[ProposalResult]] = {}
         for proposal in chunk.proposals:
             by_file.setdefault(proposal.file, []).append(proposal)
-        copies = []
+        targets = {}
         for file in chunk.files:
             target = self._copy_name(file, by_file.get(file.file, []))
             if target is not None:
-                copies.append(CopyJob(file.file, target, file, by_file.get(file.file, [])))
-        rows = rows_by_proposal(chunk.partners, chunk.projects)
-        pages = []
+                targets[file.file] = target
         for proposal in chunk.proposals:
-            page = self.links.pages.get(proposal.key)
-            if page is None:
-                stem = safe_stem(proposal.proposal_id)
-                page = self.links.pages[proposal.key] = (
-                    f"proposals/{self._pages.take(stem, '.html')}"
-                )
-            pages.append(
-                PageJob(
-                    page,
-                    proposal,
-                    rows.get(proposal.key, ProposalRows({}, [])),
-                    self.links.annotated.get(proposal.file),
-                    self._history(proposal),
-                )
-            )
+            self._page_name(proposal)
+        self.entries.add(chunk.proposals, self.links)
+        copies = [
+            CopyJob(file.file, targets[file.file], file, by_file.get(file.file, []))
+            for file in chunk.files
+            if file.file in targets and not self._taken(file, by_file.get(file.file, []))
+        ]
+        wanting: list[PageJob] = []
+        for proposal in chunk.proposals:
+            history = self._history(proposal)
+            if not self._page_taken(proposal, history):
+                page = self.links.pages[proposal.key]
+                annotated = self.links.annotated.get(proposal.file)
+                wanting.append(PageJob(page, proposal, _NO_ROWS, annotated, history))
+        pages = self._with_rows(chunk, wanting)
         folder = str(self.staging)
         for start in range(0, len(copies), COPIES_PER_JOB):
             some_copies = copies[start : start + COPIES_PER_JOB]
@@ -189,16 +215,75 @@ class ReportWriter:
         for start in range(0, len(pages), PAGES_PER_JOB):
             some_pages = pages[start : start + PAGES_PER_JOB]
             self.futures.append(
-                self.pool.submit(render_pages, folder, self.run, self.lang, self.notes, some_pages)
+                self.pool.submit(
+                    render_pages, folder, self.page_run, self.lang, self.notes, some_pages
+                )
             )
-        self.entries.add(chunk.proposals, self.links)
+
+    def _with_rows(self, chunk: Chunk, jobs: list[PageJob]) -> list[PageJob]:
+        """Page jobs with their proposal's rows: from the chunk, or fetched (results reused)."""
+        if not jobs:
+            return []
+        if chunk.partners is not None:
+            rows = rows_by_proposal(chunk.partners, chunk.projects)
+        elif self.reuse is not None:
+            rows = rows_by_proposal(*self.reuse.rows(sorted({j.proposal.file for j in jobs})))
+        else:
+            rows = {}
+        return [replace(j, rows=rows.get(j.proposal.key, _NO_ROWS)) for j in jobs]
+
+    def _page_name(self, proposal: ProposalResult) -> str:
+        page = self.links.pages.get(proposal.key)
+        if page is None:
+            known = (
+                self.reuse.pages.get((proposal.file, proposal.proposal_id)) if self.reuse else None
+            )
+            if known is None or known in self._named:
+                known = f"proposals/{self._pages.take(safe_stem(proposal.proposal_id), '.html')}"
+            self._named.add(known)
+            page = self.links.pages[proposal.key] = known
+        return page
+
+    def _page_taken(self, proposal: ProposalResult, history: tuple[Any, ...]) -> bool:
+        """Record the page's fingerprint; link the previous one if it is the same."""
+        if self.reuse is None:
+            return False
+        page = self.links.pages[proposal.key]
+        parts = (page, self.entries.text(proposal, self.links), repr(history))
+        fingerprint = self.reuse.fingerprint(proposal.file, parts)
+        self.outputs[page] = Output("page", proposal.file, proposal.proposal_id, fingerprint)
+        return self._link(page, fingerprint)
+
+    def _taken(self, file: FileResult, proposals: list[ProposalResult]) -> bool:
+        """Record the copy's fingerprint; link the previous one if it is the same."""
+        if self.reuse is None:
+            return False
+        target = self.links.annotated[file.file]
+        parts = [
+            target,
+            _compact_file(file),
+            *(self.entries.text(p, self.links) for p in proposals),
+        ]
+        fingerprint = self.reuse.fingerprint(file.file, parts)
+        self.outputs[target] = Output("copy", file.file, "", fingerprint)
+        return self._link(target, fingerprint)
+
+    def _link(self, name: str, fingerprint: str) -> bool:
+        previous = self.reuse.previous(name, fingerprint) if self.reuse else None
+        if previous is None or not self.out.link(name, previous):
+            return False
+        self.reused += 1
+        return True
 
     def _history(self, proposal: ProposalResult) -> tuple[tuple[int | None, str, str], ...]:
-        earlier = self.history.get((proposal.file, proposal.proposal_id), ())
-        if not earlier and self.run.run_id is None:
+        """The verdicts of the proposal where they changed, this run's last if it is a change."""
+        if self.run.run_id is None:
             return ()
-        now = (None, self.run.started_at, str(proposal.verdict))
-        return (*earlier, now)
+        earlier = tuple(self.history.get((proposal.file, proposal.proposal_id), ()))
+        verdict = str(proposal.verdict)
+        if earlier and earlier[-1][2] == verdict:
+            return earlier
+        return (*earlier, (self.run.run_id, self.run.started_at, verdict))
 
     def _copy_name(self, file: FileResult, proposals: list[ProposalResult]) -> str | None:
         known = self.links.annotated.get(file.file)
@@ -211,8 +296,14 @@ class ReportWriter:
             or (self.options.annotate == "failing" and not _failing(file, proposals))
         ):
             return None
-        relative = safe_relative(file.relative)
-        name = f"annotated/{self._copies.take(str(relative.with_suffix('')), relative.suffix)}"
+        previous = self.reuse.copies.get(file.file) if self.reuse else None
+        if previous is not None and previous not in self._named:
+            name = previous
+        else:
+            relative = safe_relative(file.relative)
+            stem, suffix = str(relative.with_suffix("")), relative.suffix
+            name = f"annotated/{self._copies.take(stem, suffix)}"
+        self._named.add(name)
         self.links.annotated[file.file] = name
         return name
 
@@ -221,7 +312,7 @@ class ReportWriter:
         for future in futures:
             failed = future.result()
             for file, error in failed or []:
-                self.links.annotated.pop(file, None)
+                self.outputs.pop(self.links.annotated.pop(file, ""), None)
                 self.entries.forget_file(file)
                 message = t("report.annotation_failed", self.lang, file=file, error=error)
                 print(f"auditor: {message}", file=sys.stderr)

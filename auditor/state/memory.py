@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
 from auditor.core.config import AuditConfig
 from auditor.core.results import AuditResult, FileResult, ProposalResult
+from auditor.core.version import VERSION
 from auditor.read.discover import InputFile
 from auditor.state.blobs import pack, unpack
 from auditor.state.changes import Changes, Observation, ProposalKey, RunRef, Snapshot, compare
@@ -109,8 +109,8 @@ class Memory:
         self.rehash = rehash
         # What the stored rows depend on: the reader and its limits; what the
         # stored results depend on: the rules, the tool and the language.
-        self.read_key = f"{__version__}|{config.reader}|{config.limits!r}"
-        self.judge_key = f"{rules_version}|{__version__}|{config.lang}"
+        self.read_key = f"{VERSION}|{config.reader}|{config.limits!r}"
+        self.judge_key = f"{rules_version}|{VERSION}|{config.lang}"
         self.rules_version, self.lang = rules_version, config.lang
         self._lock = lock(path, wait)
         self._lock.__enter__()
@@ -125,6 +125,9 @@ class Memory:
         self.counts = _Counts()
         self._stamps: dict[str, Stamp] = {}  # absolute path -> stamp, this run
         self._seen: set[str] = set()
+        self.items: dict[str, InputFile] = {}  # display path -> file, this run
+        # What every report output of this state depends on besides its inputs.
+        self.salt = f"{self.judge_key}|{self.read_key}"
 
     # -- before reading ------------------------------------------------------
 
@@ -146,6 +149,7 @@ class Memory:
             )
         }
         plan = Plan()
+        self.items = {item.display: item for item in items}
         for item in items:
             path = os.path.abspath(item.path)
             self._seen.add(path)
@@ -187,13 +191,31 @@ class Memory:
         return Stamp(status.st_size, status.st_mtime_ns, digest)
 
     def cached_content(self, item: InputFile) -> Any:
-        """The parsed rows of an unchanged file (read/workbook.py FileContent), for this run."""
+        """The parsed rows of an unchanged file (read/workbook.py FileContent), for this run.
+
+        None if the state holds none for it.
+        """
         from auditor.read.workbook import rekey_content
 
         row = self.db.execute(
             "SELECT content FROM files WHERE path = ?", (os.path.abspath(item.path),)
         ).fetchone()
-        return rekey_content(unpack(row[0]), item)
+        return rekey_content(unpack(row[0]), item) if row and row[0] is not None else None
+
+    def stamp(self, display: str) -> str | None:
+        """The content hash of a file of this run."""
+        item = self.items.get(display)
+        stamp = self._stamps.get(os.path.abspath(item.path)) if item else None
+        return stamp.sha256 if stamp else None
+
+    def outputs(self) -> dict[str, tuple[str, str, str, str]]:
+        """The last run's pages and copies: name -> (kind, file, proposal ID, fingerprint)."""
+        return {
+            name: (kind, file, proposal_id, fingerprint)
+            for name, kind, file, proposal_id, fingerprint in self.db.execute(
+                "SELECT name, kind, file, proposal_id, fingerprint FROM outputs"
+            )
+        }
 
     def stored_results(
         self, items: Iterable[InputFile]
@@ -296,9 +318,24 @@ class Memory:
             return None
         return compare(snapshot(self.db, self.previous.id), snapshot_of(result), self.previous)
 
-    def commit(self, result: AuditResult, ended_at: str, seconds: float) -> int:
-        """Record the run, its conclusions and the withdrawn files; make it all durable."""
+    def commit(
+        self,
+        result: AuditResult,
+        ended_at: str,
+        seconds: float,
+        outputs: Mapping[str, tuple[str, str, str, str]] | None = None,
+    ) -> int:
+        """Record the run, its conclusions and the withdrawn files; make it all durable.
+
+        ``outputs``: the report's pages and copies, as ``outputs()`` gives them.
+        """
         run = self.run_id
+        if outputs is not None:
+            self.db.execute("DELETE FROM outputs")
+            self.db.executemany(
+                "INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
+                [(name, *output) for name, output in outputs.items()],
+            )
         stamps = [(s.size, s.mtime_ns, s.sha256, run, p) for p, s in self._stamps.items()]
         # Unchanged files (reused, re-judged): their stamp may have moved on
         # (touched, not changed) and they were seen in this run.

@@ -7,6 +7,8 @@ What is kept (schema version 1):
 - ``files``: per file (by absolute path) its size, modification time and
   SHA-256, the reader and rules that judged it, its parsed rows (so a rule
   change re-judges without re-reading) and its judged results;
+- ``outputs``: the pages and annotated copies of the last run's report, each
+  with a fingerprint of what it was made from (report/reuse.py);
 - ``proposal_states`` and ``file_states``: what each run concluded, stored as
   ranges of runs (``first_run``..``last_run``): a proposal whose verdict and
   findings did not change only moves its ``last_run`` on, so a nightly run
@@ -88,6 +90,13 @@ MIGRATIONS: tuple[str, ...] = (
         findings TEXT NOT NULL
     );
     CREATE INDEX file_states_by_run ON file_states (last_run, first_run);
+    CREATE TABLE outputs (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        file TEXT NOT NULL,
+        proposal_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
     """,
 )
 

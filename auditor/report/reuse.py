@@ -1,0 +1,76 @@
+"""Taking pages and annotated copies unchanged from the previous report.
+
+In an incremental run most proposals are as they were last night. Their
+pages and annotated copies would come out byte for byte the same, so they are
+linked from the previous report instead of made again (openpyxl's load and
+save of a workbook costs tens of milliseconds, a page a couple). Whether an
+output would be the same is told by its fingerprint: a hash of everything it
+is made from (the file's content hash, the proposal's results and links, its
+verdict history, the language, rules and tool versions), kept in the state
+beside the output's name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The rows (partners, projects) of some files, for pages of proposals whose
+# results were reused without them.
+RowsSource = Callable[[Sequence[str]], tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A page or an annotated copy as this run made it (or took it)."""
+
+    kind: str  # "page" | "copy"
+    file: str
+    proposal_id: str  # "" for a copy
+    fingerprint: str
+
+
+@dataclass
+class Reuse:
+    """What the previous report of an incremental run offers this one.
+
+    ``folder`` is the previous report, when it is the one the state's last
+    run wrote (None: nothing can be taken from it); ``outputs`` its pages and
+    copies by name; ``salt`` what every output depends on (tool, rules,
+    language, reader); ``stamps`` gives a file's content hash; ``rows`` the
+    rows of files whose results were reused, for the pages that must be made.
+    """
+
+    folder: Path | None
+    outputs: Mapping[str, Output]
+    salt: str
+    stamps: Callable[[str], str | None]
+    rows: RowsSource
+    pages: dict[tuple[str, str], str] = field(init=False)
+    copies: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = {
+            (o.file, o.proposal_id): name for name, o in self.outputs.items() if o.kind == "page"
+        }
+        self.copies = {o.file: name for name, o in self.outputs.items() if o.kind == "copy"}
+
+    def fingerprint(self, file: str, parts: Iterable[str]) -> str:
+        digest = hashlib.sha256(self.salt.encode())
+        digest.update(b"\x00" + (self.stamps(file) or "unknown").encode())
+        for part in parts:
+            digest.update(b"\x00" + part.encode())
+        return digest.hexdigest()
+
+    def previous(self, name: str, fingerprint: str) -> Path | None:
+        """The previous report's file of that name, if it was made from the same things."""
+        if self.folder is None:
+            return None
+        known = self.outputs.get(name)
+        if known is None or known.fingerprint != fingerprint:
+            return None
+        path = self.folder / name
+        return path if path.is_file() else None
