@@ -30,3 +30,15 @@ def test_the_two_commands() -> None:
     assert "pytest" in _command("test-command")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "test-command" in ci  # CI runs the README's test command itself
+
+
+def test_every_command_and_audit_option_is_in_the_readme() -> None:
+    from auditor.cli import audit, cli
+
+    block = README[README.index("## Commands") : README.index("Exit codes:")]
+    for name in cli.commands:
+        assert f"auditor {name}" in block, name
+    for parameter in audit.params:
+        for option in parameter.opts:
+            if option.startswith("--"):
+                assert option in block, option

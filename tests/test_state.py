@@ -231,7 +231,13 @@ def test_the_reports_say_what_changed_and_the_commands_list_runs(tmp_path: Path)
     page = next((tmp_path / "out" / "proposals").glob("*000000001*.html"))
     text = page.read_text(encoding="utf-8")
     assert "Verloop van het oordeel" in text
-    assert text.index("run 1 (") < text.index("deze run (")
+    history = text[text.index('id="history"') : text.index('id="rules"')]
+    assert history.index("run 1 (") < history.index("ontvankelijk")
+    assert history.index("run 2 (") < history.index("niet ontvankelijk")
+    unchanged = next((tmp_path / "out" / "proposals").glob("*000000002*.html"))
+    text = unchanged.read_text(encoding="utf-8")
+    history = text[text.index('id="history"') : text.index('id="rules"')]
+    assert "run 1 (" in history and "run 2 (" not in history
 
     history = _cli("history", "-o", "out", "--format", "json", cwd=tmp_path)
     assert history.returncode == 0, history.stderr
@@ -311,3 +317,30 @@ def test_a_state_from_a_newer_auditor_is_refused_and_an_old_one_migrated(tmp_pat
     tables = {row[0] for row in fresh.execute("SELECT name FROM sqlite_master")}
     assert {"runs", "files", "proposal_states", "file_states"} <= tables
     fresh.close()
+
+
+def test_unchanged_pages_and_copies_are_taken_from_the_previous_report(tmp_path: Path) -> None:
+    inbox = _inbox(tmp_path, 3)
+    tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
+    assert _cli("audit", "inbox", "-o", "out", "-q", cwd=tmp_path).returncode == 1
+    out = tmp_path / "out"
+    pages = {page.name: page.stat().st_ino for page in (out / "proposals").glob("*.html")}
+    copy = out / "annotated" / "p1.xlsx"
+    copied = copy.stat().st_ino
+
+    # p9 takes p0's ID: p0's results are reused, but its page must say so
+    tidy(inbox / "p9.xlsx", "2024-1-NL01-KA220-SCH-000000000")
+    second = _cli("audit", "inbox", "-o", "out", "-q", cwd=tmp_path)
+    assert second.returncode == 1, second.stderr
+    assert " read=1 " in second.stdout and " reused=3 " in second.stdout
+    now = {page.name: page.stat().st_ino for page in (out / "proposals").glob("*.html")}
+    p0 = "2024-1-NL01-KA220-SCH-000000000.html"
+    p1 = "2024-1-NL01-KA220-SCH-000000001.html"
+    p2 = "2024-1-NL01-KA220-SCH-000000002.html"
+    assert now[p1] == pages[p1] and now[p2] == pages[p2]  # linked: the same file
+    assert now[p0] != pages[p0]  # made again, with its partner rows fetched from the state
+    page = (out / "proposals" / p0).read_text(encoding="utf-8")
+    assert "IO004" in page and "Basisschool De Linde" in page and "GO! Atheneum Gent" in page
+    assert copy.stat().st_ino == copied
+    # the copies of p0 and p9 (now failing) are new; p1's is the one made last night
+    assert {p.name for p in (out / "annotated").iterdir()} == {"p0.xlsx", "p1.xlsx", "p9.xlsx"}

@@ -77,7 +77,7 @@ class ChangesView:
 
 @dataclass(frozen=True)
 class HistoryView:
-    run: int | None  # None: this run
+    run: int
     started_at: str
     verdict: str
     verdict_symbol: str
@@ -404,7 +404,7 @@ def proposal_context(
     rows: ProposalRows,
     annotated: str | None,
     notes: Mapping[str, str],
-    history: Sequence[tuple[int | None, str, str]] = (),
+    history: Sequence[tuple[int, str, str]] = (),
 ) -> ProposalContext:
     """What a proposal's page shows; ``annotated`` is its copy, relative to OUTDIR.
 

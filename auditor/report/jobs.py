@@ -72,7 +72,7 @@ class PageJob:
     proposal: ProposalResult
     rows: ProposalRows
     annotated: str | None
-    history: tuple[tuple[int | None, str, str], ...] = ()
+    history: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -275,7 +275,7 @@ class ReportWriter:
         self.reused += 1
         return True
 
-    def _history(self, proposal: ProposalResult) -> tuple[tuple[int | None, str, str], ...]:
+    def _history(self, proposal: ProposalResult) -> tuple[tuple[int, str, str], ...]:
         """The verdicts of the proposal where they changed, this run's last if it is a change."""
         if self.run.run_id is None:
             return ()
