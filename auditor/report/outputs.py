@@ -14,8 +14,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,8 @@ class ReportWriter:
             else ProcessPoolExecutor(max_workers=max(1, count), mp_context=worker_context())
         )
         self.futures: list[Future[Any]] = []
+        self._running: set[Future[Any]] = set()
+        self.most_running = 4 * max(1, count)
         self.entries = EntryCache()
 
     def add(self, chunk: Chunk) -> None:
@@ -210,15 +212,24 @@ class ReportWriter:
         pages = self._with_rows(chunk, wanting)
         folder = str(self.staging)
         for start in range(0, len(copies), COPIES_PER_JOB):
-            some_copies = copies[start : start + COPIES_PER_JOB]
-            self.futures.append(self.pool.submit(annotate_files, folder, self.lang, some_copies))
+            self._submit(annotate_files, folder, self.lang, copies[start : start + COPIES_PER_JOB])
         for start in range(0, len(pages), PAGES_PER_JOB):
             some_pages = pages[start : start + PAGES_PER_JOB]
-            self.futures.append(
-                self.pool.submit(
-                    render_pages, folder, self.page_run, self.lang, self.notes, some_pages
-                )
-            )
+            self._submit(render_pages, folder, self.page_run, self.lang, self.notes, some_pages)
+
+    def _submit(self, function: Callable[..., Any], *arguments: Any) -> None:
+        """Hand a job to the pool once it has room.
+
+        Reading outruns writing (an annotated copy costs more than reading
+        its workbook): unchecked, every page's rows would wait here in
+        memory. Holding the caller back holds the readers back too.
+        """
+        assert self.pool is not None
+        while len(self._running) >= self.most_running:
+            self._running = wait(self._running, return_when=FIRST_COMPLETED).not_done
+        future = self.pool.submit(function, *arguments)
+        self._running.add(future)
+        self.futures.append(future)
 
     def _with_rows(self, chunk: Chunk, jobs: list[PageJob]) -> list[PageJob]:
         """Page jobs with their proposal's rows: from the chunk, or fetched (results reused)."""
