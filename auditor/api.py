@@ -33,7 +33,7 @@ from auditor.core.findings import (
     sort_findings,
     verdict_of,
 )
-from auditor.core.results import AuditResult, FileResult, ProposalResult, Summary
+from auditor.core.results import AuditResult, FileResult, ProposalResult, Summary, compact_json
 from auditor.normalise.countries import country_name
 from auditor.normalise.frames import n, normalise_partners, normalise_projects
 from auditor.normalise.vocabulary import vocabulary
@@ -43,8 +43,7 @@ from auditor.read.isolation import load_reader, warm_up
 from auditor.read.model import PKEY, ReadBatch
 from auditor.rules.engine import evaluate
 from auditor.rules.rulebook import RuleBook, load_rulebook
-from auditor.state.blobs import pack
-from auditor.validate import validate_partners, validate_projects
+from auditor.state.blobs import pack, pack_judged
 
 if TYPE_CHECKING:
     from auditor.state.memory import Memory
@@ -52,6 +51,8 @@ if TYPE_CHECKING:
 Progress = Callable[[int], None]
 # The task the reader processes do: read a chunk of files and judge it.
 JUDGE_TASK = "auditor.api:read_and_judge"
+# What the fork server imports once for the workers that judge.
+JUDGE_PRELOAD = ["auditor.api", "auditor.validate"]
 # From this many files on, the workers judge what they read.
 JUDGE_IN_WORKERS_FROM = 50
 
@@ -82,6 +83,17 @@ class Chunk:
     # What each file read for this chunk gave, packed (state/blobs.py), by
     # file index: an incremental run caches it.
     contents: dict[int, bytes] | None = None
+    # Each proposal's and file's results.json entry (without the report
+    # links), rendered where the chunk was judged: by proposal key, by file.
+    texts: dict[str, str] | None = None
+    file_texts: dict[str, str] | None = None
+    # What the state of an incremental run keeps of each file's results
+    # (state/blobs.py pack_judged), packed where the chunk was judged.
+    judged: dict[str, tuple[bytes, bytes]] | None = None
+
+    def render_texts(self) -> None:
+        self.texts = {p.key: compact_json(p.to_dict()) for p in self.proposals}
+        self.file_texts = {f.file: compact_json(f.to_dict()) for f in self.files}
 
 
 @dataclass
@@ -132,7 +144,7 @@ def audit(
     # judge while the workers read (an applicant's ``check`` waits on both).
     in_workers = len(to_read) >= JUDGE_IN_WORKERS_FROM
     if config.limits.timeout and to_read:
-        warm_up([__name__] if in_workers else ["auditor.read.batch"])
+        warm_up(JUDGE_PRELOAD if in_workers else ["auditor.read.batch"])
     book = load_rulebook(config.rules_dirs)
     if on_files is not None:
         on_files(len(items))
@@ -153,15 +165,15 @@ def audit(
             judged.partners.append(chunk.partners)
             judged.projects.append(chunk.projects)
         if memory is not None and remember:
-            memory.remember(known, chunk.files, chunk.proposals, chunk.contents)
+            memory.remember(known, chunk)
         if on_chunk is not None:
             on_chunk(chunk)
 
     if memory is not None and plan is not None:
         # Unchanged files, while the workers read the changed ones.
         if plan.reuse:
-            files, proposals = memory.stored_results(plan.reuse)
-            take(Chunk(proposals, files, None, None), remember=False)
+            files, proposals, texts, file_texts = memory.stored_results(plan.reuse)
+            take(Chunk(proposals, files, None, None, texts=texts, file_texts=file_texts), False)
             if progress is not None:
                 progress(len(plan.reuse))
         for start in range(0, len(plan.rejudge), IN_PROCESS_CHUNK):
@@ -182,7 +194,8 @@ def audit(
             chunk.contents = contents
             take(chunk)
     # Without reused rows, the reports fetch the rows of revised proposals.
-    _settle_duplicates(judged, items, book, config, on_chunk, rows and reused_rows)
+    complete = memory.complete if memory is not None else None
+    _settle_duplicates(judged, items, book, config, on_chunk, rows and reused_rows, complete)
     return _result(judged, book, config, tuple(paths), started)
 
 
@@ -230,6 +243,9 @@ def read_and_judge(
     if not rows:
         chunk.partners = chunk.projects = None
     chunk.contents = packed
+    chunk.render_texts()  # here, in parallel, not in the process that gathers the chunks
+    if contents:
+        chunk.judged = pack_judged(chunk.files, chunk.proposals, chunk.texts, chunk.file_texts)
     return chunk
 
 
@@ -275,12 +291,16 @@ def _context(projects: pl.DataFrame, batch: ReadBatch, book: RuleBook) -> pl.Dat
 
 def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
     """Validate, aggregate and check the proposals of ``batch`` (all rules but duplicates)."""
+    # pandera is imported only by the processes that judge: a nightly run
+    # that reuses every result never pays for it.
+    from auditor import validate
+
     projects = normalise_projects(batch.projects, book.lookup_action)
     partners = normalise_partners(batch.partners)
     drafts = _merge(
         batch.drafts,
-        validate_projects(projects, batch.sources),
-        validate_partners(partners, batch.sources),
+        validate.validate_projects(projects, batch.sources),
+        validate.validate_partners(partners, batch.sources),
     )
     projects = _context(projects, batch, book)
     aggregates = aggregate(
@@ -383,6 +403,7 @@ def _settle_duplicates(
     config: AuditConfig,
     on_chunk: Callable[[Chunk], None] | None,
     rows: bool,
+    complete: Callable[[ProposalResult], ProposalResult] | None = None,
 ) -> None:
     """A proposal ID in two places of the batch: every place is told of the others.
 
@@ -415,6 +436,8 @@ def _settle_duplicates(
         draft = extra.get(proposal.key)
         if draft is None:
             return proposal
+        if complete is not None:  # a stored result loaded without its rule checks
+            proposal = complete(proposal)
         findings = sort_findings([*proposal.findings, *_render([draft], config.lang)])
         return replace(proposal, findings=findings, verdict=verdict_of(findings))
 

@@ -98,7 +98,7 @@ _LIMIT_OPTIONS = [
 ]
 
 
-def _warm_up(limits: dict[str, Any], preload: str = "auditor.api") -> None:
+def _warm_up(limits: dict[str, Any], preload: str = "auditor.api,auditor.validate") -> None:
     """Start the reader processes' server while this one imports the rest.
 
     The server imports ``preload`` once for all workers: the API for a batch
@@ -108,7 +108,7 @@ def _warm_up(limits: dict[str, Any], preload: str = "auditor.api") -> None:
     if limits["timeout"]:
         from auditor.read.isolation import warm_up
 
-        warm_up([preload])
+        warm_up(preload.split(","))
 
 
 def _limit_options(function: Any) -> Any:
@@ -314,7 +314,8 @@ def audit(
         memory = None
         if not no_state:
             path = state_file or default_state_path(outdir)
-            memory = Memory(path, config, version, wait=_waiting(wait, path, quiet), rehash=rehash)
+            waiting = _waiting(wait, path, quiet)
+            memory = Memory(path, config, version, waiting, rehash, lazy_checks=True)
         try:
             run_id = memory.run_id if memory else None
             run = RunContext(__version__, started, version, list(paths), run_id)
@@ -385,6 +386,7 @@ def _reuse(memory: Any, outdir: Path, config: Any) -> Any:
         memory.salt,
         memory.stamp,
         lambda files: rows_of(files, memory, book, config),
+        memory.complete,
     )
 
 

@@ -341,6 +341,32 @@ def test_unchanged_pages_and_copies_are_taken_from_the_previous_report(tmp_path:
     assert now[p0] != pages[p0]  # made again, with its partner rows fetched from the state
     page = (out / "proposals" / p0).read_text(encoding="utf-8")
     assert "IO004" in page and "Basisschool De Linde" in page and "GO! Atheneum Gent" in page
+    assert "<code>ELG101</code>" in page  # its rule checks, loaded from the state for it
     assert copy.stat().st_ino == copied
     # the copies of p0 and p9 (now failing) are new; p1's is the one made last night
     assert {p.name for p in (out / "annotated").iterdir()} == {"p0.xlsx", "p1.xlsx", "p9.xlsx"}
+
+
+def test_entries_made_in_workers_and_kept_in_the_state_are_the_canonical_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.api import JUDGE_IN_WORKERS_FROM
+    from auditor.report.json import render_json
+    from auditor.report.names import Links
+
+    _inbox(tmp_path, JUDGE_IN_WORKERS_FROM + 2)  # judged, and rendered, in the workers
+    tidy(tmp_path / "inbox" / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
+    texts = []
+    for _ in range(2):  # read, then reused from the state
+        done = _cli("audit", "inbox", "-o", "out", "-q", "--reports", "results", cwd=tmp_path)
+        assert done.returncode == 1, done.stderr
+        texts.append((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    monkeypatch.chdir(tmp_path)
+    canonical = render_json(audit(["inbox"], AuditConfig()), Links())
+
+    def entries(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.startswith("    {")]
+
+    assert len(entries(canonical)) == 2 * (JUDGE_IN_WORKERS_FROM + 2)
+    assert entries(texts[0]) == entries(canonical)
+    assert entries(texts[1]) == entries(canonical)

@@ -54,6 +54,17 @@ def split_cell(cell: str) -> tuple[str, int]:
     return match.group(1), int(match.group(2))
 
 
+def by_fields(value: Any) -> tuple[type, tuple[Any, ...]]:
+    """``__reduce__`` of the result dataclasses: the constructor and the field values.
+
+    Results travel from the worker processes and are kept in the state of
+    incremental runs by the ten thousand; pickle's default for a slotted
+    dataclass (a ``__setstate__`` looking up the fields of every object) costs
+    five times as much to load.
+    """
+    return type(value), tuple(getattr(value, name) for name in value.__slots__)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem found in a workbook.
@@ -95,6 +106,8 @@ class Finding:
         if self.sheet and self.cell:
             return f"{self.sheet}!{self.cell}"
         return self.sheet or ""
+
+    __reduce__ = by_fields
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.core.findings import Finding, Severity, Value, Verdict
+from auditor.core.findings import Finding, Severity, Value, Verdict, by_fields
 
 SCHEMA_VERSION = 1
+
+
+def compact_json(value: Any) -> str:
+    """One entry of results.json: compact, on one line, UTF-8 as it is."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +27,8 @@ class RuleCheck:
     expected: Value
     severity: Severity
     source: str | None
+
+    __reduce__ = by_fields
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +63,8 @@ class ProposalResult:
     id_cell: str | None = None  # where the proposal ID is
     in_export: bool = False  # one of many proposals on a Proposals sheet
 
+    __reduce__ = by_fields
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "proposal_id": self.proposal_id,
@@ -87,6 +97,8 @@ class FileResult:
     verdict: Verdict
     proposals: tuple[str, ...]
     findings: tuple[Finding, ...]
+
+    __reduce__ = by_fields
 
     def to_dict(self) -> dict[str, Any]:
         return {

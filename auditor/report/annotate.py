@@ -25,7 +25,6 @@ from auditor.core.results import FileResult, ProposalResult
 from auditor.report.excel import HEADER_FONT, SEVERITY_FILLS, VERDICT_FILLS, autosize, put
 from auditor.report.i18n import t
 
-ANNOTATABLE = (".xlsx", ".xlsm")
 AUTHOR = "auditor"
 
 

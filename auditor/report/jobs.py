@@ -17,7 +17,6 @@ from typing import Any
 
 from auditor.core.errors import OutputError
 from auditor.core.results import FileResult, ProposalResult
-from auditor.report.annotate import annotate
 from auditor.report.html import ProposalRows, RunContext, proposal_context, render_proposal
 
 
@@ -96,6 +95,8 @@ def render_pages(
 
 def annotate_files(folder: str, lang: str, jobs: Sequence[CopyJob]) -> list[tuple[str, str]]:
     """Write the annotated copies; return (file, error) for those openpyxl could not write."""
+    from auditor.report.annotate import annotate  # openpyxl: only where copies are made
+
     out = Staging(Path(folder))
     failed = []
     for job in jobs:

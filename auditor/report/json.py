@@ -12,11 +12,11 @@ slower.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from auditor.core.results import AuditResult, FileResult, ProposalResult
+from auditor.core.results import AuditResult, FileResult, ProposalResult, compact_json
 from auditor.report.files import write_atomic
 from auditor.report.names import Links
 
@@ -24,11 +24,15 @@ from auditor.report.names import Links
 def proposal_entry(proposal: ProposalResult, links: Links | None = None) -> dict[str, Any]:
     entry = proposal.to_dict()
     if links is not None:
-        entry["report"] = {
-            "page": links.pages.get(proposal.key),
-            "annotated": links.annotated.get(proposal.file),
-        }
+        entry["report"] = _report(proposal, links)
     return entry
+
+
+def _report(proposal: ProposalResult, links: Links) -> dict[str, str | None]:
+    return {
+        "page": links.pages.get(proposal.key),
+        "annotated": links.annotated.get(proposal.file),
+    }
 
 
 def file_entry(file: FileResult, links: Links | None = None) -> dict[str, Any]:
@@ -50,35 +54,56 @@ def _head(result: AuditResult) -> dict[str, Any]:
     return result.head()
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+_compact = compact_json
+
+
+def _linked(base: str, key: str, value: Any) -> str:
+    """An entry rendered without its links, with them: ``{..., "key": value}``."""
+    return f"{base[:-1]}, {json.dumps(key)}: {_compact(value)}}}"
 
 
 class EntryCache:
-    """Proposal entries rendered as soon as their chunk is judged.
+    """Entries rendered as soon as their chunk is judged (often where it was judged).
 
-    An entry is reused only for the very proposal object it was made from:
-    a proposal judged again (a duplicate ID settled at the end of the run)
-    is a new object and is rendered afresh.
+    Each is kept without its links (``report``, ``annotated``), which are
+    added when the text is asked for: cheap string work, so the links are
+    always current. An entry is used only for the very result object it was
+    made from: a proposal judged again (a duplicate ID settled at the end of
+    the run) is a new object and is rendered afresh.
     """
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[ProposalResult, str]] = {}
+        self._files: dict[str, tuple[FileResult, str]] = {}
 
-    def add(self, proposals: Iterable[ProposalResult], links: Links | None) -> None:
+    def add(self, proposals: Iterable[ProposalResult], texts: Mapping[str, str] | None) -> None:
+        """Keep the entries of ``proposals``; ``texts``: those already rendered, by key."""
+        texts = texts or {}
         for proposal in proposals:
-            self._entries[proposal.key] = (proposal, _compact(proposal_entry(proposal, links)))
+            base = texts.get(proposal.key) or _compact(proposal.to_dict())
+            self._entries[proposal.key] = (proposal, base)
 
-    def forget_file(self, file: str) -> None:
-        """Drop the entries of ``file``'s proposals (its links changed)."""
-        for key in [k for k, (p, _) in self._entries.items() if p.file == file]:
-            del self._entries[key]
+    def add_files(self, files: Iterable[FileResult], texts: Mapping[str, str] | None) -> None:
+        """Keep the entries of ``files`` already rendered (by file)."""
+        for file in files:
+            if texts and file.file in texts:
+                self._files[file.file] = (file, texts[file.file])
 
     def text(self, proposal: ProposalResult, links: Links | None) -> str:
         cached = self._entries.get(proposal.key)
-        if cached is not None and cached[0] is proposal:
+        if cached is None or cached[0] is not proposal:
+            return _compact(proposal_entry(proposal, links))
+        if links is None:
             return cached[1]
-        return _compact(proposal_entry(proposal, links))
+        return _linked(cached[1], "report", _report(proposal, links))
+
+    def file_text(self, file: FileResult, links: Links | None) -> str:
+        cached = self._files.get(file.file)
+        if cached is None or cached[0] is not file:
+            return _compact(file_entry(file, links))
+        if links is None:
+            return cached[1]
+        return _linked(cached[1], "annotated", links.annotated.get(file.file))
 
 
 def _one_per_line(value: dict[str, Any]) -> str:
@@ -107,7 +132,7 @@ def render_json(
     lines.append(",\n".join(f"    {cache.text(p, links)}" for p in result.proposals))
     lines.append("  ],")
     lines.append('  "files": [')
-    lines.append(",\n".join(f"    {_compact(file_entry(f, links))}" for f in result.files))
+    lines.append(",\n".join(f"    {cache.file_text(f, links)}" for f in result.files))
     lines.append("  ]")
     lines.append("}")
     return "\n".join(line for line in lines if line) + "\n"

@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+# The workbooks openpyxl can write an annotated copy of.
+ANNOTATABLE = (".xlsx", ".xlsm")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX = 100
 

@@ -26,7 +26,6 @@ from auditor.core.findings import Verdict
 from auditor.core.locks import hold
 from auditor.core.results import AuditResult, FileResult, ProposalResult
 from auditor.read.isolation import worker_context
-from auditor.report.annotate import ANNOTATABLE
 from auditor.report.html import (
     ProposalRows,
     RunContext,
@@ -38,9 +37,8 @@ from auditor.report.html import (
 from auditor.report.i18n import t
 from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
 from auditor.report.json import EntryCache, render_json
-from auditor.report.names import Links, UniqueNames, safe_relative, safe_stem
+from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.reuse import Output, Reuse
-from auditor.report.summary import build_summary
 
 MARKER = ".auditor-report"
 ANNOTATE_MODES = ("failing", "all", "none")
@@ -181,8 +179,9 @@ class ReportWriter:
 
     def add(self, chunk: Chunk) -> None:
         """Make the pages and annotated copies of a chunk of judged proposals."""
+        self.entries.add_files(chunk.files, chunk.file_texts)
         if self.pool is None:
-            self.entries.add(chunk.proposals, self.links)
+            self.entries.add(chunk.proposals, chunk.texts)
             return
         if chunk.revised:  # the same names again: let earlier jobs for them finish first
             self._drain()
@@ -196,7 +195,7 @@ class ReportWriter:
                 targets[file.file] = target
         for proposal in chunk.proposals:
             self._page_name(proposal)
-        self.entries.add(chunk.proposals, self.links)
+        self.entries.add(chunk.proposals, chunk.texts)
         copies = [
             CopyJob(file.file, targets[file.file], file, by_file.get(file.file, []))
             for file in chunk.files
@@ -239,6 +238,8 @@ class ReportWriter:
             rows = rows_by_proposal(chunk.partners, chunk.projects)
         elif self.reuse is not None:
             rows = rows_by_proposal(*self.reuse.rows(sorted({j.proposal.file for j in jobs})))
+            complete = self.reuse.complete
+            jobs = [replace(j, proposal=complete(j.proposal)) for j in jobs]
         else:
             rows = {}
         return [replace(j, rows=rows.get(j.proposal.key, _NO_ROWS)) for j in jobs]
@@ -324,7 +325,6 @@ class ReportWriter:
             failed = future.result()
             for file, error in failed or []:
                 self.outputs.pop(self.links.annotated.pop(file, ""), None)
-                self.entries.forget_file(file)
                 message = t("report.annotation_failed", self.lang, file=file, error=error)
                 print(f"auditor: {message}", file=sys.stderr)
 
@@ -335,6 +335,8 @@ class ReportWriter:
                 self._drain()
                 self.pool.shutdown()
                 self.out.text("index.html", render_index(index_context(result, self.links)))
+                from auditor.report.summary import build_summary  # openpyxl, only for this
+
                 self.out.workbook("summary.xlsx", build_summary(result, self.links.annotated))
             self.out.text("results.json", render_json(result, self.links, self.entries))
             _swap(self.staging, self.outdir)

@@ -41,7 +41,8 @@ class Reuse:
     run wrote (None: nothing can be taken from it); ``outputs`` its pages and
     copies by name; ``salt`` what every output depends on (tool, rules,
     language, reader); ``stamps`` gives a file's content hash; ``rows`` the
-    rows of files whose results were reused, for the pages that must be made.
+    rows of files whose results were reused, for the pages that must be made,
+    and ``complete`` their proposals' rule checks.
     """
 
     folder: Path | None
@@ -49,6 +50,8 @@ class Reuse:
     salt: str
     stamps: Callable[[str], str | None]
     rows: RowsSource
+    # A reused proposal with its rule checks (state/memory.py Memory.complete).
+    complete: Callable[[Any], Any] = lambda proposal: proposal
     pages: dict[tuple[str, str], str] = field(init=False)
     copies: dict[str, str] = field(init=False)
 

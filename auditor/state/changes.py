@@ -23,22 +23,23 @@ ProposalKey = tuple[str, str]  # (file, proposal ID)
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """What one run concluded about a proposal or a file."""
+    """What one run concluded about a proposal or a file: its verdict and findings.
+
+    The findings are kept as the JSON text the state stores: two runs are
+    compared by text, and only what changed is parsed.
+    """
 
     verdict: str
-    findings: tuple[FindingRow, ...]
+    text: str  # JSON list of FindingRow
 
-    def findings_json(self) -> str:
-        return json.dumps(self.findings, ensure_ascii=False, separators=(",", ":"))
+    @property
+    def findings(self) -> tuple[FindingRow, ...]:
+        return tuple(tuple(row) for row in json.loads(self.text))
 
     @classmethod
     def of(cls, verdict: str, findings: Iterable[Finding]) -> Observation:
-        rows = tuple((f.code, f.rule, str(f.severity), f.location(), f.message) for f in findings)
-        return cls(str(verdict), rows)
-
-    @classmethod
-    def stored(cls, verdict: str, findings: str) -> Observation:
-        return cls(verdict, tuple(tuple(row) for row in json.loads(findings)))
+        rows = [(f.code, f.rule, str(f.severity), f.location(), f.message) for f in findings]
+        return cls(str(verdict), json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _difference(
     return tuple(row for row in rows if _identity(row) not in known)
 
 
-_GONE = Observation("gone", ())
+_GONE = Observation("gone", "[]")
 
 
 def compare(before: Snapshot, after: Snapshot, since: RunRef | None) -> Changes:

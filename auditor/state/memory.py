@@ -29,7 +29,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from auditor.core.config import AuditConfig
 from auditor.core.results import AuditResult, FileResult, ProposalResult
 from auditor.core.version import VERSION
 from auditor.read.discover import InputFile
-from auditor.state.blobs import pack, unpack
+from auditor.state.blobs import pack_judged, unpack
 from auditor.state.changes import Changes, Observation, ProposalKey, RunRef, Snapshot, compare
 from auditor.state.store import connect, lock
 
@@ -69,6 +69,7 @@ class Stamp:
 
 @dataclass(frozen=True, slots=True)
 class _Known:
+    display: str
     stamp: Stamp
     read_key: str
     judge_key: str
@@ -104,9 +105,17 @@ class Memory:
         rules_version: str,
         wait: float = 0.0,
         rehash: bool = False,
+        lazy_checks: bool = False,
     ) -> None:
+        """``lazy_checks``: reused proposals come without their rule checks until
+        ``complete`` adds them (their results.json entries have them): what the
+        command line does, to keep a nightly run short."""
         self.path = path
         self.rehash = rehash
+        self.lazy_checks = lazy_checks
+        self._light: dict[str, tuple[str, int]] = {}  # key -> (path, position)
+        self._moved: list[str] = []  # unchanged files whose record needs its stamp updated
+        self._now: Snapshot | None = None
         # What the stored rows depend on: the reader and its limits; what the
         # stored results depend on: the rules, the tool and the language.
         self.read_key = f"{VERSION}|{config.reader}|{config.limits!r}"
@@ -142,9 +151,11 @@ class Memory:
         do not do.
         """
         known = {
-            path: _Known(Stamp(size, mtime, digest), read_key, judge_key, bool(content), bool(gone))
-            for path, size, mtime, digest, read_key, judge_key, content, gone in self.db.execute(
-                "SELECT path, size, mtime_ns, sha256, read_key, judge_key,"
+            path: _Known(
+                display, Stamp(size, mtime, digest), read, judge, bool(content), bool(gone)
+            )
+            for path, display, size, mtime, digest, read, judge, content, gone in self.db.execute(
+                "SELECT path, display, size, mtime_ns, sha256, read_key, judge_key,"
                 " content IS NOT NULL, withdrawn_run IS NOT NULL FROM files"
             )
         }
@@ -159,10 +170,12 @@ class Memory:
                 plan.read.append(item)
                 continue
             self._stamps[path] = stamp
+            if record is not None and (record.stamp != stamp or record.withdrawn):
+                self._moved.append(path)  # touched, or back in the inbox
             if record is None or record.stamp.sha256 != stamp.sha256:
                 plan.read.append(item)
-            elif record.judge_key == self.judge_key and not rows:
-                plan.reuse.append(item)
+            elif record.judge_key == self.judge_key and not rows and record.display == item.display:
+                plan.reuse.append(item)  # (results name their file as the command line did)
             elif record.has_content and record.read_key == self.read_key:
                 plan.rejudge.append(item)
             else:
@@ -219,53 +232,73 @@ class Memory:
 
     def stored_results(
         self, items: Iterable[InputFile]
-    ) -> tuple[list[FileResult], list[ProposalResult]]:
-        """The stored results of unchanged files, keyed for this run."""
-        from dataclasses import replace
+    ) -> tuple[list[FileResult], list[ProposalResult], dict[str, str], dict[str, str]]:
+        """The stored results of unchanged files, keyed for this run, with their entries.
 
+        The entries are the results.json texts (report/json.py), by proposal
+        key and by file. With ``lazy_checks`` the proposals come without their
+        rule checks (their entries have them) until ``complete`` adds them.
+        """
+        wanted = {os.path.abspath(item.path): item for item in items}
         files: list[FileResult] = []
         proposals: list[ProposalResult] = []
-        for item in items:
-            row = self.db.execute(
-                "SELECT judged FROM files WHERE path = ?", (os.path.abspath(item.path),)
-            ).fetchone()
-            file, mine = unpack(row[0])
-            files.append(replace(file, file=item.display, relative=item.relative))
-            proposals.extend(
-                replace(p, key=rekey(p.key, item.index), file=item.display, relative=item.relative)
-                for p in mine
-            )
-        return files, proposals
+        texts: dict[str, str] = {}
+        file_texts: dict[str, str] = {}
+        columns = "path, judged" if self.lazy_checks else "path, judged, checks"
+        for row in self.db.execute(f"SELECT {columns} FROM files"):
+            item = wanted.get(row[0])
+            if item is None:
+                continue
+            file, mine, file_texts[item.display], entries = unpack(row[1])
+            checks = None if self.lazy_checks else unpack(row[2])
+            files.append(file)
+            for position, (proposal, text) in enumerate(zip(mine, entries, strict=True)):
+                key = rekey(proposal.key, item.index)
+                # Objects fresh from the state, seen by no one yet: set, not copied.
+                object.__setattr__(proposal, "key", key)
+                if checks is None:
+                    self._light[key] = (row[0], position)
+                else:
+                    object.__setattr__(proposal, "checks", checks[position])
+                proposals.append(proposal)
+                texts[key] = text
+        return files, proposals, texts, file_texts
+
+    def complete(self, proposal: ProposalResult) -> ProposalResult:
+        """The proposal with its rule checks, if it was loaded without them."""
+        where = self._light.get(proposal.key)
+        if where is None:
+            return proposal
+        path, position = where
+        row = self.db.execute("SELECT checks FROM files WHERE path = ?", (path,)).fetchone()
+        return replace(proposal, checks=unpack(row[0])[position])
 
     # -- while judging -------------------------------------------------------
 
-    def remember(
-        self,
-        items: dict[str, InputFile],
-        files: Sequence[FileResult],
-        proposals: Sequence[ProposalResult],
-        contents: dict[int, bytes] | None,
-    ) -> None:
+    def remember(self, items: dict[str, InputFile], chunk: Any) -> None:
         """Store what was judged of the files of a chunk (before duplicates are settled).
 
-        ``contents`` holds the parsed rows of the files read, by file index;
-        files judged from their cached rows keep theirs. A file that could not
-        be answered by its reader (a time limit, a crash) is not remembered:
-        the next run tries it again.
+        ``chunk`` is the API's Chunk: its results, their results.json texts,
+        and the parsed rows of the files read, by file index (files judged
+        from their cached rows keep theirs). A file that could not be
+        answered by its reader (a time limit, a crash) is not remembered: the
+        next run tries it again.
         """
-        mine: dict[str, list[ProposalResult]] = {}
-        for proposal in proposals:
-            mine.setdefault(proposal.file, []).append(proposal)
-        read, judged = [], []
-        for file in files:
+        contents: dict[int, bytes] | None = chunk.contents
+        packed = chunk.judged or pack_judged(
+            chunk.files, chunk.proposals, chunk.texts, chunk.file_texts
+        )
+        read: list[tuple[Any, ...]] = []
+        judged: list[tuple[Any, ...]] = []
+        for file in chunk.files:
             item = items[file.file]
             path = os.path.abspath(item.path)
             stamp = self._stamps.get(path)
             if stamp is None:
                 continue
-            blob = pack((file, mine.get(file.file, [])))
+            blob, checks = packed[file.file]
             if contents is None:
-                judged.append((self.judge_key, blob, self.run_id, path))
+                judged.append((self.judge_key, blob, checks, self.run_id, path))
             elif item.index in contents:
                 read.append(
                     (
@@ -278,22 +311,25 @@ class Memory:
                         self.judge_key,
                         contents[item.index],
                         blob,
+                        checks,
                         self.run_id,
                         self.run_id,
                     )
                 )
         self.db.executemany(
             "INSERT INTO files (path, display, size, mtime_ns, sha256, read_key, judge_key,"
-            " content, judged, first_run, last_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " content, judged, checks, first_run, last_run)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (path) DO UPDATE SET display = excluded.display, size = excluded.size,"
             " mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,"
             " read_key = excluded.read_key, judge_key = excluded.judge_key,"
-            " content = excluded.content, judged = excluded.judged,"
+            " content = excluded.content, judged = excluded.judged, checks = excluded.checks,"
             " last_run = excluded.last_run, withdrawn_run = NULL",
             read,
         )
         self.db.executemany(
-            "UPDATE files SET judge_key = ?, judged = ?, last_run = ?, withdrawn_run = NULL"
+            "UPDATE files SET judge_key = ?, judged = ?, checks = ?, last_run = ?,"
+            " withdrawn_run = NULL"
             " WHERE path = ?",
             judged,
         )
@@ -316,7 +352,12 @@ class Memory:
         """What changed since the previous run (None: this is the first)."""
         if self.previous is None:
             return None
-        return compare(snapshot(self.db, self.previous.id), snapshot_of(result), self.previous)
+        return compare(snapshot(self.db, self.previous.id), self._snapshot(result), self.previous)
+
+    def _snapshot(self, result: AuditResult) -> Snapshot:
+        if self._now is None:
+            self._now = snapshot_of(result)
+        return self._now
 
     def commit(
         self,
@@ -336,12 +377,13 @@ class Memory:
                 "INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
                 [(name, *output) for name, output in outputs.items()],
             )
-        stamps = [(s.size, s.mtime_ns, s.sha256, run, p) for p, s in self._stamps.items()]
-        # Unchanged files (reused, re-judged): their stamp may have moved on
-        # (touched, not changed) and they were seen in this run.
+        # Unchanged files whose stamp moved on (touched, not changed) or that
+        # came back; files read or judged in this run were written as they came.
+        moved = [(self._stamps[path], path) for path in self._moved]
+        stamps = [(stamp.size, stamp.mtime_ns, stamp.sha256, path) for stamp, path in moved]
         self.db.executemany(
-            "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, last_run = ?,"
-            " withdrawn_run = NULL WHERE path = ?",
+            "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, withdrawn_run = NULL"
+            " WHERE path = ?",
             stamps,
         )
         gone = [
@@ -353,7 +395,7 @@ class Memory:
             "UPDATE files SET withdrawn_run = ?, content = NULL WHERE path = ?", gone
         )
         self.counts.withdrawn = len(gone)
-        now = snapshot_of(result)
+        now = self._snapshot(result)
         _extend(
             self.db,
             "proposal_states",
@@ -408,7 +450,7 @@ def _extend(
     """Move on the ranges of conclusions that did not change; start new ones for the rest."""
     names = ", ".join(columns)
     previous = {
-        tuple(row[1 : 1 + len(columns)]): (row[0], Observation.stored(row[-2], row[-1]))
+        tuple(row[1 : 1 + len(columns)]): (row[0], Observation(row[-2], row[-1]))
         for row in db.execute(
             f"SELECT id, {names}, verdict, findings FROM {table} WHERE last_run = ?",
             (run - 1,),
@@ -420,7 +462,7 @@ def _extend(
         if known is not None and known[1] == observation:
             extend.append((run, known[0]))
         else:
-            start.append((*key, run, run, observation.verdict, observation.findings_json()))
+            start.append((*key, run, run, observation.verdict, observation.text))
     db.executemany(f"UPDATE {table} SET last_run = ? WHERE id = ?", extend)
     marks = ", ".join("?" * (len(columns) + 4))
     db.executemany(
@@ -446,7 +488,7 @@ def snapshot_of(result: AuditResult) -> Snapshot:
 def snapshot(db: sqlite3.Connection, run: int) -> Snapshot:
     """The conclusions of an earlier run, from the state."""
     proposals = {
-        (file, proposal_id): Observation.stored(verdict, findings)
+        (file, proposal_id): Observation(verdict, findings)
         for file, proposal_id, verdict, findings in db.execute(
             "SELECT file, proposal_id, verdict, findings FROM proposal_states"
             " WHERE first_run <= ? AND last_run >= ?",
@@ -454,7 +496,7 @@ def snapshot(db: sqlite3.Connection, run: int) -> Snapshot:
         )
     }
     files = {
-        file: Observation.stored(verdict, findings)
+        file: Observation(verdict, findings)
         for file, verdict, findings in db.execute(
             "SELECT file, verdict, findings FROM file_states"
             " WHERE first_run <= ? AND last_run >= ?",

@@ -66,6 +66,7 @@ MIGRATIONS: tuple[str, ...] = (
         judge_key TEXT NOT NULL,
         content BLOB,
         judged BLOB NOT NULL,
+        checks BLOB NOT NULL,
         first_run INTEGER NOT NULL,
         last_run INTEGER NOT NULL,
         withdrawn_run INTEGER
