@@ -353,8 +353,8 @@ def audit(
             if memory is not None:
                 memory.close()
         code = exit_code(result, fail_on)
-        if output_format == "json":
-            click.echo(render_json(result, links), nl=False)
+        if output_format == "json":  # the entries as results.json has them
+            click.echo(render_json(result, links, writer.entries), nl=False)
         if quiet:
             line = _log_line(result, memory, code, time.monotonic() - clock, outdir)
             click.echo(line, err=output_format == "json")

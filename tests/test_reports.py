@@ -16,7 +16,7 @@ from auditor.api import audit
 from auditor.core.config import AuditConfig
 from auditor.core.errors import OutputError
 from auditor.core.results import AuditResult
-from auditor.report import outputs
+from auditor.report import summary
 from auditor.report.jobs import Staging
 from auditor.report.outputs import ReportOptions, write_reports
 from samples.make_samples import Style, org, write_proposal
@@ -283,7 +283,7 @@ def test_a_failed_run_keeps_the_previous_report(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(outputs, "build_summary", broken)
+    monkeypatch.setattr(summary, "build_summary", broken)
     with pytest.raises(RuntimeError):
         write_reports(audit([str(path)], AuditConfig(lang="nl")), outdir)
     assert (outdir / "results.json").read_text() == before

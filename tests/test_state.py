@@ -361,6 +361,10 @@ def test_entries_made_in_workers_and_kept_in_the_state_are_the_canonical_ones(
         done = _cli("audit", "inbox", "-o", "out", "-q", "--reports", "results", cwd=tmp_path)
         assert done.returncode == 1, done.stderr
         texts.append((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    shown = _cli(
+        "audit", "inbox", "-o", "out", "--reports", "results", "--format", "json", cwd=tmp_path
+    )
+    texts.append(shown.stdout)
     monkeypatch.chdir(tmp_path)
     canonical = render_json(audit(["inbox"], AuditConfig()), Links())
 
@@ -370,3 +374,4 @@ def test_entries_made_in_workers_and_kept_in_the_state_are_the_canonical_ones(
     assert len(entries(canonical)) == 2 * (JUDGE_IN_WORKERS_FROM + 2)
     assert entries(texts[0]) == entries(canonical)
     assert entries(texts[1]) == entries(canonical)
+    assert entries(texts[2]) == entries(canonical)
