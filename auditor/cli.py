@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from auditor.core.results import AuditResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _LANG = click.option(
     "--lang",
@@ -46,13 +47,33 @@ _FAIL_ON = click.option(
     show_default=True,
     help="Lowest severity that makes the exit code 1.",
 )
-_FORMAT = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="What goes to stdout: a readable summary or the results document.",
+
+
+def _format(choices: list[str], help_text: str) -> Callable[[_F], _F]:
+    """``--format``: what goes to stdout, the first choice by default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help=help_text,
+    )
+
+
+def _options(options: list[Any]) -> Callable[[_F], _F]:
+    """Several click options as one decorator, in the order given."""
+
+    def decorate(function: _F) -> _F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+_FORMAT = _format(
+    ["text", "json"], "What goes to stdout: a readable summary or the results document."
 )
 # The limits that protect the machine (core/config.py Limits); the defaults
 # are the library's, so the command line and the library cannot disagree.
@@ -109,12 +130,6 @@ def _warm_up(limits: dict[str, Any], preload: str = "auditor.api,auditor.validat
         from auditor.read.isolation import warm_up
 
         warm_up(preload.split(","))
-
-
-def _limit_options(function: Any) -> Any:
-    for option in reversed(_LIMIT_OPTIONS):
-        function = option(function)
-    return function
 
 
 class _State:
@@ -226,7 +241,7 @@ def cli(debug: bool) -> None:
 )
 @_FAIL_ON
 @_FORMAT
-@_limit_options
+@_options(_LIMIT_OPTIONS)
 @click.option(
     "--annotate",
     type=click.Choice(["failing", "all", "none"]),
@@ -448,7 +463,7 @@ def _print_summary(result: AuditResult, path: Path) -> None:
 @_RULES
 @_FAIL_ON
 @_FORMAT
-@_limit_options
+@_options(_LIMIT_OPTIONS)
 def check(
     file: str,
     lang: str,
@@ -509,14 +524,7 @@ def template(
 @click.option("--action", default=None, help="Only the rules of this action, with parameters.")
 @_LANG
 @_RULES
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown"]),
-    default="text",
-    show_default=True,
-    help="A table for the terminal or Markdown.",
-)
+@_format(["text", "markdown"], "A table for the terminal or Markdown.")
 def rules(action: str | None, lang: str, rules_dirs: tuple[Path, ...], output_format: str) -> None:
     """List the rules (all, or those of one action)."""
     with _user_errors():
@@ -568,12 +576,6 @@ _STATE_OPTIONS = [
 ]
 
 
-def _state_options(function: Any) -> Any:
-    for option in reversed(_STATE_OPTIONS):
-        function = option(function)
-    return function
-
-
 def _open_state(outdir: Path, state_file: Path | None) -> Any:
     from auditor.state.store import connect, default_state_path
 
@@ -581,16 +583,9 @@ def _open_state(outdir: Path, state_file: Path | None) -> Any:
 
 
 @cli.command()
-@_state_options
+@_options(_STATE_OPTIONS)
 @_LANG
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="A table, or the runs as JSON.",
-)
+@_format(["text", "json"], "A table, or the runs as JSON.")
 def history(outdir: Path, state_file: Path | None, lang: str, output_format: str) -> None:
     """List the runs kept in a state: when, what they read, what they found."""
     with _user_errors():
@@ -611,7 +606,7 @@ def history(outdir: Path, state_file: Path | None, lang: str, output_format: str
 @cli.command()
 @click.argument("earlier")
 @click.argument("later", default="last")
-@_state_options
+@_options(_STATE_OPTIONS)
 @_LANG
 @_FORMAT
 def diff(
