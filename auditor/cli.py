@@ -61,6 +61,17 @@ def _format(choices: list[str], help_text: str) -> Callable[[_F], _F]:
     )
 
 
+def _state_file(help_text: str) -> Callable[[_F], _F]:
+    """``--state FILE``: the SQLite state of incremental runs (auditor/state/)."""
+    return click.option(
+        "--state",
+        "state_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=help_text,
+    )
+
+
 def _options(options: list[Any]) -> Callable[[_F], _F]:
     """Several click options as one decorator, in the order given."""
 
@@ -256,13 +267,7 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="All reports, or results.json only.",
 )
-@click.option(
-    "--state",
-    "state_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The state of incremental runs (default: OUTDIR.state.sqlite beside OUTDIR).",
-)
+@_state_file("The state of incremental runs (default: OUTDIR.state.sqlite beside OUTDIR).")
 @click.option("--no-state", is_flag=True, help="Keep no state: read every file, no history.")
 @click.option(
     "--rehash",
@@ -566,13 +571,7 @@ _STATE_OPTIONS = [
         show_default=True,
         help="The report folder whose state to read (its state file lies beside it).",
     ),
-    click.option(
-        "--state",
-        "state_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="The state file (default: OUTDIR.state.sqlite).",
-    ),
+    _state_file("The state file (default: OUTDIR.state.sqlite)."),
 ]
 
 
