@@ -57,9 +57,19 @@ def _head(result: AuditResult) -> dict[str, Any]:
 _compact = compact_json
 
 
+# The links of a proposal without page or copy (``--reports results``).
+_NO_LINKS = _compact({"page": None, "annotated": None})
+
+
 def _linked(base: str, key: str, value: Any) -> str:
     """An entry rendered without its links, with them: ``{..., "key": value}``."""
-    return f"{base[:-1]}, {json.dumps(key)}: {_compact(value)}}}"
+    if value is None:
+        text = "null"
+    elif value == {"page": None, "annotated": None}:
+        text = _NO_LINKS
+    else:
+        text = _compact(value)
+    return f'{base[:-1]}, "{key}": {text}}}'
 
 
 class EntryCache:

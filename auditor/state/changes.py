@@ -10,7 +10,7 @@ runs when its code and cell are (its message may name values that changed).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,9 @@ class Observation:
         return tuple(tuple(row) for row in json.loads(self.text))
 
     @classmethod
-    def of(cls, verdict: str, findings: Iterable[Finding]) -> Observation:
+    def of(cls, verdict: str, findings: Sequence[Finding]) -> Observation:
+        if not findings:  # most proposals and files: no JSON to make
+            return cls(str(verdict), "[]")
         rows = [(f.code, f.rule, str(f.severity), f.location(), f.message) for f in findings]
         return cls(str(verdict), json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
 
