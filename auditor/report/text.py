@@ -131,9 +131,11 @@ def print_runs(rows: list[RunRow], console: Console, lang: str) -> None:
     """``auditor history``: one line per run."""
     table = Table(box=None, pad_edge=False, header_style="bold")
     for key in ("history.run", "history.started", "history.seconds", "col.files", "col.proposals"):
-        table.add_column(t(key, lang))
+        table.add_column(
+            t(key, lang), no_wrap=True, min_width=25 if key == "history.started" else 0
+        )
     for key in ("verdict.eligible", "verdict.ineligible", "verdict.unreadable"):
-        table.add_column(t(key, lang), justify="right")
+        table.add_column(t(key, lang).capitalize(), justify="right")
     for key in ("history.read", "history.rejudged", "history.reused", "history.withdrawn"):
         table.add_column(t(key, lang), justify="right")
     for row in rows:
