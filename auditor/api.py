@@ -37,7 +37,13 @@ from auditor.core.results import AuditResult, FileResult, ProposalResult, Summar
 from auditor.normalise.countries import country_name
 from auditor.normalise.frames import n, normalise_partners, normalise_projects
 from auditor.normalise.vocabulary import vocabulary
-from auditor.read.batch import IN_PROCESS_CHUNK, batch_of, read_chunk, stream_files
+from auditor.read.batch import (
+    IN_PROCESS_CHUNK,
+    batch_of,
+    read_chunk,
+    read_in_worker,
+    stream_files,
+)
 from auditor.read.discover import InputFile, discover
 from auditor.read.isolation import load_reader, warm_up
 from auditor.read.model import PKEY, ReadBatch
@@ -53,6 +59,8 @@ Progress = Callable[[int], None]
 JUDGE_TASK = "auditor.api:read_and_judge"
 # What the fork server imports once for the workers that judge.
 JUDGE_PRELOAD = ["auditor.api", "auditor.validate"]
+# Stored results handed on at a time in an incremental run.
+REUSED_WINDOW = 1000
 # From this many files on, the workers judge what they read.
 JUDGE_IN_WORKERS_FROM = 50
 
@@ -156,7 +164,6 @@ def audit(
     chunks = stream_files(to_read, config.limits, config.workers, progress, task, options)
     if not in_workers and to_read:
         judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
-    known = {item.display: item for item in items}
 
     def take(chunk: Chunk, remember: bool = True) -> None:
         judged.proposals.extend(chunk.proposals)
@@ -165,17 +172,20 @@ def audit(
             judged.partners.append(chunk.partners)
             judged.projects.append(chunk.projects)
         if memory is not None and remember:
-            memory.remember(known, chunk)
+            memory.remember(chunk)
         if on_chunk is not None:
             on_chunk(chunk)
 
-    if memory is not None and plan is not None:
-        # Unchanged files, while the workers read the changed ones.
-        if plan.reuse:
-            files, proposals, texts, file_texts = memory.stored_results(plan.reuse)
+    if memory is not None and plan is not None:  # (the one goes with the other)
+        # Unchanged files, while the workers read the changed ones, in windows
+        # as the workers' chunks are: what the reports make of a chunk (pages
+        # whose rows must be fetched) stays bounded.
+        for start in range(0, len(plan.reuse), REUSED_WINDOW):
+            some = plan.reuse[start : start + REUSED_WINDOW]
+            files, proposals, texts, file_texts = memory.stored_results(some)
             take(Chunk(proposals, files, None, None, texts=texts, file_texts=file_texts), False)
             if progress is not None:
-                progress(len(plan.reuse))
+                progress(len(some))
         for start in range(0, len(plan.rejudge), IN_PROCESS_CHUNK):
             some = plan.rejudge[start : start + IN_PROCESS_CHUNK]
             chunk = judge_chunk(batch_of([memory.cached_content(i) for i in some]), book, config)
@@ -188,10 +198,9 @@ def audit(
         if isinstance(part, Chunk):
             take(part)
         else:
-            # Packed before judging, which adds to what was read.
-            contents = {c.read.index: pack(c) for c in part.contents} if memory else None
             chunk = judge_chunk(part, book, config)
-            chunk.contents = contents
+            if memory is not None:
+                chunk.contents = {c.read.index: pack(c) for c in part.contents}
             take(chunk)
     # Without reused rows, the reports fetch the rows of revised proposals.
     complete = memory.complete if memory is not None else None
@@ -233,18 +242,15 @@ def read_and_judge(
     back.
     """
     config = config or AuditConfig()
-    batch = read_chunk(
-        items, limits, reader=load_reader(reader), on_file=on_file, keep_contents=contents
-    )
-    # Packed here, in parallel, for the state of an incremental run; before
-    # judging, which adds to what was read.
-    packed = {c.read.index: pack(c) for c in batch.contents} if contents else None
+    batch = read_in_worker(items, limits, on_file, reader, contents)
     chunk = judge_chunk(batch, load_rulebook(config.rules_dirs), config)
     if not rows:
         chunk.partners = chunk.projects = None
-    chunk.contents = packed
-    chunk.render_texts()  # here, in parallel, not in the process that gathers the chunks
+    # Here, in parallel, not in the process that gathers the chunks: the
+    # results.json entries and what an incremental run's state keeps.
+    chunk.render_texts()
     if contents:
+        chunk.contents = {c.read.index: pack(c) for c in batch.contents}
         chunk.judged = pack_judged(chunk.files, chunk.proposals, chunk.texts, chunk.file_texts)
     return chunk
 

@@ -61,6 +61,20 @@ def _format(choices: list[str], help_text: str) -> Callable[[_F], _F]:
     )
 
 
+def _outdir(help_text: str) -> Callable[[_F], _F]:
+    """``-o/--output OUTDIR``: the report folder (audit writes it, history and diff read
+    the state beside it)."""
+    return click.option(
+        "-o",
+        "--output",
+        "outdir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("audit-report"),
+        show_default=True,
+        help=help_text,
+    )
+
+
 def _state_file(help_text: str) -> Callable[[_F], _F]:
     """``--state FILE``: the SQLite state of incremental runs (auditor/state/)."""
     return click.option(
@@ -233,15 +247,7 @@ def cli(debug: bool) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option(
-    "-o",
-    "--output",
-    "outdir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("audit-report"),
-    show_default=True,
-    help="Folder for the reports (replaced as a whole on every run).",
-)
+@_outdir("Folder for the reports (replaced as a whole on every run).")
 @_LANG
 @_RULES
 @click.option(
@@ -376,7 +382,8 @@ def audit(
         if output_format == "json":  # the entries as results.json has them
             click.echo(render_json(result, links, writer.entries), nl=False)
         if quiet:
-            line = _log_line(result, memory, code, time.monotonic() - clock, outdir)
+            seconds = time.monotonic() - clock
+            line = _log_line(result, memory, writer.linked, code, seconds, outdir)
             click.echo(line, err=output_format == "json")
         elif output_format == "text":
             _print_summary(
@@ -419,7 +426,9 @@ def _waiting(wait: float, path: Path, quiet: bool) -> float:
     return wait
 
 
-def _log_line(result: AuditResult, memory: Any, code: int, seconds: float, outdir: Path) -> str:
+def _log_line(
+    result: AuditResult, memory: Any, linked: int, code: int, seconds: float, outdir: Path
+) -> str:
     """One line for logs: ``key=value`` pairs a log parser or grep can read."""
     pairs: dict[str, object] = {"exit": code}
     if result.run_id is not None:
@@ -427,13 +436,22 @@ def _log_line(result: AuditResult, memory: Any, code: int, seconds: float, outdi
     pairs.update(result.summary.to_dict())
     if memory is not None:
         c = memory.counts
-        pairs.update(read=c.read, rejudged=c.rejudged, reused=c.reused, files_withdrawn=c.withdrawn)
+        pairs.update(hashed=c.hashed, read=c.read, rejudged=c.rejudged, reused=c.reused)
+        pairs["files_withdrawn"] = c.withdrawn
+        pairs["linked"] = linked  # pages and copies taken from the previous report
     if result.changes is not None:
         counts = result.changes.counts()
-        for key in ("new", "withdrawn", "fixed", "broken", "changed", "findings_added"):
+        for key in (
+            "new",
+            "withdrawn",
+            "fixed",
+            "broken",
+            "changed",
+            "findings_added",
+            "findings_resolved",
+            "became_unreadable",
+        ):
             pairs[key] = counts[key]
-        pairs["findings_resolved"] = counts["findings_resolved"]
-        pairs["became_unreadable"] = counts["became_unreadable"]
     pairs["seconds"] = f"{seconds:.1f}"
     pairs["report"] = str(outdir)
     return "auditor " + " ".join(f"{key}={value}" for key, value in pairs.items())
@@ -562,15 +580,7 @@ def explain(rule: str, lang: str, rules_dirs: tuple[Path, ...]) -> None:
 
 
 _STATE_OPTIONS = [
-    click.option(
-        "-o",
-        "--output",
-        "outdir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("audit-report"),
-        show_default=True,
-        help="The report folder whose state to read (its state file lies beside it).",
-    ),
+    _outdir("The report folder whose state to read (its state file lies beside it)."),
     _state_file("The state file (default: OUTDIR.state.sqlite)."),
 ]
 

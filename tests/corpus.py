@@ -58,6 +58,21 @@ def _partners(**names: str) -> list[dict[str, Any]]:
     ]
 
 
+def small(path: Path, proposal_id: str) -> Path:
+    """A two-organisation KA210-SCH proposal: eligible, and quick to write and read."""
+    project = {
+        "proposal_id": proposal_id,
+        "action": "KA210-SCH",
+        "call_year": 2024,
+        "duration_months": 12,
+        "requested_grant_eur": 30000,
+        "priorities": "x",
+    }
+    partners = [org("coordinator", "NL", "SCHOOL", "A"), org("partner", "BE", "SCHOOL", "B")]
+    write_proposal(path, proposal(project, partners), Style())
+    return path
+
+
 def tidy(path: Path, proposal_id: str, **changes: Any) -> Path:
     write_proposal(path, proposal(_project(proposal_id, **changes), _partners()), Style())
     return path

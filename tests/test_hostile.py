@@ -20,8 +20,7 @@ from auditor.core.findings import Verdict
 from auditor.read.discover import discover
 from auditor.read.isolation import Supervisor, WorkerError
 from auditor.report.outputs import output_lock
-from samples.make_samples import Style, org, proposal, write_proposal
-from tests.corpus import Expected, build
+from tests.corpus import Expected, build, small
 
 ROOT = Path(__file__).resolve().parent.parent
 GIGABYTE_KB = 1024 * 1024  # ru_maxrss is in kilobytes on Linux
@@ -131,21 +130,7 @@ def test_output_names_stay_inside_the_report(
 
 def test_the_time_limit_stops_a_slow_file_and_the_batch_goes_on(tmp_path: Path) -> None:
     for name in ("a-first.xlsx", "slow-file.xlsx", "z-last.xlsx"):
-        write_proposal(
-            tmp_path / name,
-            proposal(
-                {
-                    "proposal_id": name,
-                    "action": "KA210-SCH",
-                    "call_year": 2024,
-                    "duration_months": 12,
-                    "requested_grant_eur": 30000,
-                    "priorities": "x",
-                },
-                [org("coordinator", "NL", "SCHOOL", "A"), org("partner", "BE", "SCHOOL", "B")],
-            ),
-            Style(),
-        )
+        small(tmp_path / name, name)
     config = AuditConfig(
         limits=Limits(timeout=1.0), workers=1, reader="tests.misbehaving_readers:read_file"
     )
@@ -165,21 +150,7 @@ def test_the_time_limit_stops_a_slow_file_and_the_batch_goes_on(tmp_path: Path) 
 def test_a_worker_that_dies_is_replaced(tmp_path: Path, name: str, exit_code: int) -> None:
     """A reader process that dies (crash) or whose reader raises (a bug) costs one file."""
     for file_name in ("a.xlsx", name, "b.xlsx", "c.xlsx"):
-        write_proposal(
-            tmp_path / file_name,
-            proposal(
-                {
-                    "proposal_id": file_name,
-                    "action": "KA210-SCH",
-                    "call_year": 2024,
-                    "duration_months": 12,
-                    "requested_grant_eur": 30000,
-                    "priorities": "x",
-                },
-                [org("coordinator", "NL", "SCHOOL", "A"), org("partner", "BE", "SCHOOL", "B")],
-            ),
-            Style(),
-        )
+        small(tmp_path / file_name, file_name)
     config = AuditConfig(workers=2, reader="tests.misbehaving_readers:read_file")
     result = audit([str(tmp_path)], config)
     verdicts = {Path(f.file).name: f.verdict for f in result.files}

@@ -21,6 +21,7 @@ from auditor.report.jobs import Staging
 from auditor.report.outputs import ReportOptions, write_reports
 from samples.make_samples import Style, org, write_proposal
 from samples.make_samples import proposal as make_proposal
+from tests.corpus import small
 
 ROOT = Path(__file__).resolve().parent.parent
 RED, AMBER = "FFF4C7CE", "FFFFE699"
@@ -262,20 +263,7 @@ def test_a_failed_run_keeps_the_previous_report(
 ) -> None:
     path = tmp_path / "in" / "a.xlsx"
     path.parent.mkdir()
-    write_proposal(
-        path,
-        make_proposal(
-            {
-                "proposal_id": "P-1",
-                "action": "KA210-SCH",
-                "call_year": 2024,
-                "duration_months": 12,
-                "requested_grant_eur": 30000,
-                "priorities": "x",
-            },
-            [org("coordinator", "NL", "SCHOOL", "A"), org("partner", "BE", "SCHOOL", "B")],
-        ),
-    )
+    small(path, "P-1")
     outdir = tmp_path / "out"
     write_reports(audit([str(path)]), outdir)
     before = (outdir / "results.json").read_text()

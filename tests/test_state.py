@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from auditor.core.results import AuditResult
 from auditor.rules.rulebook import load_rulebook
 from auditor.state.memory import Memory
 from auditor.state.runs import diff, resolve_run, runs
-from auditor.state.store import SCHEMA_VERSION, connect
+from auditor.state.store import SCHEMA_VERSION, connect, lock
 from tests.corpus import tidy
 from tests.test_rulebook import STRICTER_KA220
 
@@ -98,6 +99,7 @@ def test_touching_a_file_hashes_it_and_editing_one_reads_only_that_one(tmp_path:
     os.utime(inbox / "p2.xlsx", (later, later))  # touched: same bytes, newer time
     second, memory = _run(tmp_path, inbox)
     assert _reads(tmp_path) == []
+    assert memory.counts.hashed == 1  # its time moved: hashed, found the same
     assert memory.counts.reused == 6
     assert _judged(second) == _judged(first)
 
@@ -105,6 +107,7 @@ def test_touching_a_file_hashes_it_and_editing_one_reads_only_that_one(tmp_path:
     book.properties.creator = "a colleague"
     book.save(inbox / "p4.xlsx")
     third, memory = _run(tmp_path, inbox)
+    assert memory.counts.hashed == 1
     assert _reads(tmp_path) == ["p4.xlsx"]
     assert (memory.counts.read, memory.counts.reused) == (1, 5)
     assert _judged(third) == _judged(first)
@@ -258,9 +261,8 @@ def test_a_second_run_on_the_same_state_waits_then_gives_up_clearly(tmp_path: Pa
     try:
         with pytest.raises(OutputError, match="another auditor run"):
             Memory(tmp_path / "out.state.sqlite", settings, version, wait=0.3)
-        started = time.monotonic()
         blocked = _cli("audit", "inbox", "-o", "out", "--wait", "1", cwd=tmp_path)
-        assert time.monotonic() - started >= 1.0
+        assert "waiting up to 1 s" in blocked.stderr  # it said it waits, then gave up
         assert blocked.returncode == 2
         assert "is using the state" in blocked.stderr and "--wait" in blocked.stderr
     finally:
@@ -268,6 +270,19 @@ def test_a_second_run_on_the_same_state_waits_then_gives_up_clearly(tmp_path: Pa
     assert not (tmp_path / "out").exists()
     done = _cli("audit", str(inbox), "-o", "out", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+
+    # A run that finds the state held waits for it, and goes on once it is free.
+    held = lock(tmp_path / "out.state.sqlite", 0)  # the state's lock, as a run holds it
+    held.__enter__()
+    release = threading.Timer(2.0, held.__exit__, (None, None, None))
+    release.start()
+    try:
+        waited = _cli("audit", "inbox", "-o", "out", "-q", "--wait", "120", cwd=tmp_path)
+    finally:
+        release.cancel()
+        release.join()
+    assert waited.returncode == 0, waited.stderr
+    assert "run=2 " in waited.stdout
 
 
 def test_a_run_killed_half_way_leaves_reports_and_state_intact(tmp_path: Path) -> None:
@@ -306,7 +321,9 @@ def test_a_run_killed_half_way_leaves_reports_and_state_intact(tmp_path: Path) -
     assert len(document["since_last_run"]["new"]) == 56
 
 
-def test_a_state_from_a_newer_auditor_is_refused_and_an_old_one_migrated(tmp_path: Path) -> None:
+def test_a_newer_state_is_refused_and_a_new_one_gets_the_schema(
+    tmp_path: Path,
+) -> None:
     newer = tmp_path / "newer.sqlite"
     with sqlite3.connect(newer) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -333,6 +350,7 @@ def test_unchanged_pages_and_copies_are_taken_from_the_previous_report(tmp_path:
     second = _cli("audit", "inbox", "-o", "out", "-q", cwd=tmp_path)
     assert second.returncode == 1, second.stderr
     assert " read=1 " in second.stdout and " reused=3 " in second.stdout
+    assert " linked=3 " in second.stdout  # the pages of p1 and p2, the copy of p1
     now = {page.name: page.stat().st_ino for page in (out / "proposals").glob("*.html")}
     p0 = "2024-1-NL01-KA220-SCH-000000000.html"
     p1 = "2024-1-NL01-KA220-SCH-000000001.html"

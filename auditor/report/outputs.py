@@ -9,7 +9,6 @@ a folder the auditor did not write is never replaced.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import sys
@@ -93,10 +92,6 @@ def marker(run_id: int | None) -> str:
     return text if run_id is None else f"{text}run {run_id}\n"
 
 
-def _compact_file(file: FileResult) -> str:
-    return json.dumps(file.to_dict(), ensure_ascii=False, sort_keys=True)
-
-
 def _failing(file: FileResult, proposals: list[ProposalResult]) -> bool:
     return bool(file.findings) or any(p.findings for p in proposals)
 
@@ -165,7 +160,9 @@ class ReportWriter:
                     self._copies.reserve(name.removeprefix("annotated/"))
         self._named: set[str] = set()
         self.outputs: dict[str, Output] = {}
-        self.reused = 0
+        # Pages and copies taken from the previous report (and not made again
+        # later in the run: a proposal revised at the end gets a new page).
+        self._linked: set[str] = set()
         count = workers or os.cpu_count() or 1
         self.pool = (
             None
@@ -209,12 +206,19 @@ class ReportWriter:
                 annotated = self.links.annotated.get(proposal.file)
                 wanting.append(PageJob(page, proposal, _NO_ROWS, annotated, history))
         pages = self._with_rows(chunk, wanting)
+        self._linked.difference_update(job.page for job in pages)
+        self._linked.difference_update(job.target for job in copies)
         folder = str(self.staging)
         for start in range(0, len(copies), COPIES_PER_JOB):
             self._submit(annotate_files, folder, self.lang, copies[start : start + COPIES_PER_JOB])
         for start in range(0, len(pages), PAGES_PER_JOB):
             some_pages = pages[start : start + PAGES_PER_JOB]
             self._submit(render_pages, folder, self.page_run, self.lang, self.notes, some_pages)
+
+    @property
+    def linked(self) -> int:
+        """How many pages and copies this run took from the previous report."""
+        return len(self._linked)
 
     def _submit(self, function: Callable[..., Any], *arguments: Any) -> None:
         """Hand a job to the pool once it has room.
@@ -273,7 +277,7 @@ class ReportWriter:
         target = self.links.annotated[file.file]
         parts = [
             target,
-            _compact_file(file),
+            self.entries.file_text(file, None),
             *(self.entries.text(p, self.links) for p in proposals),
         ]
         fingerprint = self.reuse.fingerprint(file.file, parts)
@@ -284,7 +288,7 @@ class ReportWriter:
         previous = self.reuse.previous(name, fingerprint) if self.reuse else None
         if previous is None or not self.out.link(name, previous):
             return False
-        self.reused += 1
+        self._linked.add(name)
         return True
 
     def _history(self, proposal: ProposalResult) -> tuple[tuple[int, str, str], ...]:

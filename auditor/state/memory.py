@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,7 @@ class Plan:
 
 @dataclass
 class _Counts:
+    hashed: int = 0  # files whose size or time moved, or that are new: hashed
     read: int = 0
     rejudged: int = 0
     reused: int = 0
@@ -120,7 +121,6 @@ class Memory:
         # stored results depend on: the rules, the tool and the language.
         self.read_key = f"{VERSION}|{config.reader}|{config.limits!r}"
         self.judge_key = f"{rules_version}|{VERSION}|{config.lang}"
-        self.rules_version, self.lang = rules_version, config.lang
         self._lock = lock(path, wait)
         self._lock.__enter__()
         try:
@@ -180,6 +180,7 @@ class Memory:
                 plan.rejudge.append(item)
             else:
                 plan.read.append(item)
+        self.counts.hashed = plan.hashed
         self.counts.read = len(plan.read)
         self.counts.rejudged = len(plan.rejudge)
         self.counts.reused = len(plan.reuse)
@@ -231,7 +232,7 @@ class Memory:
         }
 
     def stored_results(
-        self, items: Iterable[InputFile]
+        self, items: Sequence[InputFile]
     ) -> tuple[list[FileResult], list[ProposalResult], dict[str, str], dict[str, str]]:
         """The stored results of unchanged files, keyed for this run, with their entries.
 
@@ -245,10 +246,10 @@ class Memory:
         texts: dict[str, str] = {}
         file_texts: dict[str, str] = {}
         columns = "path, judged" if self.lazy_checks else "path, judged, checks"
-        for row in self.db.execute(f"SELECT {columns} FROM files"):
-            item = wanted.get(row[0])
-            if item is None:
-                continue
+        marks = ", ".join("?" * len(wanted))
+        query = f"SELECT {columns} FROM files WHERE path IN ({marks})"
+        for row in self.db.execute(query, list(wanted)):
+            item = wanted[row[0]]
             file, mine, file_texts[item.display], entries = unpack(row[1])
             checks = None if self.lazy_checks else unpack(row[2])
             files.append(file)
@@ -275,7 +276,7 @@ class Memory:
 
     # -- while judging -------------------------------------------------------
 
-    def remember(self, items: dict[str, InputFile], chunk: Any) -> None:
+    def remember(self, chunk: Any) -> None:
         """Store what was judged of the files of a chunk (before duplicates are settled).
 
         ``chunk`` is the API's Chunk: its results, their results.json texts,
@@ -291,7 +292,7 @@ class Memory:
         read: list[tuple[Any, ...]] = []
         judged: list[tuple[Any, ...]] = []
         for file in chunk.files:
-            item = items[file.file]
+            item = self.items[file.file]
             path = os.path.abspath(item.path)
             stamp = self._stamps.get(path)
             if stamp is None:
