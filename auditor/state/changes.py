@@ -165,8 +165,9 @@ def compare(before: Snapshot, after: Snapshot, since: RunRef | None) -> Changes:
         if old == now:
             unchanged += 1
             continue
-        added = _difference(now.findings, old.findings if old else ()) if now else ()
-        resolved = _difference(old.findings, now.findings if now else ()) if old else ()
+        earlier = old.findings if old else ()  # parsed only for what changed
+        later = now.findings if now else ()
+        added, resolved = _difference(later, earlier), _difference(earlier, later)
         change = ProposalChange(
             key[0],
             key[1],
