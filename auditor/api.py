@@ -25,6 +25,7 @@ from auditor import __version__
 from auditor.aggregate import METRICS, aggregate
 from auditor.core.catalogue import catalogue
 from auditor.core.config import AuditConfig, Limits
+from auditor.core.filenames import printable
 from auditor.core.findings import (
     Finding,
     FindingDraft,
@@ -49,7 +50,7 @@ from auditor.read.isolation import load_reader, warm_up
 from auditor.read.model import PKEY, ReadBatch
 from auditor.rules.engine import evaluate
 from auditor.rules.rulebook import RuleBook, load_rulebook
-from auditor.state.blobs import pack, pack_judged
+from auditor.state.blobs import pack_content, pack_judged
 
 if TYPE_CHECKING:
     from auditor.state.memory import Memory
@@ -143,7 +144,7 @@ def audit(
     """
     config = config or AuditConfig()
     started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")
-    items = discover(list(paths))
+    items = discover(list(paths), config.follow_links)
     rows = keep_rows or (on_chunk is not None and chunk_rows)
     plan = memory.plan(items, rows and reused_rows) if memory is not None else None
     to_read = plan.read if plan is not None else items
@@ -176,36 +177,51 @@ def audit(
         if on_chunk is not None:
             on_chunk(chunk)
 
+    # Unchanged files whose stored results or rows cannot be used (a damaged
+    # state): read like the others, once the first reading is under way.
+    again: list[InputFile] = []
     if memory is not None and plan is not None:  # (the one goes with the other)
         # Unchanged files, while the workers read the changed ones, in windows
         # as the workers' chunks are: what the reports make of a chunk (pages
         # whose rows must be fetched) stays bounded.
         for start in range(0, len(plan.reuse), REUSED_WINDOW):
             some = plan.reuse[start : start + REUSED_WINDOW]
-            files, proposals, texts, file_texts = memory.stored_results(some)
+            files, proposals, texts, file_texts, missing = memory.stored_results(some)
+            again.extend(missing)
             take(Chunk(proposals, files, None, None, texts=texts, file_texts=file_texts), False)
             if progress is not None:
-                progress(len(some))
+                progress(len(some) - len(missing))
         for start in range(0, len(plan.rejudge), IN_PROCESS_CHUNK):
             some = plan.rejudge[start : start + IN_PROCESS_CHUNK]
-            chunk = judge_chunk(batch_of([memory.cached_content(i) for i in some]), book, config)
-            take(chunk)
+            cached = [(item, memory.cached_content(item)) for item in some]
+            again.extend(item for item, content in cached if content is None)
+            contents = [content for _, content in cached if content is not None]
+            if contents:
+                take(judge_chunk(batch_of(contents), book, config))
             if progress is not None:
-                progress(len(some))
-    for part in chunks:
-        # Workers send judged chunks; files read here, or lost to a time limit
-        # or a crash, come as what was read, and are judged here.
-        if isinstance(part, Chunk):
-            take(part)
-        else:
-            chunk = judge_chunk(part, book, config)
-            if memory is not None:
-                chunk.contents = {c.read.index: pack(c) for c in part.contents}
-            take(chunk)
+                progress(len(contents))
+
+    def judged_parts(parts: Iterable[Any]) -> None:
+        for part in parts:
+            # Workers send judged chunks; files read here, or lost to a time
+            # limit or a crash, come as what was read, and are judged here.
+            if isinstance(part, Chunk):
+                take(part)
+            else:
+                chunk = judge_chunk(part, book, config)
+                if memory is not None:
+                    chunk.contents = {c.read.index: pack_content(c) for c in part.contents}
+                take(chunk)
+
+    judged_parts(chunks)
+    if again:
+        if memory is not None:
+            memory.to_read(again)
+        judged_parts(stream_files(again, config.limits, config.workers, progress, task, options))
     # Without reused rows, the reports fetch the rows of revised proposals.
     complete = memory.complete if memory is not None else None
     _settle_duplicates(judged, items, book, config, on_chunk, rows and reused_rows, complete)
-    return _result(judged, book, config, tuple(paths), started)
+    return _result(judged, book, config, tuple(printable(p) for p in paths), started)
 
 
 def rows_of(
@@ -250,7 +266,7 @@ def read_and_judge(
     # results.json entries and what an incremental run's state keeps.
     chunk.render_texts()
     if contents:
-        chunk.contents = {c.read.index: pack(c) for c in batch.contents}
+        chunk.contents = {c.read.index: pack_content(c) for c in batch.contents}
         chunk.judged = pack_judged(chunk.files, chunk.proposals, chunk.texts, chunk.file_texts)
     return chunk
 

@@ -324,6 +324,8 @@ def audit(
         from dataclasses import astuple, replace
 
         from auditor.api import audit as run_audit
+        from auditor.core.filenames import printable
+        from auditor.core.places import check_places
         from auditor.report.html import RunContext
         from auditor.report.json import render_json
         from auditor.report.outputs import ReportOptions, ReportWriter, check_outdir
@@ -336,18 +338,25 @@ def audit(
         version = load_rulebook(rules_dirs).version
         options = ReportOptions(annotate=annotate, results_only=reports == "results")
         notes = _action_notes(rules_dirs, lang)
-        check_outdir(outdir)  # before the state beside it is made
+        path = None if no_state else state_file or default_state_path(outdir)
+        # Before the state beside OUTDIR is made: nothing is written unless
+        # the inputs, OUTDIR and the state are apart, and OUTDIR is ours.
+        check_places(paths, outdir, path)
+        check_outdir(outdir, state_id=None if path is None else _state_id_of(path))
         memory = None
-        if not no_state:
-            path = state_file or default_state_path(outdir)
+        if path is not None:
             waiting = _waiting(wait, path, quiet)
             memory = Memory(path, config, version, waiting, rehash, lazy_checks=True)
         try:
             run_id = memory.run_id if memory else None
-            run = RunContext(__version__, started, version, list(paths), run_id)
+            state_id = memory.state_id if memory else None
+            inputs = [printable(p) for p in paths]
+            run = RunContext(__version__, started, version, inputs, run_id, state_id)
             history = memory.history() if memory else None
             reuse = _reuse(memory, outdir, config) if memory else None
-            writer = ReportWriter(outdir, run, lang, options, notes, workers, wait, history, reuse)
+            writer = ReportWriter(
+                outdir, run, lang, options, notes, workers, wait, history, reuse, path
+            )
             on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
             try:
                 with bar or contextlib.nullcontext():
@@ -395,17 +404,15 @@ def audit(
 def _reuse(memory: Any, outdir: Path, config: Any) -> Any:
     """What the previous report can give an incremental run (report/reuse.py)."""
     from auditor.api import rows_of
-    from auditor.report.outputs import MARKER, marker
+    from auditor.core.marker import Marker, read_marker
     from auditor.report.reuse import Output, Reuse
     from auditor.rules.rulebook import load_rulebook
 
     folder = None
-    if memory.previous is not None:
-        try:
-            if (outdir / MARKER).read_text(encoding="utf-8") == marker(memory.previous.id):
-                folder = outdir  # the report the state's last run wrote
-        except OSError:
-            pass
+    if memory.previous is not None and read_marker(outdir) == Marker(
+        memory.previous.id, memory.state_id
+    ):
+        folder = outdir  # the report this state's last run wrote
     book = load_rulebook(config.rules_dirs)
     return Reuse(
         folder,
@@ -415,6 +422,19 @@ def _reuse(memory: Any, outdir: Path, config: Any) -> Any:
         lambda files: rows_of(files, memory, book, config),
         memory.complete,
     )
+
+
+def _state_id_of(path: Path) -> str | None:
+    """The identity of an existing state (None: none yet), to know OUTDIR is its own."""
+    from auditor.state.store import connect, state_id
+
+    if not path.exists():
+        return None
+    db = connect(path, create=False)
+    try:
+        return state_id(db)
+    finally:
+        db.close()
 
 
 def _waiting(wait: float, path: Path, quiet: bool) -> float:

@@ -23,7 +23,7 @@ import pytest
 
 from auditor.api import audit
 from auditor.core.config import AuditConfig
-from auditor.core.errors import OutputError
+from auditor.core.errors import OutputError, StateError
 from auditor.core.results import AuditResult
 from auditor.rules.rulebook import load_rulebook
 from auditor.state.memory import Memory
@@ -327,7 +327,7 @@ def test_a_newer_state_is_refused_and_a_new_one_gets_the_schema(
     newer = tmp_path / "newer.sqlite"
     with sqlite3.connect(newer) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(OutputError, match="newer auditor"):
+    with pytest.raises(StateError, match="newer auditor"):
         connect(newer)
     fresh = connect(tmp_path / "fresh.sqlite")
     assert fresh.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -23,9 +23,20 @@ class Limits:
     max_ratio: int = 200  # inflated / compressed size of a large part
     max_rows: int = 250_000  # rows a sheet claims
     timeout: float = 120.0  # seconds to read one file; 0 reads in this process without a limit
+    # Address space of a worker process (reading, judging, annotating, rendering).
+    max_memory_bytes: int = 4_000_000_000
+    # Findings listed per proposal and per file; the rest are summed up in one.
+    max_findings: int = 1000
 
     def __post_init__(self) -> None:
-        sizes = (self.max_file_bytes, self.max_unzipped_bytes, self.max_ratio, self.max_rows)
+        sizes = (
+            self.max_file_bytes,
+            self.max_unzipped_bytes,
+            self.max_ratio,
+            self.max_rows,
+            self.max_memory_bytes,
+            self.max_findings,
+        )
         if min(sizes) <= 0 or self.timeout < 0:
             raise ConfigError("limits must be positive numbers")
 
@@ -40,6 +51,8 @@ class AuditConfig:
     limits: Limits = field(default_factory=Limits)
     # "module:function" reading one file in a worker (None: the workbook reader).
     reader: str | None = None
+    # Follow symbolic links that lead out of the folders audited.
+    follow_links: bool = False
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:

@@ -24,3 +24,11 @@ class RulesError(AuditorError):
 
 class OutputError(AuditorError):
     """The output folder or file cannot be written."""
+
+
+class StateError(AuditorError):
+    """The state file of incremental runs cannot be used (damaged, unwritable, not ours)."""
+
+
+class PlacesError(AuditorError):
+    """The inputs, the report folder and the state overlap."""

@@ -10,7 +10,9 @@ at. Each refusal names the limit and the option that raises it.
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -45,19 +47,39 @@ def load(path: Path, limits: Limits) -> tuple[bytes | None, FindingDraft | None]
 
     Files are small next to the memory they may cost once parsed, so reading
     them whole (within ``max_file_bytes``) and parsing from memory is both
-    safe and faster than letting the parser open the file again.
+    safe and faster than letting the parser open the file again. The type
+    and size are those of the file opened (not of a name that may have been
+    replaced meanwhile): a FIFO or a device is never read from, and no more
+    than the limit is ever read.
     """
     try:
-        size = path.stat().st_size
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        return None, refuse("default", detail=error.strerror or str(error))
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            kind = "fifo" if stat.S_ISFIFO(status.st_mode) else "device"
+            return None, refuse("not-regular", kind=kind)
+        size = status.st_size
         if size == 0:
             return None, refuse("empty")
         if size > limits.max_file_bytes:
             return None, refuse(
                 "too-large", size_mb=_megabytes(size), limit_mb=_megabytes(limits.max_file_bytes)
             )
-        data = path.read_bytes()
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(limits.max_file_bytes + 1)
+        if len(data) > limits.max_file_bytes:  # grew while it was read
+            return None, refuse(
+                "too-large",
+                size_mb=_megabytes(len(data)),
+                limit_mb=_megabytes(limits.max_file_bytes),
+            )
     except OSError as error:
         return None, refuse("default", detail=error.strerror or str(error))
+    finally:
+        os.close(descriptor)
     refusal = inspect(data, path.suffix.lower(), limits)
     return (None, refusal) if refusal else (data, None)
 

@@ -151,6 +151,10 @@ def read_file(item: InputFile, limits: Limits) -> FileContent:
 
 
 def _read_into(content: FileContent, item: InputFile, limits: Limits) -> None:
+    if item.refusal == "not-regular":
+        raise unreadable("not-regular", kind=item.detail)
+    if item.refusal == "link-outside":
+        raise unreadable("link-outside", target=item.detail)
     suffix = item.path.suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES:
         raise unreadable("unsupported", suffix=suffix or "(none)")

@@ -50,6 +50,7 @@ class RunContext:
     rules_version: str
     inputs: list[str]
     run_id: int | None = None  # with a state: the run's number
+    state_id: str | None = None  # with a state: its identity (the report marker names it)
 
 
 @dataclass(frozen=True)

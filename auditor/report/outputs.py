@@ -23,6 +23,8 @@ from auditor.api import Chunk
 from auditor.core.errors import OutputError
 from auditor.core.findings import Verdict
 from auditor.core.locks import hold
+from auditor.core.marker import MARKER, marker_text, read_marker
+from auditor.core.places import check_places
 from auditor.core.results import AuditResult, FileResult, ProposalResult
 from auditor.read.isolation import worker_context
 from auditor.report.html import (
@@ -39,7 +41,6 @@ from auditor.report.json import EntryCache, render_json
 from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.reuse import Output, Reuse
 
-MARKER = ".auditor-report"
 ANNOTATE_MODES = ("failing", "all", "none")
 
 
@@ -65,15 +66,27 @@ def output_lock(outdir: Path, wait: float = 0.0) -> contextlib.AbstractContextMa
     )
 
 
-def check_outdir(outdir: Path) -> None:
-    """Refuse, before any work, an OUTDIR that cannot be written or is not ours to replace."""
+def check_outdir(outdir: Path, state_id: str | None = None) -> None:
+    """Refuse, before any work, an OUTDIR that cannot be written or is not ours to replace.
+
+    Ours: it carries the marker, and the marker names no state or this
+    state (``state_id``): two states writing one folder would each take
+    the other's pages for their own.
+    """
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"the output folder {outdir} cannot be written: it is a file")
-    if outdir.is_dir() and any(outdir.iterdir()) and not (outdir / MARKER).exists():
-        raise OutputError(
-            f"the output folder {outdir} holds files the auditor did not write; "
-            "choose a new or empty folder (the auditor replaces its output folder as a whole)"
-        )
+    if outdir.is_dir() and any(outdir.iterdir()):
+        found = read_marker(outdir)
+        if found is None:
+            raise OutputError(
+                f"the output folder {outdir} holds files the auditor did not write; "
+                "choose a new or empty folder (the auditor replaces its output folder as a whole)"
+            )
+        if found.state_id is not None and found.state_id != state_id:
+            raise OutputError(
+                f"the output folder {outdir} was written by runs with another state file; "
+                "run with that state (--state), or choose another output folder"
+            )
     parent = outdir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -86,10 +99,15 @@ def check_outdir(outdir: Path) -> None:
         ) from error
 
 
-def marker(run_id: int | None) -> str:
-    """The marker file's text: says the folder is the auditor's, and which run wrote it."""
-    text = "written by auditor; replaced as a whole on every run\n"
-    return text if run_id is None else f"{text}run {run_id}\n"
+def _leftovers(outdir: Path, kind: str) -> list[Path]:
+    """Staging or previous folders of OUTDIR left by a killed run (names compared as text:
+    a folder named with glob characters must not match other runs' folders)."""
+    prefix = f".{outdir.name}.{kind}-"
+    try:
+        names = os.listdir(outdir.parent)  # noqa: PTH208 (names only, compared as text)
+    except OSError:
+        return []
+    return [outdir.parent / name for name in names if name.startswith(prefix)]
 
 
 def _failing(file: FileResult, proposals: list[ProposalResult]) -> bool:
@@ -123,13 +141,16 @@ class ReportWriter:
         wait: float = 0.0,
         history: Mapping[tuple[str, str], Sequence[tuple[int, str, str]]] | None = None,
         reuse: Reuse | None = None,
+        state: Path | None = None,
     ) -> None:
         """``history``: each proposal's verdicts in earlier runs (state/memory.py), by
         (file, proposal ID), for its page; ``reuse``: what the previous report
-        offers (report/reuse.py), in an incremental run."""
+        offers (report/reuse.py), in an incremental run; ``state``: the state
+        file, proved apart from the inputs and OUTDIR with them."""
         if options.annotate not in ANNOTATE_MODES:
             raise OutputError(f"--annotate must be one of {', '.join(ANNOTATE_MODES)}")
-        check_outdir(outdir)
+        check_places(run.inputs, outdir, state)
+        check_outdir(outdir, run.state_id)
         self.outdir, self.run, self.lang, self.options = outdir, run, lang, options
         self.notes = dict(notes or {})
         self.history = history or {}
@@ -140,16 +161,16 @@ class ReportWriter:
         self._lock = output_lock(outdir, wait)
         self._lock.__enter__()
         # Holding the lock, any staging folder of this OUTDIR is a killed run's.
-        for stale in outdir.parent.glob(f".{outdir.name}.staging-*"):
+        for stale in _leftovers(outdir, "staging"):
             shutil.rmtree(stale, ignore_errors=True)
-        for previous in outdir.parent.glob(f".{outdir.name}.previous-*"):
+        for previous in _leftovers(outdir, "previous"):
             if outdir.exists():
                 shutil.rmtree(previous, ignore_errors=True)
             else:  # killed in the middle of the swap: the previous report comes back
                 previous.rename(outdir)
         self.staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
         self.out = Staging(self.staging)
-        self.out.text(MARKER, marker(run.run_id))
+        self.out.text(MARKER, marker_text(run.run_id, run.state_id))
         self.links = Links()
         self._pages, self._copies = UniqueNames(), UniqueNames()
         if reuse is not None:  # last run's names stay theirs

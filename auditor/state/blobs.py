@@ -1,4 +1,11 @@
-"""What the state keeps of a file: the auditor's own objects, pickled and lightly compressed.
+"""What the state keeps of a file, as data: compressed JSON with a format version.
+
+A state file is written by the nightly user and read by the next run, so
+anyone who can write it must not be able to make the auditor do more than
+show wrong results: nothing in it is ever unpickled or executed. Every blob
+is ``zlib(JSON)`` of ``{"v": BLOB_VERSION, "d": ...}``; decoding checks the
+version and the shape of every value, and anything else raises
+:class:`DamagedBlob` (the caller reads the file again instead).
 
 Kept apart from the state's database code: the reader processes pack what
 they read, and import no more than this.
@@ -6,24 +13,438 @@ they read, and import no more than this.
 
 from __future__ import annotations
 
-import pickle
+import json
 import zlib
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
 
-from auditor.core.results import FileResult, ProposalResult, compact_json
+import polars as pl
+
+from auditor.core.findings import Finding, FindingDraft, Severity, Verdict
+from auditor.core.results import FileResult, ProposalResult, RuleCheck, compact_json
+from auditor.read.model import FileRead, PartnerTable, ProposalSource
+from auditor.read.workbook import FileContent
+
+BLOB_VERSION = 1
+# What a compressed blob may unpack to: far above any real workbook's rows,
+# low enough that a planted blob cannot take the machine's memory.
+MAX_UNPACKED = 512 * 1024 * 1024
+# The polars types partner rows are kept in (read/workbook.py reads text).
+_DTYPES: dict[str, Any] = {
+    "String": pl.String,
+    "Int32": pl.Int32,
+    "Int64": pl.Int64,
+    "Float64": pl.Float64,
+    "Boolean": pl.Boolean,
+    "Null": pl.Null,
+}
+_T = TypeVar("_T")
 
 
-def pack(value: Any) -> bytes:
-    return zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+class DamagedBlob(ValueError):
+    """A stored value that is not what this auditor writes."""
 
 
-def unpack(blob: bytes) -> Any:
-    # A state file is the agency's own, written by this very version of the
-    # auditor (state/memory.py keys every blob by version), never an
-    # applicant's upload.
-    return pickle.loads(zlib.decompress(blob))
+# -- plain values ------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON keeps it; tuples and datetimes tagged so they come back as they were."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, tuple):
+        return {"__tuple__": [_plain(v) for v in value]}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return {"__datetime__": value.isoformat()}
+    if isinstance(value, date):
+        return {"__date__": value.isoformat()}
+    return str(value)
+
+
+def _value(data: Any) -> Any:
+    if data is None or isinstance(data, str | bool | int | float):
+        return data
+    if isinstance(data, list):
+        return [_value(v) for v in data]
+    if isinstance(data, dict):
+        if len(data) == 1:
+            ((tag, inner),) = data.items()
+            try:
+                if tag == "__tuple__" and isinstance(inner, list):
+                    return tuple(_value(v) for v in inner)
+                if tag == "__datetime__" and isinstance(inner, str):
+                    return datetime.fromisoformat(inner)
+                if tag == "__date__" and isinstance(inner, str):
+                    return date.fromisoformat(inner)
+            except ValueError as error:
+                raise DamagedBlob(str(error)) from None
+        return {str(k): _value(v) for k, v in data.items()}
+    raise DamagedBlob(f"unexpected value {type(data).__name__}")
+
+
+def _typed(data: Any, kind: type[_T] | tuple[type, ...], optional: bool = False) -> Any:
+    if data is None and optional:
+        return None
+    if not isinstance(data, kind) or (kind is int and isinstance(data, bool)):
+        raise DamagedBlob(f"expected {kind}, found {type(data).__name__}")
+    return data
+
+
+def _text(data: Any) -> str | None:
+    return _typed(data, str, optional=True)  # type: ignore[no-any-return]
+
+
+def _strings(data: Any) -> list[str]:
+    return [_typed(v, str) for v in _typed(data, list)]
+
+
+def _text_map(data: Any) -> dict[str, str]:
+    return {str(k): _typed(v, str) for k, v in _typed(data, dict).items()}
+
+
+def _list_of(data: Any, decode: Callable[[Any], _T]) -> list[_T]:
+    return [decode(v) for v in _typed(data, list)]
+
+
+# -- findings and results ----------------------------------------------------
+
+
+def _draft_data(draft: FindingDraft) -> dict[str, Any]:
+    return {
+        "rule": draft.rule,
+        "params": _plain(draft.params),
+        "sheet": draft.sheet,
+        "cell": draft.cell,
+        "column": draft.column,
+        "value": _plain(draft.value),
+        "expected": _plain(draft.expected),
+        "severity": str(draft.severity) if draft.severity else None,
+        "source": draft.source,
+    }
+
+
+def _draft(data: Any) -> FindingDraft:
+    data = _typed(data, dict)
+    params = _value(data.get("params") or {})
+    severity = _text(data.get("severity"))
+    return FindingDraft(
+        rule=_typed(data.get("rule"), str),
+        params=_typed(params, dict),
+        sheet=_text(data.get("sheet")),
+        cell=_text(data.get("cell")),
+        column=_text(data.get("column")),
+        value=_value(data.get("value")),
+        expected=_value(data.get("expected")),
+        severity=Severity(severity) if severity else None,
+        source=_text(data.get("source")),
+    )
+
+
+def _finding_data(finding: Finding) -> list[Any]:
+    return [
+        finding.code,
+        finding.rule,
+        str(finding.severity),
+        finding.message,
+        finding.sheet,
+        finding.cell,
+        finding.column,
+        _plain(finding.value),
+        _plain(finding.expected),
+        finding.source,
+    ]
+
+
+def _finding(data: Any) -> Finding:
+    code, rule, severity, message, sheet, cell, column, value, expected, source = _fields(data, 10)
+    return Finding(
+        code=_typed(code, str),
+        rule=_typed(rule, str),
+        severity=Severity(_typed(severity, str)),
+        message=_typed(message, str),
+        sheet=_text(sheet),
+        cell=_text(cell),
+        column=_text(column),
+        value=_value(value),
+        expected=_value(expected),
+        source=_text(source),
+    )
+
+
+def _check_data(check: RuleCheck) -> list[Any]:
+    return [
+        check.rule,
+        check.code,
+        check.passed,
+        _plain(check.measured),
+        _plain(check.expected),
+        str(check.severity),
+        check.source,
+    ]
+
+
+def _check(data: Any) -> RuleCheck:
+    rule, code, passed, measured, expected, severity, source = _fields(data, 7)
+    return RuleCheck(
+        rule=_typed(rule, str),
+        code=_typed(code, str),
+        passed=_typed(passed, bool, optional=True),
+        measured=_value(measured),
+        expected=_value(expected),
+        severity=Severity(_typed(severity, str)),
+        source=_text(source),
+    )
+
+
+def _fields(data: Any, count: int) -> list[Any]:
+    fields: list[Any] = _typed(data, list)
+    if len(fields) != count:
+        raise DamagedBlob(f"expected {count} fields, found {len(fields)}")
+    return fields
+
+
+def _file_result_data(file: FileResult) -> dict[str, Any]:
+    return {
+        "file": file.file,
+        "relative": file.relative,
+        "verdict": str(file.verdict),
+        "proposals": list(file.proposals),
+        "findings": [_finding_data(f) for f in file.findings],
+    }
+
+
+def _file_result(data: Any) -> FileResult:
+    data = _typed(data, dict)
+    return FileResult(
+        file=_typed(data.get("file"), str),
+        relative=_typed(data.get("relative"), str),
+        verdict=Verdict(_typed(data.get("verdict"), str)),
+        proposals=tuple(_strings(data.get("proposals"))),
+        findings=tuple(_list_of(data.get("findings"), _finding)),
+    )
+
+
+def _proposal_data(proposal: ProposalResult) -> dict[str, Any]:
+    return {
+        "proposal_id": proposal.proposal_id,
+        "file": proposal.file,
+        "relative": proposal.relative,
+        "action": proposal.action,
+        "call_year": proposal.call_year,
+        "verdict": str(proposal.verdict),
+        "metrics": proposal.metrics,
+        "findings": [_finding_data(f) for f in proposal.findings],
+        "title": proposal.title,
+        "acronym": proposal.acronym,
+        "key": proposal.key,
+        "partner_sheet": proposal.partner_sheet,
+        "partner_letters": proposal.partner_letters,
+        "project_sheet": proposal.project_sheet,
+        "id_cell": proposal.id_cell,
+        "in_export": proposal.in_export,
+    }
+
+
+def _metric(value: Any) -> int | float | None:
+    return _typed(value, (int, float), optional=True)  # type: ignore[no-any-return]
+
+
+def _proposal(data: Any) -> ProposalResult:
+    data = _typed(data, dict)
+    return ProposalResult(
+        proposal_id=_typed(data.get("proposal_id"), str),
+        file=_typed(data.get("file"), str),
+        relative=_typed(data.get("relative"), str),
+        action=_text(data.get("action")),
+        call_year=_typed(data.get("call_year"), int, optional=True),
+        verdict=Verdict(_typed(data.get("verdict"), str)),
+        metrics={str(k): _metric(v) for k, v in _typed(data.get("metrics"), dict).items()},
+        findings=tuple(_list_of(data.get("findings"), _finding)),
+        checks=(),
+        title=_text(data.get("title")),
+        acronym=_text(data.get("acronym")),
+        key=_typed(data.get("key"), str),
+        partner_sheet=_text(data.get("partner_sheet")),
+        partner_letters=_text_map(data.get("partner_letters")),
+        project_sheet=_text(data.get("project_sheet")),
+        id_cell=_text(data.get("id_cell")),
+        in_export=_typed(data.get("in_export"), bool),
+    )
+
+
+# -- what a file gave the reader ---------------------------------------------
+
+
+def _table_data(table: PartnerTable | None) -> dict[str, Any] | None:
+    if table is None:
+        return None
+    return {"sheet": table.sheet, "header_row": table.header_row, "letters": table.letters}
+
+
+def _table(data: Any) -> PartnerTable | None:
+    if data is None:
+        return None
+    data = _typed(data, dict)
+    return PartnerTable(
+        sheet=_typed(data.get("sheet"), str),
+        header_row=_typed(data.get("header_row"), int),
+        letters=_text_map(data.get("letters")),
+    )
+
+
+def _source_data(source: ProposalSource) -> dict[str, Any]:
+    return {
+        "pkey": source.pkey,
+        "file": source.file,
+        "relative": source.relative,
+        "layout": source.layout,
+        "project_sheet": source.project_sheet,
+        "project_cells": source.project_cells,
+        "project_row": source.project_row,
+        "partners": _table_data(source.partners),
+        "partners_complete": source.partners_complete,
+    }
+
+
+def _source(data: Any) -> ProposalSource:
+    data = _typed(data, dict)
+    return ProposalSource(
+        pkey=_typed(data.get("pkey"), str),
+        file=_typed(data.get("file"), str),
+        relative=_typed(data.get("relative"), str),
+        layout=_typed(data.get("layout"), str),
+        project_sheet=_typed(data.get("project_sheet"), str),
+        project_cells=_text_map(data.get("project_cells")),
+        project_row=_typed(data.get("project_row"), int, optional=True),
+        partners=_table(data.get("partners")),
+        partners_complete=_typed(data.get("partners_complete"), bool),
+    )
+
+
+def _frame_data(frame: pl.DataFrame | None) -> dict[str, Any] | None:
+    if frame is None:
+        return None
+    return {
+        "schema": [[name, str(dtype)] for name, dtype in frame.schema.items()],
+        "columns": [frame.get_column(name).to_list() for name in frame.columns],
+    }
+
+
+def _frame(data: Any) -> pl.DataFrame | None:
+    if data is None:
+        return None
+    data = _typed(data, dict)
+    schema = {}
+    for entry in _typed(data.get("schema"), list):
+        name, dtype = _fields(entry, 2)
+        if dtype not in _DTYPES:
+            raise DamagedBlob(f"unexpected column type {dtype!r}")
+        schema[_typed(name, str)] = _DTYPES[dtype]
+    columns = _typed(data.get("columns"), list)
+    if len(columns) != len(schema):
+        raise DamagedBlob("columns and schema differ")
+    try:
+        return pl.DataFrame(
+            {name: _typed(values, list) for name, values in zip(schema, columns, strict=True)},
+            schema=schema,
+            strict=True,
+        )
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+        raise DamagedBlob(str(error)) from None
+
+
+def _content_data(content: FileContent) -> dict[str, Any]:
+    read = content.read
+    return {
+        "read": {
+            "file": read.file,
+            "relative": read.relative,
+            "index": read.index,
+            "proposals": read.proposals,
+            "drafts": [_draft_data(d) for d in read.drafts],
+            "unreadable": read.unreadable,
+        },
+        "sources": [_source_data(s) for s in content.sources],
+        "project_rows": content.project_rows,
+        "partner_rows": _frame_data(content.partner_rows),
+        "partner_table": _table_data(content.partner_table),
+        "proposal_ids": content.proposal_ids,
+        "drafts": {k: [_draft_data(d) for d in v] for k, v in content.drafts.items()},
+    }
+
+
+def _row(data: Any) -> dict[str, str | None]:
+    return {str(k): _text(v) for k, v in _typed(data, dict).items()}
+
+
+def _content(data: Any) -> FileContent:
+    data = _typed(data, dict)
+    read = _typed(data.get("read"), dict)
+    ids = data.get("proposal_ids")
+    return FileContent(
+        read=FileRead(
+            file=_typed(read.get("file"), str),
+            relative=_typed(read.get("relative"), str),
+            index=_typed(read.get("index"), int),
+            proposals=_strings(read.get("proposals")),
+            drafts=_list_of(read.get("drafts"), _draft),
+            unreadable=_typed(read.get("unreadable"), bool),
+        ),
+        sources=_list_of(data.get("sources"), _source),
+        project_rows=_list_of(data.get("project_rows"), _row),
+        partner_rows=_frame(data.get("partner_rows")),
+        partner_table=_table(data.get("partner_table")),
+        proposal_ids=None if ids is None else _text_map(ids),
+        drafts={str(k): _list_of(v, _draft) for k, v in _typed(data.get("drafts"), dict).items()},
+    )
+
+
+# -- blobs -------------------------------------------------------------------
+
+
+def _pack(data: Any) -> bytes:
+    text = json.dumps({"v": BLOB_VERSION, "d": data}, ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(text.encode("utf-8"), 1)
+
+
+def _unpack(blob: Any) -> Any:
+    if not isinstance(blob, bytes):
+        raise DamagedBlob("not a blob")
+    try:
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(blob, MAX_UNPACKED)
+        if inflater.unconsumed_tail:
+            raise DamagedBlob("unpacks to more than the state ever holds")
+        document = json.loads(text)
+    except (zlib.error, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise DamagedBlob(str(error)) from None
+    if not isinstance(document, dict) or document.get("v") != BLOB_VERSION:
+        raise DamagedBlob("not a blob of this auditor")
+    return document.get("d")
+
+
+def _decoded(blob: Any, decode: Callable[[Any], _T]) -> _T:
+    """Decode, turning every surprise in the data into DamagedBlob."""
+    try:
+        return decode(_unpack(blob))
+    except DamagedBlob:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
+        raise DamagedBlob(f"{type(error).__name__}: {error}") from None
+
+
+def pack_content(content: FileContent) -> bytes:
+    """What a file gave the reader, for a rule change to re-judge it without reading."""
+    return _pack(_content_data(content))
+
+
+def unpack_content(blob: Any) -> FileContent:
+    return _decoded(blob, _content)
 
 
 def pack_judged(
@@ -37,8 +458,7 @@ def pack_judged(
     The first holds the file's and its proposals' results without their rule
     checks, and their results.json entries; the second the checks. A nightly
     run loads the first of every unchanged file (the entries hold the checks
-    as text) and the second only for the few proposals it must show again:
-    the checks are most of the objects, and loading objects is the cost.
+    as text) and the second only for the few proposals it must show again.
     """
     texts, file_texts = texts or {}, file_texts or {}
     mine: dict[str, list[ProposalResult]] = {}
@@ -49,6 +469,31 @@ def pack_judged(
         theirs = mine.get(file.file, [])
         entries = [texts.get(p.key) or compact_json(p.to_dict()) for p in theirs]
         text = file_texts.get(file.file) or compact_json(file.to_dict())
-        light = [replace(p, checks=()) for p in theirs]
-        packed[file.file] = (pack((file, light, text, entries)), pack([p.checks for p in theirs]))
+        judged = {
+            "file": _file_result_data(file),
+            "proposals": [_proposal_data(p) for p in theirs],
+            "text": text,
+            "entries": entries,
+        }
+        checks = [[_check_data(c) for c in p.checks] for p in theirs]
+        packed[file.file] = (_pack(judged), _pack(checks))
     return packed
+
+
+def _judged(data: Any) -> tuple[FileResult, list[ProposalResult], str, list[str]]:
+    data = _typed(data, dict)
+    proposals = _list_of(data.get("proposals"), _proposal)
+    entries = _strings(data.get("entries"))
+    if len(entries) != len(proposals):
+        raise DamagedBlob("entries and proposals differ")
+    return _file_result(data.get("file")), proposals, _typed(data.get("text"), str), entries
+
+
+def unpack_judged(blob: Any) -> tuple[FileResult, list[ProposalResult], str, list[str]]:
+    """A file's result, its proposals' (without rule checks), and their results.json texts."""
+    return _decoded(blob, _judged)
+
+
+def unpack_checks(blob: Any) -> list[tuple[RuleCheck, ...]]:
+    """The rule checks of a file's proposals, in the order of ``unpack_judged``."""
+    return _decoded(blob, lambda data: [tuple(_list_of(c, _check)) for c in _typed(data, list)])

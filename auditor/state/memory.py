@@ -20,37 +20,35 @@ transaction (``commit``), after the reports are in place.
 
 # Paths are strings handled with os.path, as in read/discover.py: a nightly
 # inbox holds tens of thousands of files.
-# ruff: noqa: PTH100, PTH116
+# ruff: noqa: PTH116
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from auditor.core.config import AuditConfig
+from auditor.core.errors import StateError
+from auditor.core.filenames import state_key
 from auditor.core.results import AuditResult, FileResult, ProposalResult
 from auditor.core.version import VERSION
 from auditor.read.discover import InputFile
-from auditor.state.blobs import pack_judged, unpack
+from auditor.read.hashing import hash_all
+from auditor.state.blobs import (
+    DamagedBlob,
+    pack_judged,
+    unpack_checks,
+    unpack_content,
+    unpack_judged,
+)
 from auditor.state.changes import Changes, Observation, ProposalKey, RunRef, Snapshot, compare
-from auditor.state.store import connect, lock
-
-# Bytes hashed at a time: files are hashed without being held in memory whole.
-HASH_BLOCK = 1 << 20
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
+from auditor.state.store import connect, lock, state_id
 
 
 def rekey(key: str, index: int) -> str:
@@ -112,6 +110,8 @@ class Memory:
         ``complete`` adds them (their results.json entries have them): what the
         command line does, to keep a nightly run short."""
         self.path = path
+        self.limits = config.limits
+        self.workers = config.workers
         self.rehash = rehash
         self.lazy_checks = lazy_checks
         self._light: dict[str, tuple[str, int]] = {}  # key -> (path, position)
@@ -125,13 +125,26 @@ class Memory:
         self._lock.__enter__()
         try:
             self.db = connect(path)
+            self.state_id = state_id(self.db)
             self.previous = self._previous_run()
             self.run_id = (self.previous.id if self.previous else 0) + 1
             self.db.execute("BEGIN IMMEDIATE")
+            # Found now, not after the report is swapped in: a state this run
+            # could not write would never move on.
+            self.db.execute("UPDATE meta SET value = value WHERE key = 'id'")
+        except sqlite3.Error as error:
+            self._lock.__exit__(None, None, None)
+            raise StateError(
+                f"the state file {path} cannot be written ({error}); move it aside "
+                "(a new state is made), or run with --no-state"
+            ) from error
         except BaseException:
             self._lock.__exit__(None, None, None)
             raise
         self.counts = _Counts()
+        # Stored values this run could not use (damaged, or not this
+        # auditor's): their files are read again.
+        self.damaged = 0
         self._stamps: dict[str, Stamp] = {}  # absolute path -> stamp, this run
         self._seen: set[str] = set()
         self.items: dict[str, InputFile] = {}  # display path -> file, this run
@@ -161,48 +174,68 @@ class Memory:
         }
         plan = Plan()
         self.items = {item.display: item for item in items}
+        # Each file's place: decided now from its size and time, or once hashed.
+        decided: dict[int, str] = {}
+        to_hash: list[tuple[InputFile, _Known | None, os.stat_result]] = []
         for item in items:
-            path = os.path.abspath(item.path)
+            path = state_key(item.path)
             self._seen.add(path)
             record = known.get(path)
-            stamp = self._stamp(item, record, plan)
-            if stamp is None:  # vanished since discovery: reading it gives the finding
-                plan.read.append(item)
-                continue
-            self._stamps[path] = stamp
-            if record is not None and (record.stamp != stamp or record.withdrawn):
-                self._moved.append(path)  # touched, or back in the inbox
-            if record is None or record.stamp.sha256 != stamp.sha256:
-                plan.read.append(item)
-            elif record.judge_key == self.judge_key and not rows and record.display == item.display:
-                plan.reuse.append(item)  # (results name their file as the command line did)
-            elif record.has_content and record.read_key == self.read_key:
-                plan.rejudge.append(item)
+            status = self._status(item)
+            if status is None:  # refused, vanished or too large: the reader says why
+                decided[item.index] = "read"
+            elif (
+                record is not None
+                and not self.rehash
+                and (status.st_size, status.st_mtime_ns)
+                == (record.stamp.size, record.stamp.mtime_ns)
+            ):
+                # as make and rsync do: same size and time, same file
+                decided[item.index] = self._place(item, record, record.stamp, rows)
             else:
-                plan.read.append(item)
+                to_hash.append((item, record, status))
+        digests = hash_all([item for item, _, _ in to_hash], self.limits, self.workers)
+        plan.hashed = len(to_hash)
+        for item, record, status in to_hash:
+            digest = digests.get(item.index)
+            if digest is None:  # not hashed (time limit, gone): reading it gives the finding
+                decided[item.index] = "read"
+                continue
+            stamp = Stamp(status.st_size, status.st_mtime_ns, digest)
+            decided[item.index] = self._place(item, record, stamp, rows)
+        for item in items:
+            getattr(plan, decided[item.index]).append(item)
         self.counts.hashed = plan.hashed
         self.counts.read = len(plan.read)
         self.counts.rejudged = len(plan.rejudge)
         self.counts.reused = len(plan.reuse)
         return plan
 
-    def _stamp(self, item: InputFile, record: _Known | None, plan: Plan) -> Stamp | None:
+    def _status(self, item: InputFile) -> os.stat_result | None:
+        """The file's size and time, if it is a regular file within the size limit."""
+        if item.refusal is not None:
+            return None
         try:
             status = os.stat(item.path)
         except OSError:
             return None
-        if (
-            record is not None
-            and not self.rehash
-            and (status.st_size, status.st_mtime_ns) == (record.stamp.size, record.stamp.mtime_ns)
-        ):
-            return record.stamp  # as make and rsync do: same size and time, same file
-        plan.hashed += 1
-        try:
-            digest = sha256(item.path)
-        except OSError:
+        if not stat.S_ISREG(status.st_mode) or status.st_size > self.limits.max_file_bytes:
             return None
-        return Stamp(status.st_size, status.st_mtime_ns, digest)
+        return status
+
+    def _place(self, item: InputFile, record: _Known | None, stamp: Stamp, rows: bool) -> str:
+        """Which list of the plan a file with this stamp goes to."""
+        path = state_key(item.path)
+        self._stamps[path] = stamp
+        if record is not None and (record.stamp != stamp or record.withdrawn):
+            self._moved.append(path)  # touched, or back in the inbox
+        if record is None or record.stamp.sha256 != stamp.sha256:
+            return "read"
+        if record.judge_key == self.judge_key and not rows and record.display == item.display:
+            return "reuse"  # (results name their file as the command line did)
+        if record.has_content and record.read_key == self.read_key:
+            return "rejudge"
+        return "read"
 
     def cached_content(self, item: InputFile) -> Any:
         """The parsed rows of an unchanged file (read/workbook.py FileContent), for this run.
@@ -212,14 +245,21 @@ class Memory:
         from auditor.read.workbook import rekey_content
 
         row = self.db.execute(
-            "SELECT content FROM files WHERE path = ?", (os.path.abspath(item.path),)
+            "SELECT content FROM files WHERE path = ?", (state_key(item.path),)
         ).fetchone()
-        return rekey_content(unpack(row[0]), item) if row and row[0] is not None else None
+        if not row or row[0] is None:
+            return None
+        try:
+            return rekey_content(unpack_content(row[0]), item)
+        except DamagedBlob:
+            self.damaged += 1
+            self.counts.rejudged -= 1
+            return None
 
     def stamp(self, display: str) -> str | None:
         """The content hash of a file of this run."""
         item = self.items.get(display)
-        stamp = self._stamps.get(os.path.abspath(item.path)) if item else None
+        stamp = self._stamps.get(state_key(item.path)) if item else None
         return stamp.sha256 if stamp else None
 
     def outputs(self) -> dict[str, tuple[str, str, str, str]]:
@@ -233,14 +273,19 @@ class Memory:
 
     def stored_results(
         self, items: Sequence[InputFile]
-    ) -> tuple[list[FileResult], list[ProposalResult], dict[str, str], dict[str, str]]:
+    ) -> tuple[
+        list[FileResult], list[ProposalResult], dict[str, str], dict[str, str], list[InputFile]
+    ]:
         """The stored results of unchanged files, keyed for this run, with their entries.
 
         The entries are the results.json texts (report/json.py), by proposal
         key and by file. With ``lazy_checks`` the proposals come without their
         rule checks (their entries have them) until ``complete`` adds them.
+        The last list holds the files whose stored results cannot be used
+        (damaged, or not this auditor's): they must be read again.
         """
-        wanted = {os.path.abspath(item.path): item for item in items}
+        wanted = {state_key(item.path): item for item in items}
+        missing: list[InputFile] = []
         files: list[FileResult] = []
         proposals: list[ProposalResult] = []
         texts: dict[str, str] = {}
@@ -249,11 +294,18 @@ class Memory:
         marks = ", ".join("?" * len(wanted))
         query = f"SELECT {columns} FROM files WHERE path IN ({marks})"
         for row in self.db.execute(query, list(wanted)):
-            item = wanted[row[0]]
-            file, mine, file_texts[item.display], entries = unpack(row[1])
-            checks = None if self.lazy_checks else unpack(row[2])
+            item = wanted.pop(row[0])
+            try:
+                file, mine, text, entries = unpack_judged(row[1])
+                checks = None if self.lazy_checks else unpack_checks(row[2])
+                if checks is not None and len(checks) != len(mine):
+                    raise DamagedBlob("checks and proposals differ")
+            except DamagedBlob:
+                missing.append(item)
+                continue
+            file_texts[item.display] = text
             files.append(file)
-            for position, (proposal, text) in enumerate(zip(mine, entries, strict=True)):
+            for position, (proposal, entry) in enumerate(zip(mine, entries, strict=True)):
                 key = rekey(proposal.key, item.index)
                 # Objects fresh from the state, seen by no one yet: set, not copied.
                 object.__setattr__(proposal, "key", key)
@@ -262,8 +314,15 @@ class Memory:
                 else:
                     object.__setattr__(proposal, "checks", checks[position])
                 proposals.append(proposal)
-                texts[key] = text
-        return files, proposals, texts, file_texts
+                texts[key] = entry
+        missing.extend(wanted.values())
+        self.damaged += len(missing)
+        self.counts.reused -= len(missing)
+        return files, proposals, texts, file_texts, missing
+
+    def to_read(self, items: Sequence[InputFile]) -> None:
+        """Files whose stored results or rows could not be used: this run reads them."""
+        self.counts.read += len(items)
 
     def complete(self, proposal: ProposalResult) -> ProposalResult:
         """The proposal with its rule checks, if it was loaded without them."""
@@ -272,7 +331,14 @@ class Memory:
             return proposal
         path, position = where
         row = self.db.execute("SELECT checks FROM files WHERE path = ?", (path,)).fetchone()
-        return replace(proposal, checks=unpack(row[0])[position])
+        try:
+            checks = unpack_checks(row[0] if row else None)
+            return replace(proposal, checks=checks[position])
+        except (DamagedBlob, IndexError):
+            raise StateError(
+                f"the state file {self.path} is damaged (the rule checks of {proposal.file} "
+                "cannot be read); move it aside, or run with --no-state"
+            ) from None
 
     # -- while judging -------------------------------------------------------
 
@@ -293,7 +359,7 @@ class Memory:
         judged: list[tuple[Any, ...]] = []
         for file in chunk.files:
             item = self.items[file.file]
-            path = os.path.abspath(item.path)
+            path = state_key(item.path)
             stamp = self._stamps.get(path)
             if stamp is None:
                 continue

@@ -22,14 +22,15 @@ Two runs never share a state file at once (``lock``).
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import os
+import secrets
 import sqlite3
 from pathlib import Path
 
-from auditor.core.errors import OutputError
-from auditor.core.locks import hold
+from auditor.core.errors import StateError
+from auditor.core.locks import held, hold
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Migration N brings a state file from schema version N-1 to N. Add to the
 # end; never edit a migration that has been released.
@@ -99,7 +100,28 @@ MIGRATIONS: tuple[str, ...] = (
         fingerprint TEXT NOT NULL
     );
     """,
+    # 2: the state's identity (report markers name it), and no pickles: the
+    # blobs of version 1 were pickles, never read again (those files are read
+    # anew on the next run; the history of conclusions stays).
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    DELETE FROM files;
+    DELETE FROM outputs;
+    """,
 )
+# The tables and columns a state of this schema has: anything else is not a
+# state this auditor can use.
+TABLES = {
+    "runs": 19,
+    "files": 13,
+    "proposal_states": 7,
+    "file_states": 6,
+    "outputs": 5,
+    "meta": 2,
+}
 
 
 def default_state_path(outdir: Path) -> Path:
@@ -108,27 +130,73 @@ def default_state_path(outdir: Path) -> Path:
 
 
 def connect(path: Path, create: bool = True) -> sqlite3.Connection:
-    """Open the state file, bringing its schema up to date."""
+    """Open the state file, bringing its schema up to date.
+
+    A state holds personal data (organisations, grant figures): it is made
+    readable by its owner only. A file that is not a state of this auditor,
+    or a damaged one, is refused here, before the run, with the way out.
+    """
+    way_out = "move it aside (a new state is made), or run with --no-state"
     if not create and not path.exists():
-        raise OutputError(f"no state file at {path} (it is written by `auditor audit`)")
+        raise StateError(f"no state file at {path} (it is written by `auditor audit`)")
+    if path.exists() and not path.is_file():
+        raise StateError(f"the state file {path} is not a file; {way_out}")
+    previous = os.umask(0o077)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
         connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    except (sqlite3.Error, OSError) as error:
+        raise StateError(f"the state file {path} cannot be opened: {error}; {way_out}") from error
+    finally:
+        os.umask(previous)
+    try:
         # WAL: readers (``auditor history`` during a run) never wait for the
         # writer; NORMAL sync is durable across a killed process, and the
         # commit at the end of a run is the only point that matters.
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+        if create:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
         migrate(connection, path)
-    except (sqlite3.Error, OSError) as error:
-        raise OutputError(f"the state file {path} cannot be used: {error}") from error
+        _check_schema(connection, path)
+        if create:
+            connection.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('id', ?)", (secrets.token_hex(8),)
+            )
+    except StateError:
+        connection.close()
+        raise
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        problem = "cannot be written" if "readonly" in str(error) else "is damaged or not a state"
+        raise StateError(f"the state file {path} {problem} ({error}); {way_out}") from error
     return connection
+
+
+def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
+    found = {
+        name: len(connection.execute(f"PRAGMA table_info({name})").fetchall())
+        for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    for table, columns in TABLES.items():
+        if found.get(table) != columns:
+            raise StateError(
+                f"the state file {path} is damaged or not a state (table {table} is "
+                "missing or changed); move it aside (a new state is made), or run with --no-state"
+            )
+
+
+def state_id(connection: sqlite3.Connection) -> str | None:
+    """The state's identity, written into the markers of the reports it makes."""
+    row = connection.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
+    return str(row[0]) if row else None
 
 
 def migrate(connection: sqlite3.Connection, path: Path) -> None:
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise OutputError(
+        raise StateError(
             f"the state file {path} was written by a newer auditor (schema {version}, "
             f"this one knows {SCHEMA_VERSION}); upgrade the auditor or use another --state"
         )
@@ -153,16 +221,7 @@ def _apply(connection: sqlite3.Connection, script: str, version: int) -> None:
 
 def busy(path: Path) -> bool:
     """Whether another run holds the state now (a hint for the user; ``lock`` decides)."""
-    lock_file = path.with_name(f"{path.name}.lock")
-    if not lock_file.exists():
-        return False
-    with lock_file.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    return held(path.with_name(f"{path.name}.lock"))
 
 
 def lock(path: Path, wait: float) -> contextlib.AbstractContextManager[None]:
