@@ -14,7 +14,7 @@ twice, is settled at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,9 @@ from auditor.core.findings import (
     FindingDraft,
     Severity,
     Verdict,
+    column_index,
     sort_findings,
+    split_cell,
     verdict_of,
 )
 from auditor.core.results import AuditResult, FileResult, ProposalResult, Summary, compact_json
@@ -64,6 +66,8 @@ JUDGE_PRELOAD = ["auditor.api", "auditor.validate"]
 REUSED_WINDOW = 1000
 # From this many files on, the workers judge what they read.
 JUDGE_IN_WORKERS_FROM = 50
+# The other places a duplicate proposal ID's finding names (the rest are counted).
+OTHERS_NAMED = 5
 
 
 class _Names:
@@ -334,13 +338,50 @@ def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
     by_file: dict[str, list[ProposalResult]] = {}
     for proposal in proposals:
         by_file.setdefault(proposal.file, []).append(proposal)
-    files = [_file_result(read, by_file.get(read.file, []), config.lang) for read in batch.files]
+    files = [_file_result(read, by_file.get(read.file, []), config) for read in batch.files]
     return Chunk(proposals, files, aggregates.partners, aggregates.proposals)
 
 
-def _render(drafts: Iterable[FindingDraft], lang: str) -> tuple[Finding, ...]:
+def _render(drafts: Sequence[FindingDraft], lang: str, limit: int) -> tuple[Finding, ...]:
     rules, names = catalogue(), _Names()
-    return sort_findings([rules.render(d, lang, names) for d in drafts])
+    return sort_findings([rules.render(d, lang, names) for d in capped(drafts, limit)])
+
+
+def _draft_order(draft: FindingDraft) -> tuple[str, int, int, str]:
+    if draft.cell:
+        try:
+            letters, row = split_cell(draft.cell)
+        except ValueError:
+            return (draft.sheet or "", 0, 0, draft.rule)
+        return (draft.sheet or "", row, column_index(letters), draft.rule)
+    return (draft.sheet or "", 0, 0, draft.rule)
+
+
+def capped(drafts: Sequence[FindingDraft], limit: int) -> Sequence[FindingDraft]:
+    """At most ``limit`` findings, the first in the workbook's order, and one that sums up
+    the rest (with the highest severity among them, so the verdict stays what it was).
+
+    A workbook with a hundred thousand bad rows needs its first rows fixed,
+    not a page of a hundred thousand findings.
+    """
+    if len(drafts) <= limit:
+        return drafts
+    ordered = sorted(drafts, key=_draft_order)
+    kept, rest = ordered[:limit], ordered[limit:]
+    rules = catalogue()
+    errors = sum(1 for d in rest if (d.severity or rules[d.rule].severity) is Severity.ERROR)
+    summary = FindingDraft(
+        "too-many-findings",
+        params={
+            "more": len(rest),
+            "errors": errors,
+            "warnings": len(rest) - errors,
+            "shown": limit,
+        },
+        sheet=kept[-1].sheet,
+        severity=Severity.ERROR if errors else Severity.WARNING,
+    )
+    return [*kept, summary]
 
 
 def _number(value: Any) -> int | float | None:
@@ -364,7 +405,7 @@ def _proposals(
     for row in frame.select(columns).iter_rows(named=True):
         pkey = row[PKEY]
         source = batch.sources[pkey]
-        findings = _render(drafts.get(pkey, []), config.lang)
+        findings = _render(drafts.get(pkey, []), config.lang, config.limits.max_findings)
         results.append(
             ProposalResult(
                 proposal_id=row["proposal_id"] or "",
@@ -389,8 +430,8 @@ def _proposals(
     return results
 
 
-def _file_result(read: Any, mine: Sequence[ProposalResult], lang: str) -> FileResult:
-    findings = _render(read.drafts, lang)
+def _file_result(read: Any, mine: Sequence[ProposalResult], config: AuditConfig) -> FileResult:
+    findings = _render(read.drafts, config.lang, config.limits.max_findings)
     return FileResult(
         read.file,
         read.relative,
@@ -410,6 +451,32 @@ def _file_verdict(
     ):
         return Verdict.INELIGIBLE
     return Verdict.ELIGIBLE
+
+
+def with_file_findings(
+    result: AuditResult, drafts: Mapping[str, Sequence[FindingDraft]]
+) -> AuditResult:
+    """``result`` with findings added to files (by file): what the reports learnt of them
+    (a copy that could not be made), after the files were judged."""
+    if not drafts:
+        return result
+    files = []
+    added: list[Finding] = []
+    for file in result.files:
+        extra = drafts.get(file.file)
+        if not extra:
+            files.append(file)
+            continue
+        new = _render(list(extra), result.lang, len(extra))
+        added.extend(new)
+        files.append(replace(file, findings=sort_findings([*file.findings, *new])))
+    errors = sum(1 for f in added if f.severity is Severity.ERROR)
+    summary = replace(
+        result.summary,
+        errors=result.summary.errors + errors,
+        warnings=result.summary.warnings + len(added) - errors,
+    )
+    return replace(result, files=tuple(files), summary=summary)
 
 
 def _place(proposal: ProposalResult) -> str:
@@ -442,12 +509,21 @@ def _settle_duplicates(
         return
     extra: dict[str, FindingDraft] = {}
     for proposal_id, places in repeated.items():
+        # Each copy names a few of the others and counts the rest: one
+        # finding per copy, however many copies (linear, not quadratic).
+        named = sorted(_place(judged.proposals[place]) for place in places)
         for place in places:
             proposal = judged.proposals[place]
-            others = sorted({_place(judged.proposals[o]) for o in places if o != place})
+            own = _place(proposal)
+            shown = [other for other in named[: OTHERS_NAMED + 1] if other != own]
+            shown = shown[:OTHERS_NAMED]
+            more = len(places) - 1 - len(shown)
+            params: dict[str, Any] = {"other": ", ".join(shown)}
+            if more > 0:
+                params.update(variant="many", more=more)
             extra[proposal.key] = FindingDraft(
                 "duplicate-proposal-id",
-                params={"other": ", ".join(others)},
+                params=params,
                 sheet=proposal.project_sheet,
                 cell=proposal.id_cell,
                 column="proposal_id",
@@ -460,14 +536,18 @@ def _settle_duplicates(
             return proposal
         if complete is not None:  # a stored result loaded without its rule checks
             proposal = complete(proposal)
-        findings = sort_findings([*proposal.findings, *_render([draft], config.lang)])
+        findings = sort_findings([*proposal.findings, *_render([draft], config.lang, 1)])
         return replace(proposal, findings=findings, verdict=verdict_of(findings))
 
     judged.proposals[:] = [revise(p) for p in judged.proposals]
     touched = {judged.proposals[place].file for places in repeated.values() for place in places}
+    by_file: dict[str, list[ProposalResult]] = {}
+    for proposal in judged.proposals:
+        if proposal.file in touched:
+            by_file.setdefault(proposal.file, []).append(proposal)
     for position, file in enumerate(judged.files):
         if file.file in touched:
-            mine = [p for p in judged.proposals if p.file == file.file]  # few files: fine
+            mine = by_file.get(file.file, [])
             verdict = _file_verdict(file.verdict is Verdict.UNREADABLE, file.findings, mine)
             judged.files[position] = replace(file, verdict=verdict)
     if on_chunk is None or not items:

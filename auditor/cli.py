@@ -139,7 +139,28 @@ _LIMIT_OPTIONS = [
         default=120.0,
         show_default=True,
         metavar="SECONDS",
-        help="Time to read one file (in a worker process); 0: no limit, no workers.",
+        help="Time to read one file, or to write its page or copy (in a worker process); "
+        "0: no limit, no workers.",
+    ),
+    click.option(
+        "--max-memory",
+        type=click.FloatRange(min=1),
+        default=4000.0,
+        show_default=True,
+        metavar="MB",
+        help="Memory a worker process may take beyond its start-up for one file.",
+    ),
+    click.option(
+        "--max-findings",
+        type=click.IntRange(min=1),
+        default=1000,
+        show_default=True,
+        help="Findings listed per proposal and per file; the rest are counted in one.",
+    ),
+    click.option(
+        "--follow-links",
+        is_flag=True,
+        help="Follow symbolic links that lead out of the folders audited.",
     ),
 ]
 
@@ -183,7 +204,10 @@ def _config(
             max_ratio=limits["max_compression_ratio"],
             max_rows=limits["max_rows"],
             timeout=limits["timeout"],
+            max_memory_bytes=int(limits["max_memory"] * 1_000_000),
+            max_findings=limits["max_findings"],
         ),
+        follow_links=limits["follow_links"],
     )
 
 
@@ -198,16 +222,40 @@ def exit_code(result: AuditResult, fail_on: str) -> int:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn the errors a user can act on into a message and exit code 2."""
+    """Turn the errors a user can act on into a message and exit code 2.
+
+    Besides the auditor's own (core/errors.py): the system refusing a write
+    (a full disk, a quota, a read-only folder), the state's database failing
+    mid-run, and memory running out in this process. "Internal error" is
+    left for bugs.
+    """
+    import sqlite3
+
     from auditor.core.errors import AuditorError
 
     try:
         yield
     except AuditorError as error:
-        if _State.debug:
-            traceback.print_exc()
-        click.echo(f"auditor: {error}", err=True)
-        sys.exit(EXIT_USAGE)
+        _fail(str(error))
+    except sqlite3.Error as error:
+        _fail(
+            f"the state file could not be used ({error}); nothing of this run was kept in it. "
+            "Move it aside (a new state is made), or run with --no-state"
+        )
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        _fail(f"the system refused: {error.strerror or error}{where}; the previous report is kept")
+    except MemoryError:
+        _fail("out of memory; audit fewer files at a time, or lower --workers")
+
+
+def _fail(message: str) -> None:
+    if _State.debug:
+        traceback.print_exc()
+    from auditor.core.filenames import printable
+
+    click.echo(f"auditor: {printable(message)}", err=True)
+    sys.exit(EXIT_USAGE)
 
 
 def _progress(
@@ -327,6 +375,7 @@ def audit(
         from auditor.core.filenames import printable
         from auditor.core.places import check_places
         from auditor.report.html import RunContext
+        from auditor.report.jobs import Limits as JobLimits
         from auditor.report.json import render_json
         from auditor.report.outputs import ReportOptions, ReportWriter, check_outdir
         from auditor.rules.rulebook import load_rulebook
@@ -336,7 +385,8 @@ def audit(
         config = _config(lang, rules_dirs, workers, limits)
         started = datetime.now().astimezone().isoformat(timespec="seconds")
         version = load_rulebook(rules_dirs).version
-        options = ReportOptions(annotate=annotate, results_only=reports == "results")
+        job_limits = JobLimits(config.limits.timeout, config.limits.max_memory_bytes)
+        options = ReportOptions(annotate, reports == "results", job_limits)
         notes = _action_notes(rules_dirs, lang)
         path = None if no_state else state_file or default_state_path(outdir)
         # Before the state beside OUTDIR is made: nothing is written unless
@@ -380,10 +430,13 @@ def audit(
             links = writer.finish(result)
             if memory is not None:
                 # After the reports are in place: a run killed before this
-                # line leaves the state as the previous run left it.
+                # line leaves the state as the previous run left it. (What
+                # the workbooks said, not what the reports learnt: a copy
+                # that could not be made is tried again next run.)
                 ended = datetime.now().astimezone().isoformat(timespec="seconds")
                 outputs = {name: astuple(o) for name, o in writer.outputs.items()}
                 memory.commit(result, ended, time.monotonic() - clock, outputs)
+            result = writer.result or result
         finally:
             if memory is not None:
                 memory.close()

@@ -34,4 +34,10 @@ def test_rule_example(rule: str, kind: str, judge_specs: Judge) -> None:
 
 def test_file_rules_describe_their_examples() -> None:
     described = {n for n, r in catalogue().rules.items() if "describe" in r.examples["eligible"]}
-    assert described == {"unreadable-file", "missing-sheet", "missing-column"}
+    assert described == {
+        "unreadable-file",
+        "missing-sheet",
+        "missing-column",
+        "too-many-findings",
+        "annotation-failed",
+    }

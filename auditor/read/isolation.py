@@ -17,6 +17,7 @@ import gc
 import importlib
 import os
 import queue
+import resource
 import threading
 import time
 import traceback
@@ -30,6 +31,7 @@ from typing import Any
 
 from auditor.core.config import Limits
 from auditor.core.findings import FindingDraft
+from auditor.core.lifeline import mark_main, watch_main
 from auditor.read.discover import InputFile
 from auditor.read.model import FileRead, ReadBatch
 
@@ -51,6 +53,8 @@ PREFETCH = 2
 # Workers that may die between files (not while reading one) before the run
 # gives up: once is the system's doing, again and again is ours.
 MAX_DEATHS = 3
+# A worker's exit code when a file took it over its memory limit.
+EXIT_MEMORY = 71
 Progress = Callable[[int], None]
 
 
@@ -62,6 +66,7 @@ def worker_context() -> Any:
     pool on first use, and the server never uses it), so forking it is safe,
     and a worker starts in milliseconds instead of paying the imports again.
     """
+    mark_main()  # before the server starts: its workers watch this process
     context = get_context("forkserver")
     context.set_forkserver_preload(["auditor.read.batch"])
     return context
@@ -84,6 +89,35 @@ def warm_up(preload: Sequence[str] = ()) -> None:
 def load_reader(reader: str | None) -> Callable[..., Any]:
     """The function that reads one file: ``reader`` ("module:function") or the default."""
     return _load(reader or DEFAULT_READER)
+
+
+def worker_start(max_memory_bytes: int) -> None:
+    """What every worker process does first: end with the main process, and cap its memory.
+
+    The cap is on the address space (RLIMIT_AS) beyond what the worker holds
+    at start (its imports, the thread pools' reservations, which vary with
+    the machine's cores): a file or a report that would take more gets a
+    MemoryError, in that worker only.
+    """
+    watch_main()
+    if not hasattr(resource, "RLIMIT_AS") or not max_memory_bytes:
+        return
+    limit = _address_space() + max_memory_bytes
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _address_space() -> int:
+    """This process's virtual memory size now, in bytes (0 where it cannot be told)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:  # noqa: PTH123
+            pages = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _load(reader: str) -> Callable[..., Any]:
@@ -167,6 +201,7 @@ def _worker(
     status: Any,
 ) -> None:
     """A worker's life: do its task on the chunks it is given until told to stop."""
+    worker_start(limits.max_memory_bytes)
     _pin(cpu)
     _tune_gc()
     run = _load(task)
@@ -200,6 +235,11 @@ def _worker(
         chunk_id, items = message
         try:
             result = run(items, limits, on_file=tell, **options)
+        except MemoryError:
+            if status[CURRENT] >= 0:
+                os._exit(EXIT_MEMORY)  # answered as over the memory limit
+            conn.send(("error", chunk_id, traceback.format_exc()))
+            continue
         except Exception:
             if status[CURRENT] >= 0:
                 # Raised while reading a file: that file is answered as a crash
@@ -433,7 +473,11 @@ class Supervisor:
                 chunks.put_back([item for _, items in worker.sent for item in items])
                 self._retire(worker)
                 return
-            rest = self._lost(worker, failed, "crashed", detail=detail)
+            if worker.process.exitcode == EXIT_MEMORY:
+                limit_mb = round(self.limits.max_memory_bytes / 1_000_000)
+                rest = self._lost(worker, failed, "memory", limit_mb=limit_mb)
+            else:
+                rest = self._lost(worker, failed, "crashed", detail=detail)
             self._answered(failed.index)
             if rest:
                 chunks.put_back(rest)

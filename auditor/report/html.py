@@ -226,6 +226,8 @@ class ProposalContext:
     partner_columns: list[ColumnView]
     partners: list[PartnerRowView]
     history: list[HistoryView] = field(default_factory=list)
+    partners_hidden: int = 0  # partner rows beyond what a page shows
+    incomplete: bool = False  # cut short: the page ran over its time or memory limit
 
 
 def _view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
@@ -378,6 +380,11 @@ class ProposalRows:
     partners: list[tuple[int, bool, dict[str, str | None]]]  # Excel row, counted, values
 
 
+# Partner rows a proposal page shows: a table of a hundred thousand rows is
+# no page anyone reads (the workbook and its annotated copy have them all).
+PAGE_ROWS = 1000
+
+
 def rows_by_proposal(
     partners: pl.DataFrame | None, projects: pl.DataFrame | None
 ) -> dict[str, ProposalRows]:
@@ -427,6 +434,7 @@ def proposal_context(
         for c in proposal.checks
     ]
     columns, partner_rows = _partner_table(lang, proposal, rows)
+    hidden = max(0, len(partner_rows) - PAGE_ROWS)
     return ProposalContext(
         lang=lang,
         run=run,
@@ -453,7 +461,8 @@ def proposal_context(
         fields=_project_fields(lang, proposal, rows),
         partner_sheet=proposal.partner_sheet,
         partner_columns=columns,
-        partners=partner_rows,
+        partners=partner_rows[:PAGE_ROWS],
+        partners_hidden=hidden,
         history=[
             HistoryView(run, started, verdict, SYMBOLS[Verdict(verdict)])
             for run, started, verdict in history

@@ -11,16 +11,20 @@ report.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import signal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from auditor.core.errors import OutputError
 from auditor.core.results import FileResult, ProposalResult
 from auditor.report.html import ProposalRows, RunContext, proposal_context, render_proposal
+
+_NO_ROWS = ProposalRows({}, [])
 
 
 class Staging:
@@ -76,6 +80,48 @@ class Staging:
         write(scratch)
         scratch.replace(target)
 
+    def discard(self, relative: str) -> None:
+        """Remove what a failed write left of ``relative`` (its scratch file)."""
+        target = self.path(relative)
+        with contextlib.suppress(OSError):
+            target.with_name(f".{target.name}.part").unlink()
+
+
+class Overdue(Exception):
+    """A page or copy ran over its time limit."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise Overdue in this (worker) process once ``seconds`` have passed (0: no limit).
+
+    Pages and copies are written in worker processes, each in its main
+    thread, where the signal lands; openpyxl and jinja2 are Python code, so
+    the exception comes at the next instruction.
+    """
+    if not seconds:
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise Overdue
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The time and memory a page or copy may take (core/config.py Limits)."""
+
+    timeout: float = 120.0
+    max_memory_bytes: int = 4_000_000_000
+
 
 @dataclass(frozen=True)
 class PageJob:
@@ -95,27 +141,51 @@ class CopyJob:
 
 
 def render_pages(
-    folder: str, run: RunContext, lang: str, notes: Mapping[str, str], jobs: Sequence[PageJob]
+    folder: str,
+    run: RunContext,
+    lang: str,
+    notes: Mapping[str, str],
+    jobs: Sequence[PageJob],
+    limits: Limits = Limits(),
 ) -> None:
     out = Staging(Path(folder))
     for job in jobs:
-        context = proposal_context(
-            run, lang, job.proposal, job.rows, job.annotated, notes, job.history
-        )
-        out.text(job.page, render_proposal(context))
+        try:
+            with time_limit(limits.timeout):
+                context = proposal_context(
+                    run, lang, job.proposal, job.rows, job.annotated, notes, job.history
+                )
+                page = render_proposal(context)
+        except (Overdue, MemoryError):
+            # The page says what it could not show; the findings are in results.json.
+            context = proposal_context(run, lang, job.proposal, _NO_ROWS, None, notes, job.history)
+            page = render_proposal(replace(context, findings=[], incomplete=True))
+        out.text(job.page, page)
 
 
-def annotate_files(folder: str, lang: str, jobs: Sequence[CopyJob]) -> list[tuple[str, str]]:
-    """Write the annotated copies; return (file, error) for those openpyxl could not write."""
+def annotate_files(
+    folder: str, lang: str, jobs: Sequence[CopyJob], limits: Limits = Limits()
+) -> list[tuple[str, dict[str, Any]]]:
+    """Write the annotated copies; return (file, why) for those not made.
+
+    ``why`` is the params of an ``annotation-failed`` finding.
+    """
     from auditor.report.annotate import annotate  # openpyxl: only where copies are made
 
     out = Staging(Path(folder))
-    failed = []
+    failed: list[tuple[str, dict[str, Any]]] = []
     for job in jobs:
         try:
-            out.workbook(job.target, annotate(Path(job.source), job.file, job.proposals, lang))
+            with time_limit(limits.timeout):
+                out.workbook(job.target, annotate(Path(job.source), job.file, job.proposals, lang))
         except OutputError:
             raise
+        except Overdue:
+            failed.append((job.file.file, {"variant": "timeout", "limit": f"{limits.timeout:g}"}))
+        except MemoryError:
+            limit_mb = round(limits.max_memory_bytes / 1_000_000)
+            failed.append((job.file.file, {"variant": "memory", "limit_mb": limit_mb}))
         except Exception as error:  # openpyxl may refuse what calamine read: the report goes on
-            failed.append((job.file.file, str(error) or type(error).__name__))
+            failed.append((job.file.file, {"detail": str(error) or type(error).__name__}))
+        out.discard(job.target)
     return failed

@@ -11,22 +11,21 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from auditor.api import Chunk
+from auditor.api import Chunk, with_file_findings
 from auditor.core.errors import OutputError
-from auditor.core.findings import Verdict
+from auditor.core.findings import FindingDraft, Verdict
 from auditor.core.locks import hold
 from auditor.core.marker import MARKER, marker_text, read_marker
 from auditor.core.places import check_places
 from auditor.core.results import AuditResult, FileResult, ProposalResult
-from auditor.read.isolation import worker_context
+from auditor.read.isolation import worker_context, worker_start
 from auditor.report.html import (
     ProposalRows,
     RunContext,
@@ -35,8 +34,8 @@ from auditor.report.html import (
     rows_by_proposal,
     run_context,
 )
-from auditor.report.i18n import t
 from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
+from auditor.report.jobs import Limits as JobLimits
 from auditor.report.json import EntryCache, render_json
 from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.reuse import Output, Reuse
@@ -48,6 +47,7 @@ ANNOTATE_MODES = ("failing", "all", "none")
 class ReportOptions:
     annotate: str = "failing"  # failing | all | none
     results_only: bool = False  # only results.json: no pages, copies or summary
+    limits: JobLimits = field(default_factory=JobLimits)  # time and memory of a page or copy
 
 
 def _lock_path(outdir: Path) -> Path:
@@ -188,12 +188,20 @@ class ReportWriter:
         self.pool = (
             None
             if options.results_only
-            else ProcessPoolExecutor(max_workers=max(1, count), mp_context=worker_context())
+            else ProcessPoolExecutor(
+                max_workers=max(1, count),
+                mp_context=worker_context(),
+                initializer=worker_start,
+                initargs=(options.limits.max_memory_bytes,),
+            )
         )
+        # Files whose annotated copy could not be made: the params of their finding.
+        self.failed: dict[str, dict[str, Any]] = {}
         self.futures: list[Future[Any]] = []
         self._running: set[Future[Any]] = set()
         self.most_running = 4 * max(1, count)
         self.entries = EntryCache()
+        self.result: AuditResult | None = None
 
     def add(self, chunk: Chunk) -> None:
         """Make the pages and annotated copies of a chunk of judged proposals."""
@@ -231,10 +239,19 @@ class ReportWriter:
         self._linked.difference_update(job.target for job in copies)
         folder = str(self.staging)
         for start in range(0, len(copies), COPIES_PER_JOB):
-            self._submit(annotate_files, folder, self.lang, copies[start : start + COPIES_PER_JOB])
+            some_copies = copies[start : start + COPIES_PER_JOB]
+            self._submit(annotate_files, folder, self.lang, some_copies, self.options.limits)
         for start in range(0, len(pages), PAGES_PER_JOB):
             some_pages = pages[start : start + PAGES_PER_JOB]
-            self._submit(render_pages, folder, self.page_run, self.lang, self.notes, some_pages)
+            self._submit(
+                render_pages,
+                folder,
+                self.page_run,
+                self.lang,
+                self.notes,
+                some_pages,
+                self.options.limits,
+            )
 
     @property
     def linked(self) -> int:
@@ -348,22 +365,31 @@ class ReportWriter:
         futures, self.futures = self.futures, []
         for future in futures:
             failed = future.result()
-            for file, error in failed or []:
+            for file, why in failed or []:
                 self.outputs.pop(self.links.annotated.pop(file, ""), None)
-                message = t("report.annotation_failed", self.lang, file=file, error=error)
-                print(f"auditor: {message}", file=sys.stderr)
+                self.failed[file] = why
 
     def finish(self, result: AuditResult) -> Links:
-        """Write the batch-wide reports and put the finished report in place."""
+        """Write the batch-wide reports and put the finished report in place.
+
+        The result the reports show is ``self.result``: ``result`` with a
+        finding on each file whose annotated copy could not be made.
+        """
         try:
             if self.pool is not None:
                 self._drain()
                 self.pool.shutdown()
+                drafts = {
+                    file: [FindingDraft("annotation-failed", params=why)]
+                    for file, why in self.failed.items()
+                }
+                result = self.result = with_file_findings(result, drafts)
                 self.out.text("index.html", render_index(index_context(result, self.links)))
                 from auditor.report.summary import build_summary  # openpyxl, only for this
 
                 self.out.workbook("summary.xlsx", build_summary(result, self.links.annotated))
             self.out.text("results.json", render_json(result, self.links, self.entries))
+            self.result = result
             _swap(self.staging, self.outdir)
         except BaseException:
             self.abort()

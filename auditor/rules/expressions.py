@@ -42,7 +42,7 @@ FIELDS = {
     "coordinators": "coordinators",
 }
 
-_OPERATORS = {
+OPERATORS = {
     "eq": lambda c, v: c == v,
     "ne": lambda c, v: c != v,
     "ge": lambda c, v: c >= v,
@@ -66,9 +66,9 @@ def condition(spec: dict[str, Any] | None) -> pl.Expr:
         if not isinstance(comparisons, dict):
             comparisons = {"eq": comparisons}
         for operator, value in comparisons.items():
-            if operator not in _OPERATORS:
-                raise RulesError(f"unknown comparison {operator!r} (use {', '.join(_OPERATORS)})")
-            expression = expression & _OPERATORS[operator](pl.col(column), value).fill_null(False)
+            if operator not in OPERATORS:
+                raise RulesError(f"unknown comparison {operator!r} (use {', '.join(OPERATORS)})")
+            expression = expression & OPERATORS[operator](pl.col(column), value).fill_null(False)
     return expression
 
 

@@ -25,11 +25,15 @@ from auditor.core.findings import Severity
 from auditor.core.resources import package_file, shipped_dir
 from auditor.core.yamlfile import YAMLError, read_yaml
 from auditor.normalise.text import match_key
+from auditor.rules.params import check_params
 
 # Keys of a rule entry that are not parameters of its check.
 _ENTRY_KEYS = {"rule", "when", "source", "severity"}
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 ALL_ACTIONS = "*"
+# What a rule set's action pattern may be, and how much of a cell it is run on.
+MAX_PATTERN = 500
+MAX_SEARCHED = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,8 @@ class RuleBook:
     regions: dict[str, int]
     version: str
     _aliases: dict[str, str] = field(default_factory=dict)
-    _patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    _patterns: list[tuple[str, str]] = field(default_factory=list)  # (regex, action)
+    _found: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
     _by_action: dict[str, RuleSet] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -101,18 +106,32 @@ class RuleBook:
                 for alias in aliases:
                     self._aliases.setdefault(match_key(alias), action)
             for action, pattern in ruleset.patterns.items():
-                self._patterns.append((re.compile(pattern, re.IGNORECASE), action))
+                self._patterns.append((f"(?i){pattern}", action))
 
     def lookup_action(self, text: str) -> tuple[str | None, int | None]:
         """(action key, year named in a topic id) for what a workbook says."""
         action = self._aliases.get(match_key(text))
         if action is not None:
             return action, None
+        found = self._found.get(text)
+        if found is None:
+            if len(self._found) > 10_000:  # the distinct texts of a batch: kept bounded
+                self._found.clear()
+            found = self._found[text] = self._search(text.strip()[:MAX_SEARCHED])
+        return found
+
+    def _search(self, text: str) -> tuple[str | None, int | None]:
+        # Rule sets' patterns run on polars' regex engine (Rust's): its time
+        # is linear in the text, so no pattern can hang a run however it is
+        # written (Python's ``re`` backtracks: ``(a+)+$`` takes for ever).
+        cell = pl.Series([text], dtype=pl.String)
         for pattern, key in self._patterns:
-            match = pattern.search(text.strip())
-            if match:
-                year = match.groupdict().get("year")
-                return key, int(year) if year else None
+            if cell.str.contains(pattern).item():
+                year = None
+                if "(?P<year>" in pattern or "(?<year>" in pattern:
+                    groups = cell.str.extract_groups(pattern).struct.field("year").item()
+                    year = int(groups) if groups and str(groups).isdigit() else None
+                return key, year
         return None, None
 
     def ruleset_of(self, action: str | None) -> RuleSet | None:
@@ -163,7 +182,7 @@ class RuleBook:
 def _load_yaml(path: Path) -> Any:
     try:
         return read_yaml(path)
-    except (OSError, YAMLError) as error:
+    except (OSError, UnicodeDecodeError, YAMLError) as error:
         raise RulesError(f"cannot read {path}: {error}") from error
 
 
@@ -175,9 +194,16 @@ def _entry(data: dict[str, Any], where: str) -> RuleEntry:
     if known[name].scope == "file":
         raise RulesError(f"{where}: {name} is a file rule and cannot be set per action")
     severity = data.get("severity")
+    if severity not in (None, "error", "warning"):
+        raise RulesError(f"{where} ({name}): severity must be error or warning, not {severity!r}")
+    for key in ("source",):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise RulesError(f"{where} ({name}): {key} must be a text")
+    params = {k: v for k, v in data.items() if k not in _ENTRY_KEYS}
+    check_params(name, params, data.get("when"), where)
     return RuleEntry(
         rule=name,
-        params={k: v for k, v in data.items() if k not in _ENTRY_KEYS},
+        params=params,
         when=data.get("when"),
         source=data.get("source"),
         severity=Severity(severity) if severity else None,
@@ -197,7 +223,10 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
             aliases={
                 str(k): tuple(str(a) for a in v) for k, v in (data.get("aliases") or {}).items()
             },
-            patterns={str(k): str(v) for k, v in (data.get("patterns") or {}).items()},
+            patterns={
+                str(k): _pattern(str(v), f"{path} patterns {k}")
+                for k, v in (data.get("patterns") or {}).items()
+            },
             years=(int(years[0]), int(years[1])) if years else None,
             pool=data.get("pool"),
             source=data.get("source"),
@@ -207,8 +236,20 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
             ),
             path=str(path),
         )
-    except (TypeError, ValueError, IndexError) as error:
-        raise RulesError(f"{path}: {error}") from error
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
+        raise RulesError(f"{path}: not a rule set the auditor reads ({error})") from error
+
+
+def _pattern(pattern: str, where: str) -> str:
+    """A rule set's action pattern, refused unless polars' regex engine compiles it."""
+    if len(pattern) > MAX_PATTERN:
+        raise RulesError(f"{where}: the pattern is longer than {MAX_PATTERN} characters")
+    try:
+        pl.Series([""], dtype=pl.String).str.contains(f"(?i){pattern}")
+    except pl.exceptions.PolarsError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        raise RulesError(f"{where}: not a regular expression the auditor runs: {first}") from None
+    return pattern
 
 
 def _members(
@@ -285,7 +326,10 @@ def _load_rulebook(extra_dirs: tuple[Path, ...]) -> RuleBook:
             ruleset = _ruleset(data, path)
             sets[ruleset.id] = ruleset
             raw_parts.append(data)
-    pools, eu, regions = _pools(pool_data, "pools")
+    try:
+        pools, eu, regions = _pools(pool_data, "pools")
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
+        raise RulesError(f"the pools ({', '.join(map(str, extra_dirs))}): {error!r}") from error
     for ruleset in sets.values():
         if ruleset.pool is not None and ruleset.pool not in pools:
             raw = ruleset.path
