@@ -103,6 +103,9 @@ class Chunk:
     # What the state of an incremental run keeps of each file's results
     # (state/blobs.py pack_judged), packed where the chunk was judged.
     judged: dict[str, tuple[bytes, bytes]] | None = None
+    # Each file's real name, by its shown one (they differ for names that are
+    # not UTF-8 or hold control characters: core/filenames.py).
+    paths: dict[str, str] | None = None
 
     def render_texts(self) -> None:
         self.texts = {p.key: compact_json(p.to_dict()) for p in self.proposals}
@@ -170,7 +173,11 @@ def audit(
     if not in_workers and to_read:
         judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
 
+    real = {item.display: str(item.path) for item in items if str(item.path) != item.display}
+
     def take(chunk: Chunk, remember: bool = True) -> None:
+        if real:
+            chunk.paths = {f.file: real[f.file] for f in chunk.files if f.file in real}
         judged.proposals.extend(chunk.proposals)
         judged.files.extend(chunk.files)
         if keep_rows and chunk.partners is not None and chunk.projects is not None:
@@ -507,11 +514,18 @@ def _settle_duplicates(
     repeated = {pid: places for pid, places in groups.items() if len(places) > 1}
     if not repeated:
         return
+
+    def order(place: int) -> tuple[str, int]:
+        """Places in reading order: by file, then by row on a Proposals sheet."""
+        proposal = judged.proposals[place]
+        row = split_cell(proposal.id_cell)[1] if proposal.in_export and proposal.id_cell else 0
+        return (proposal.file, row)
+
     extra: dict[str, FindingDraft] = {}
     for proposal_id, places in repeated.items():
         # Each copy names a few of the others and counts the rest: one
         # finding per copy, however many copies (linear, not quadratic).
-        named = sorted(_place(judged.proposals[place]) for place in places)
+        named = [_place(judged.proposals[place]) for place in sorted(places, key=order)]
         for place in places:
             proposal = judged.proposals[place]
             own = _place(proposal)
@@ -552,16 +566,17 @@ def _settle_duplicates(
             judged.files[position] = replace(file, verdict=verdict)
     if on_chunk is None or not items:
         return
+    real = {item.display: str(item.path) for item in items if item.display in touched}
     if not rows:
         mine = [p for p in judged.proposals if p.file in touched]
         files = [f for f in judged.files if f.file in touched]
-        on_chunk(Chunk(mine, files, None, None, revised=True))
+        on_chunk(Chunk(mine, files, None, None, revised=True, paths=real))
         return
     again = [item for item in items if item.display in touched]
     chunk = judge_chunk(read_chunk(again, config.limits), book, config)
     revised = [revise(p) for p in chunk.proposals]
     files = [f for f in judged.files if f.file in touched]
-    on_chunk(Chunk(revised, files, chunk.partners, chunk.projects, revised=True))
+    on_chunk(Chunk(revised, files, chunk.partners, chunk.projects, revised=True, paths=real))
 
 
 def _result(

@@ -55,11 +55,13 @@ def duplicate_export(path: Path, copies: int = 8000) -> Path:
 
 
 def failing_rows(path: Path, rows: int = 100_000) -> Path:
-    """One KA220-HED proposal with ``rows`` partner rows that have no country."""
+    """One KA220-HED proposal with ``rows`` partner rows that have no country (and so
+    one finding each)."""
     source = SAMPLES / "ka220-hed-eligible.xlsx"
     project, partners = _rows(source, "Project"), _rows(source, "Partners")
     header = next(row for row in partners if any(str(v).strip() == "Country" for v in row if v))
-    country = [str(v).strip() if v else "" for v in header].index("Country")
+    labels = [str(v).strip() if v else "" for v in header]
+    country, oid, pic = (labels.index(label) for label in ("Country", "OID", "PIC"))
     body = partners[partners.index(header) + 1 :]
     sample = next(row for row in body if row[country] and row[1] == "partner")
 
@@ -69,6 +71,8 @@ def failing_rows(path: Path, rows: int = 100_000) -> Path:
             row = list(sample)
             row[0] = number + 1
             row[country] = None
+            # Each row its own organisation: one finding per row, the empty country.
+            row[oid], row[pic] = f"E{20_000_000 + number}", str(900_000_000 + number)
             yield row
 
     return _write(path, {"Project": project, "Partners": partner_rows()})

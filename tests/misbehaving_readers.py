@@ -35,3 +35,12 @@ def counting_read_file(item: Any, limits: Any) -> Any:
 def broken_task(items: Any, limits: Any, on_file: Any = None, **options: Any) -> Any:
     """A worker task that fails after reading, outside any file."""
     raise RuntimeError("a bug in judging")
+
+
+def greedy_read_file(item: Any, limits: Any) -> Any:
+    """Files whose name starts with "greedy" ask for 3 GB at once, as a decompression
+    trick in a parser would; the others are read by the real reader."""
+    if item.path.name.startswith("greedy"):
+        hoard = bytearray(3_000_000_000)
+        return hoard[:1]
+    return real_read_file(item, limits)

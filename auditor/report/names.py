@@ -30,17 +30,24 @@ class UniqueNames:
 
     def __init__(self) -> None:
         self._taken: set[str] = set()
+        # The number to try next for a stem: thousands of proposals sharing an
+        # ID get their names in linear time, not by counting up from 2 each.
+        self._next: dict[str, int] = {}
 
     def reserve(self, name: str) -> None:
         """Keep ``name`` from being handed out (it is given by other means)."""
         self._taken.add(name.lower())
 
     def take(self, stem: str, suffix: str = "") -> str:
-        candidate, number = f"{stem}{suffix}", 1
+        key = f"{stem}{suffix}".lower()
+        candidate, number = f"{stem}{suffix}", self._next.get(key, 1)
+        if number > 1:
+            candidate = f"{stem}-{number}{suffix}"
         while candidate.lower() in self._taken:
             number += 1
             candidate = f"{stem}-{number}{suffix}"
         self._taken.add(candidate.lower())
+        self._next[key] = number + 1
         return candidate
 
 

@@ -222,8 +222,14 @@ class ReportWriter:
         for proposal in chunk.proposals:
             self._page_name(proposal)
         self.entries.add(chunk.proposals, chunk.texts)
+        paths = chunk.paths or {}
         copies = [
-            CopyJob(file.file, targets[file.file], file, by_file.get(file.file, []))
+            CopyJob(
+                paths.get(file.file, file.file),
+                targets[file.file],
+                file,
+                by_file.get(file.file, []),
+            )
             for file in chunk.files
             if file.file in targets and not self._taken(file, by_file.get(file.file, []))
         ]
