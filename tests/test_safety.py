@@ -632,3 +632,38 @@ def test_a_malformed_rule_parameter_is_a_message_not_an_internal_error(tmp_path:
     done = run("check", str(ELIGIBLE), "--rules", str(folder))
     assert done.returncode == 2 and "internal error" not in done.stderr
     assert "extra.yaml rule 1 (duration): min must be" in done.stderr, done.stderr
+
+
+def test_stored_rule_checks_of_a_large_export_are_unpacked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nightly run re-shows thousands of proposals of one export: linear, not quadratic."""
+    from auditor.state import memory as memory_module
+    from auditor.state.memory import Memory
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    duplicate_export(inbox / "export.xlsx", copies=300)
+    config = AuditConfig()
+    version = load_rulebook().version
+    for _ in range(2):
+        memory = Memory(tmp_path / "state.sqlite", config, version, lazy_checks=True)
+        try:
+            result = audit([str(inbox)], config, keep_rows=False, memory=memory, reused_rows=False)
+            memory.commit(result, result.started_at, 0.0)
+        finally:
+            memory.close()
+    unpacked = []
+    real = memory_module.unpack_checks
+    monkeypatch.setattr(
+        memory_module, "unpack_checks", lambda blob: unpacked.append(1) or real(blob)
+    )
+    memory = Memory(tmp_path / "state.sqlite", config, version, lazy_checks=True)
+    try:
+        result = audit([str(inbox)], config, keep_rows=False, memory=memory, reused_rows=False)
+        assert memory.counts.reused == 1
+        completed = [memory.complete(p) for p in result.proposals]
+    finally:
+        memory.close()
+    assert len(completed) == 300 and all(p.checks for p in completed)
+    assert len(unpacked) == 1

@@ -115,6 +115,7 @@ class Memory:
         self.rehash = rehash
         self.lazy_checks = lazy_checks
         self._light: dict[str, tuple[str, int]] = {}  # key -> (path, position)
+        self._checks: tuple[str, list[Any]] = ("", [])  # the last file's unpacked checks
         self._moved: list[str] = []  # unchanged files whose record needs its stamp updated
         self._now: Snapshot | None = None
         # What the stored rows depend on: the reader and its limits; what the
@@ -330,10 +331,13 @@ class Memory:
         if where is None:
             return proposal
         path, position = where
-        row = self.db.execute("SELECT checks FROM files WHERE path = ?", (path,)).fetchone()
         try:
-            checks = unpack_checks(row[0] if row else None)
-            return replace(proposal, checks=checks[position])
+            if self._checks[0] != path:
+                # One file's checks are asked for proposal after proposal (an
+                # export holds thousands): unpacked once, not once for each.
+                row = self.db.execute("SELECT checks FROM files WHERE path = ?", (path,)).fetchone()
+                self._checks = (path, unpack_checks(row[0] if row else None))
+            return replace(proposal, checks=self._checks[1][position])
         except (DamagedBlob, IndexError):
             raise StateError(
                 f"the state file {self.path} is damaged (the rule checks of {proposal.file} "

@@ -1,6 +1,6 @@
 """The state of an inbox between runs, in one SQLite file.
 
-What is kept (schema version 1):
+What is kept (schema version 2; every blob is data, state/blobs.py):
 
 - ``runs``: one row per completed run: when, over what, with which rules and
   tool, its counts, and how many files it read, re-judged or reused;
