@@ -73,7 +73,7 @@ def test_dropdowns_hold_the_full_vocabulary(book: RuleBook) -> None:
         return [c.value for c in lists[letter][1:] if c.value is not None]
 
     assert len(values("role")) == len(vocabulary("role").codes) == 4
-    assert len(values("organisation_type")) == len(vocabulary("organisation_type").codes) == 14
+    assert len(values("organisation_type")) == len(vocabulary("organisation_type").codes) == 16
     assert len(values("country")) == len(all_codes())
     assert "EL \u2013 Griekenland" in values("country")
     assert "Coördinator (aanvrager)" in values("role")

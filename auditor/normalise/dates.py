@@ -46,8 +46,21 @@ _ZONES = {
 _BRUSSELS_WORDS = re.compile(
     r"(?i)\(?\b(brussels|brussel|bruxelles|belgian|belgische)(\s+(local\s+)?time|\s+tijd)?\)?"
 )
-_ZONE_SUFFIX = re.compile(r"(?i)\s*(utc|gmt|cest|cet|z|[+-]\d{2}:?\d{2})\s*$")
-_TIME = r"(?:[ T,]+(?:om\s+|at\s+)?(\d{1,2})[:hu.](\d{2})(?:[:.](\d{2})(?:\.\d+)?)?\s*(?:uur|h)?)?"
+# A zone at the end (workbook-format.md v2): a name (UTC, GMT, Z, CET, CEST),
+# UTC or GMT with an offset (UTC+1, UTC+01:00, GMT+1), or an offset alone
+# (+01:00, +0100, +01) right after a time; in brackets or not.
+_ZONE_SUFFIX = re.compile(
+    r"(?i)\s*\(?\s*(?:"
+    r"(?P<base>utc|gmt)\s*(?:(?P<bsign>[+-])\s*(?P<bh>\d{1,2})(?::?(?P<bm>\d{2}))?)?"
+    r"|(?P<name>cest|cet|z)"
+    r"|(?P<sign>[+-])(?P<h>\d{2})(?::?(?P<m>\d{2}))?"
+    r")\s*\)?\s*$"
+)
+_AFTER_TIME = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?$")
+_TIME = (
+    r"(?:[ T,]+(?:om\s+|at\s+)?(\d{1,2})[:hu.](\d{2})(?:[:.](\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(?:uur|h)?)?"
+)
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME + "$")
 _EUROPEAN = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})" + _TIME + "$")
 _WORDS = re.compile(r"(?i)^(\d{1,2})\.?\s+([a-z]+)\.?\s+(\d{4})" + _TIME + "$")
@@ -66,23 +79,31 @@ def _zone(text: str) -> tuple[str, timezone | ZoneInfo]:
     match = _ZONE_SUFFIX.search(text)
     if match is None:
         return text, _brussels()
-    word = match.group(1).lower()
-    if word in _ZONES:
-        zone = _ZONES[word]
+    rest = text[: match.start()].strip()
+    if match["name"]:
+        return rest, _ZONES[match["name"].lower()]
+    if match["base"] and not match["bsign"]:
+        return rest, UTC
+    if match["base"]:
+        sign, hours, minutes = match["bsign"], match["bh"], match["bm"]
     else:
-        digits = word.replace(":", "")
-        sign = -1 if digits[0] == "-" else 1
-        hours, minutes = int(digits[1:3]), int(digits[3:5])
-        if hours > 14 or minutes > 59:  # no zone on earth: not a zone, then
+        # An offset alone must follow a time: "2024-03-07" does not end in a zone.
+        if not _AFTER_TIME.search(rest):
             return text, _brussels()
-        zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    return text[: match.start()].strip(), zone
+        sign, hours, minutes = match["sign"], match["h"], match["m"]
+    offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    if offset > timedelta(hours=14) or int(minutes or 0) > 59:  # no zone on earth
+        return text, _brussels()
+    return rest, timezone(-offset if sign == "-" else offset)
 
 
 def _build(year: int, month: int, day: int, groups: tuple[str | None, ...]) -> datetime | None:
-    hour, minute, second = (int(g) if g else 0 for g in groups)
+    hour, minute, second = (int(g) if g else 0 for g in groups[:3])
+    fraction = groups[3] if len(groups) > 3 else None
+    # A fraction counts: 17:00:00.250 is after 17:00:00 (a deadline to the second).
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
-        return datetime(year, month, day, hour, minute, second)
+        return datetime(year, month, day, hour, minute, second, micro)
     except ValueError:
         return None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from auditor.normalise.text import is_placeholder
+
 # Larger whole numbers are not durations, years or partner numbers (and do not
 # fit the 64-bit columns they go into).
 _LARGEST = 2**53
@@ -128,7 +130,9 @@ def parse_levels(text: str | None) -> list[int] | None:
 
 
 def split_list(text: str | None) -> list[str]:
-    """A ``;``-separated (or one-per-line) list, trimmed, without empty items."""
+    """A ``;``-separated (or one-per-line) list, trimmed, without empty items or
+    placeholders ("n/a; Inclusion" is one item)."""
     if text is None:
         return []
-    return [item.strip() for item in re.split(r"[;\n]+", str(text)) if item.strip()]
+    items = (item.strip() for item in re.split(r"[;\n]+", str(text)))
+    return [item for item in items if item and not is_placeholder(item)]

@@ -41,16 +41,26 @@ def _match_key(text: str) -> str:
 
 _CLEANING = str.maketrans({**dict.fromkeys(_ZERO_WIDTH, None), **dict.fromkeys(_INVISIBLE, " ")})
 
+# What people write for "nothing here" (workbook-format.md v2, "Placeholders
+# are empty"), compared case-folded: the value was not given.
+PLACEHOLDERS = frozenset({"n/a", "nvt", "n.v.t.", "-", "–", "—", "none", "geen"})
+
+
+def is_placeholder(text: str) -> bool:
+    return text.casefold() in PLACEHOLDERS
+
 
 def clean_cell(text: str | None) -> str | None:
-    """Trim a cell value and make invisible spaces plain; empty becomes None."""
+    """Trim a cell value and make invisible spaces plain; empty (or a placeholder) becomes None."""
     if text is None:
         return None
-    return text.translate(_CLEANING).strip() or None
+    cleaned = text.translate(_CLEANING).strip()
+    return None if not cleaned or is_placeholder(cleaned) else cleaned
 
 
 def clean_expr(column: str) -> pl.Expr:
     """The vectorised :func:`clean_cell` for a whole string column."""
     expr = pl.col(column).str.replace_all(f"[{_ZERO_WIDTH}]", "")
     expr = expr.str.replace_all(f"[{_INVISIBLE}]", " ").str.strip_chars()
-    return pl.when(expr.str.len_chars() > 0).then(expr).otherwise(None).alias(column)
+    empty = (expr.str.len_chars() == 0) | expr.str.to_lowercase().is_in(list(PLACEHOLDERS))
+    return pl.when(empty).then(None).otherwise(expr).alias(column)

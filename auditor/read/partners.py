@@ -1,46 +1,77 @@
 """Deciding, for the whole batch at once, which rows are partners and whose.
 
-Per sheet (``_fid``): fully blank rows are skipped; a row with fewer than two
-recognised values that follows a blank row starts the notes under the table,
-which end it; "Total" rows are not partners. Rows of a one-proposal workbook
-belong to its proposal; rows of an export belong to the proposal whose ID
-they carry, and a row whose ID is not on the Proposals sheet is reported.
+A person tells a partner row from a note by what it holds, not by where it
+is (workbook-format.md v2, "Partner rows look like partner rows"). A row is
+a partner when it has a role, a country or an organisation type that is
+recognised, or an identifier (OID, PIC, Erasmus code): such rows make the
+table. A row that has none of these is a note, a subtitle or a totals row
+("Total", "Som" standing alone, with nothing in role, country and type),
+wherever it is, however many cells it fills. A row with an unrecognised
+role, country or type is a partner with a mistake in it while the table goes
+on (its cells get findings), and a note once the table is over; a table none
+of whose rows is recognised is taken as it is, so its mistakes are shown.
+Nothing is decided from an organisation's name: "Total Energies" and "Som
+Consult" are partners.
+
+Rows of a one-proposal workbook belong to its proposal; rows of an export
+belong to the proposal whose ID they carry, and a row whose ID is not on the
+Proposals sheet is reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
 from auditor.core.findings import FindingDraft
-from auditor.normalise.text import clean_expr
+from auditor.normalise.countries import country_code
+from auditor.normalise.text import PLACEHOLDERS, clean_expr
+from auditor.normalise.vocabulary import vocabulary
 from auditor.read.model import FID, PKEY, ROW, FileRead, empty_partners, partner_keys
 from auditor.read.workbook import FileContent
 
-# Rows that close a table without being partners: "Total", "Totaal", ...
-TOTAL = r"(?i)^\s*(sub)?(total|totaal|som|sum)\b"
-
 
 def _filled(column: str) -> pl.Expr:
-    return pl.col(column).str.strip_chars().str.len_chars().fill_null(0) > 0
+    """Whether a cell holds a value (not blank, not a placeholder such as "n/a")."""
+    text = pl.col(column).str.strip_chars()
+    return (
+        (text.str.len_chars() > 0) & ~text.str.to_lowercase().is_in(list(PLACEHOLDERS))
+    ).fill_null(False)
+
+
+def _recognised(raw: pl.DataFrame, column: str, lookup: Callable[[str], object]) -> pl.Expr:
+    """Whether the column's value is one the vocabulary knows (looked up once per value)."""
+    if column not in raw.columns:
+        return pl.lit(False)
+    known = {v: lookup(v) is not None for v in raw.get_column(column).drop_nulls().unique()}
+    return pl.col(column).replace_strict(known, default=False, return_dtype=pl.Boolean)
 
 
 def select_rows(raw: pl.DataFrame) -> pl.DataFrame:
     """Keep the partner rows of every sheet in ``raw`` (ordered by sheet, then row)."""
-    keys = [k for k in partner_keys() if k in raw.columns]
-    count = pl.sum_horizontal([_filled(k) for k in keys]) if keys else pl.lit(0)
-    frame = raw.with_columns(count.alias("_n"))
-    blank = pl.col("_n") == 0
-    notes = (pl.col("_n") < 2) & blank.shift(1, fill_value=False).over(FID) & ~blank
-    total = pl.lit(False)
-    for key in ("organisation_name", "partner_no", "role"):
-        if key in frame.columns:
-            total = total | pl.col(key).fill_null("").str.contains(TOTAL)
+    roles, types = vocabulary("role"), vocabulary("organisation_type")
+    present = set(raw.columns)
+    real = (
+        _recognised(raw, "role", roles.lookup)
+        | _recognised(raw, "country", country_code)
+        | _recognised(raw, "organisation_type", types.lookup)
+    )
+    for key in ("oid", "pic", "erasmus_code"):
+        if key in present:
+            real = real | _filled(key)
+    attempted = pl.lit(False)
+    for key in ("role", "country", "organisation_type"):
+        if key in present:
+            attempted = attempted | _filled(key)
+    last_real = pl.when(pl.col("_real")).then(pl.col(ROW)).otherwise(None).max().over(FID)
+    in_table = pl.col(ROW) <= last_real
     return (
-        frame.filter(notes.cast(pl.Int32).cum_sum().over(FID) == 0)
-        .filter(~blank & ~total)
-        .drop("_n")
+        raw.with_columns(real.fill_null(False).alias("_real"), attempted.alias("_tried"))
+        .filter(
+            pl.col("_real") | (pl.col("_tried") & (in_table | last_real.is_null()).fill_null(True))
+        )
+        .drop("_real", "_tried")
     )
 
 

@@ -197,39 +197,47 @@ def _read_into(content: FileContent, item: InputFile, limits: Limits) -> None:
 def _project_values(
     sheet: Sheet, matcher: HeaderMatcher
 ) -> tuple[dict[str, str | None], dict[str, str]]:
-    """Label/value pairs of a Project sheet: the value sits right of its label."""
-    values: dict[str, str | None] = {}
-    cells: dict[str, str] = {}
-    for index, row in enumerate(sheet.frame.rows()):
+    """Label/value pairs of a Project sheet: the value sits in the cell next to its label.
+
+    Cells further right are guidance or comments, never values: an empty
+    value cell is an empty value (workbook-format.md v2). The one exception
+    is the whole sheet's layout, not a row's: where labels are merged over
+    two columns, the values of (nearly) every row sit two cells right, and
+    that is the value column. A row whose label is a field's exact label
+    wins over an earlier row that matched the field by an alias.
+    """
+    rows = sheet.frame.rows()
+    labelled: list[tuple[int, int, str, bool]] = []  # (row, label position, key, exact)
+    for index, row in enumerate(rows):
         position = next((p for p, cell in enumerate(row) if cell and not cell.isspace()), None)
         if position is None:
             continue
-        key = matcher.key(row[position])
-        if key is None or key in values:
-            continue
-        # The value is the next filled cell to the right (a merged label can
-        # span two columns, so one more is looked at); an empty value is
-        # addressed next to its label. Further right is not the field's: the
-        # template keeps its consortium panel there.
-        value_position = position + 1
-        for candidate in range(position + 1, min(position + 3, len(row))):
-            if clean_cell(row[candidate]) is not None:  # a non-breaking space is empty too
-                value_position = candidate
-                break
-        value = clean_cell(row[value_position]) if value_position < len(row) else None
-        values[key] = value
+        matched = matcher.match(row[position])
+        if matched is not None:
+            labelled.append((index, position, *matched))
+    offset = _value_offset(rows, labelled)
+    values: dict[str, str | None] = {}
+    cells: dict[str, str] = {}
+    exact_keys: set[str] = set()
+    for index, position, key, exact in labelled:
+        if key in values and (key in exact_keys or not exact):
+            continue  # the first row wins, unless a later one has the exact label
+        value_position = position + offset
+        row = rows[index]
+        values[key] = clean_cell(row[value_position]) if value_position < len(row) else None
         letter = (
             sheet.letters[value_position]
             if value_position < len(sheet.letters)
-            else column_letter(_column_number(sheet.letters[position]) + 1)
+            else column_letter(_column_number(sheet.letters[position]) + offset)
         )
         cells[key] = f"{letter}{index + 1}"
+        if exact:
+            exact_keys.add(key)
     if not values:
         # A Project sheet laid out as a one-row table instead of label/value pairs.
-        found = matcher.find_header(sheet.frame.rows())
+        found = matcher.find_header(rows)
         if found is not None:
             header_index, mapping = found
-            rows = sheet.frame.rows()
             for data_index in range(header_index + 1, len(rows)):
                 row = rows[data_index]
                 if any(clean_cell(row[p]) for p in mapping):
@@ -238,6 +246,21 @@ def _project_values(
                         cells[key] = f"{sheet.letters[position]}{data_index + 1}"
                     break
     return values, cells
+
+
+def _value_offset(
+    rows: Sequence[Sequence[Any]], labelled: Sequence[tuple[int, int, str, bool]]
+) -> int:
+    """How far right of its label a value sits on this sheet: 1, or 2 where (nearly)
+    every filled row has its value two cells right (labels merged over two columns)."""
+    next_cell = two_right = 0
+    for index, position, _, _ in labelled:
+        row = rows[index]
+        if position + 1 < len(row) and clean_cell(row[position + 1]) is not None:
+            next_cell += 1
+        elif position + 2 < len(row) and clean_cell(row[position + 2]) is not None:
+            two_right += 1
+    return 2 if two_right > 2 * next_cell and two_right >= 3 else 1
 
 
 def _column_number(letters: str) -> int:

@@ -97,20 +97,25 @@ def time_limit(seconds: float) -> Iterator[None]:
 
     Pages and copies are written in worker processes, each in its main
     thread, where the signal lands; openpyxl and jinja2 are Python code, so
-    the exception comes at the next instruction.
+    the exception comes at the next instruction. An exception raised while a
+    finaliser or a garbage-collector callback runs is swallowed by Python, so
+    the timer repeats until the block is left.
     """
     if not seconds:
         yield
         return
+    armed = [True]
 
     def expired(signum: int, frame: object) -> None:
-        raise Overdue
+        if armed[0]:
+            raise Overdue
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
+        armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
