@@ -144,7 +144,7 @@ _LIMIT_OPTIONS = [
     ),
     click.option(
         "--max-memory",
-        type=click.FloatRange(min=1),
+        type=click.FloatRange(min=500),
         default=4000.0,
         show_default=True,
         metavar="MB",
@@ -233,6 +233,8 @@ def _user_errors() -> Iterator[None]:
 
     from auditor.core.errors import AuditorError
 
+    if not _State.debug:  # a finaliser's exception on a full disk: the failed write says it
+        sys.unraisablehook = lambda unraisable: None
     try:
         yield
     except AuditorError as error:
@@ -244,7 +246,10 @@ def _user_errors() -> Iterator[None]:
         )
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
-        _fail(f"the system refused: {error.strerror or error}{where}; the previous report is kept")
+        _fail(
+            f"the system refused: {error.strerror or error}{where}; nothing of this run was "
+            "kept (an earlier report and state are as they were)"
+        )
     except MemoryError:
         _fail("out of memory; audit fewer files at a time, or lower --workers")
 
@@ -392,7 +397,7 @@ def audit(
         # Before the state beside OUTDIR is made: nothing is written unless
         # the inputs, OUTDIR and the state are apart, and OUTDIR is ours.
         check_places(paths, outdir, path)
-        check_outdir(outdir, state_id=None if path is None else _state_id_of(path))
+        check_outdir(outdir, None if path is None else _state_id_of(path), path)
         memory = None
         if path is not None:
             waiting = _waiting(wait, path, quiet)
@@ -457,13 +462,16 @@ def audit(
 def _reuse(memory: Any, outdir: Path, config: Any) -> Any:
     """What the previous report can give an incremental run (report/reuse.py)."""
     from auditor.api import rows_of
-    from auditor.core.marker import Marker, read_marker
+    from auditor.core.marker import read_marker
     from auditor.report.reuse import Output, Reuse
     from auditor.rules.rulebook import load_rulebook
 
     folder = None
-    if memory.previous is not None and read_marker(outdir) == Marker(
-        memory.previous.id, memory.state_id
+    found = read_marker(outdir)
+    if (
+        memory.previous is not None
+        and found is not None
+        and (found.run_id, found.state_id) == (memory.previous.id, memory.state_id)
     ):
         folder = outdir  # the report this state's last run wrote
     book = load_rulebook(config.rules_dirs)

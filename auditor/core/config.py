@@ -8,6 +8,7 @@ from pathlib import Path
 from auditor.core.errors import ConfigError
 
 LANGUAGES = ("en", "nl")
+MIN_MEMORY_BYTES = 500_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,8 @@ class Limits:
     max_ratio: int = 200  # inflated / compressed size of a large part
     max_rows: int = 250_000  # rows a sheet claims
     timeout: float = 120.0  # seconds to read one file; 0 reads in this process without a limit
-    # Address space of a worker process (reading, judging, annotating, rendering).
+    # Address space of a worker process beyond its start-up (reading, judging,
+    # annotating, rendering); below MIN_MEMORY_BYTES its own thread pools fail.
     max_memory_bytes: int = 4_000_000_000
     # Findings listed per proposal and per file; the rest are summed up in one.
     max_findings: int = 1000
@@ -39,6 +41,11 @@ class Limits:
         )
         if min(sizes) <= 0 or self.timeout < 0:
             raise ConfigError("limits must be positive numbers")
+        if self.max_memory_bytes < MIN_MEMORY_BYTES:
+            raise ConfigError(
+                f"--max-memory must be at least {MIN_MEMORY_BYTES // 1_000_000} MB (a worker "
+                "needs that much to judge anything)"
+            )
 
 
 @dataclass(frozen=True, slots=True)

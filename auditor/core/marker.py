@@ -19,14 +19,17 @@ _HEAD = "written by auditor; replaced as a whole on every run"
 class Marker:
     run_id: int | None  # the run of the state that wrote the folder
     state_id: str | None  # the state that wrote it (None: a run without a state)
+    state_path: str | None = None  # where that state file was (absolute)
 
 
-def marker_text(run_id: int | None, state_id: str | None) -> str:
+def marker_text(run_id: int | None, state_id: str | None, state_path: str | None = None) -> str:
     lines = [_HEAD]
     if run_id is not None:
         lines.append(f"run {run_id}")
     if state_id is not None:
         lines.append(f"state {state_id}")
+    if state_path is not None and "\n" not in state_path:
+        lines.append(f"state-file {state_path}")
     return "\n".join(lines) + "\n"
 
 
@@ -39,10 +42,13 @@ def read_marker(folder: Path) -> Marker | None:
         return None
     run_id: int | None = None
     state_id: str | None = None
+    state_path: str | None = None
     for line in text.splitlines()[1:]:
         key, _, value = line.partition(" ")
         if key == "run" and value.isdigit():
             run_id = int(value)
         elif key == "state" and value:
             state_id = value.strip()
-    return Marker(run_id, state_id)
+        elif key == "state-file" and value:
+            state_path = value
+    return Marker(run_id, state_id, state_path)

@@ -18,6 +18,7 @@ import importlib
 import os
 import queue
 import resource
+import sys
 import threading
 import time
 import traceback
@@ -30,6 +31,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from auditor.core.config import Limits
+from auditor.core.errors import AuditorError
 from auditor.core.findings import FindingDraft
 from auditor.core.lifeline import mark_main, watch_main
 from auditor.read.discover import InputFile
@@ -100,6 +102,9 @@ def worker_start(max_memory_bytes: int) -> None:
     MemoryError, in that worker only.
     """
     watch_main()
+    # A finaliser's exception (a zip file closed on a full disk) is no news
+    # for the user: the write that failed is reported where it failed.
+    sys.unraisablehook = lambda unraisable: None
     if not hasattr(resource, "RLIMIT_AS") or not max_memory_bytes:
         return
     limit = _address_space() + max_memory_bytes
@@ -293,6 +298,10 @@ class WorkerError(RuntimeError):
     """A worker's task failed for a reason no file explains: a bug, shown with its traceback."""
 
 
+class WorkersDying(AuditorError):
+    """Workers die again and again outside any file: the machine (or its limits), not a file."""
+
+
 def _unreadable(item: InputFile, variant: str, **params: Any) -> ReadBatch:
     read = FileRead(file=item.display, relative=item.relative, index=item.index, unreadable=True)
     read.drafts.append(FindingDraft("unreadable-file", params={"variant": variant, **params}))
@@ -469,7 +478,11 @@ class Supervisor:
             if failed is None:  # died between files: read its chunks again elsewhere
                 self.deaths += 1
                 if self.deaths > MAX_DEATHS:
-                    raise WorkerError(f"reader processes keep dying ({detail})")
+                    raise WorkersDying(
+                        f"the worker processes keep dying between files ({detail}); if the "
+                        "system is short of memory, or --max-memory is low, raise it or lower "
+                        "--workers"
+                    )
                 chunks.put_back([item for _, items in worker.sent for item in items])
                 self._retire(worker)
                 return

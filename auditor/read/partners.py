@@ -3,8 +3,8 @@
 A person tells a partner row from a note by what it holds, not by where it
 is (workbook-format.md v2, "Partner rows look like partner rows"). A row is
 a partner when it has a role, a country or an organisation type that is
-recognised, or an identifier (OID, PIC, Erasmus code): such rows make the
-table. A row that has none of these is a note, a subtitle or a totals row
+recognised, or something shaped like an identifier (OID, PIC, Erasmus
+code): such rows make the table. A row that has none of these is a note, a subtitle or a totals row
 ("Total", "Som" standing alone, with nothing in role, country and type),
 wherever it is, however many cells it fills. A row with an unrecognised
 role, country or type is a partner with a mistake in it while the table goes
@@ -30,6 +30,14 @@ from auditor.normalise.text import PLACEHOLDERS, clean_expr
 from auditor.normalise.vocabulary import vocabulary
 from auditor.read.model import FID, PKEY, ROW, FileRead, empty_partners, partner_keys
 from auditor.read.workbook import FileContent
+
+# What an identifier looks like (a note written in the OID column is still a
+# note): an OID, a PIC (also as a number, "949316982.0"), an Erasmus code.
+IDENTIFIERS = {
+    "oid": r"^E\d{8}$",
+    "pic": r"^\d{9}(\.0)?$",
+    "erasmus_code": r"^[A-Z]{1,3}[A-Z-]{2,}\d{2}$",
+}
 
 
 def _filled(column: str) -> pl.Expr:
@@ -57,9 +65,10 @@ def select_rows(raw: pl.DataFrame) -> pl.DataFrame:
         | _recognised(raw, "country", country_code)
         | _recognised(raw, "organisation_type", types.lookup)
     )
-    for key in ("oid", "pic", "erasmus_code"):
+    for key, shape in IDENTIFIERS.items():
         if key in present:
-            real = real | _filled(key)
+            identifier = pl.col(key).str.replace_all(r"\s+", "").str.to_uppercase()
+            real = real | identifier.str.contains(shape).fill_null(False)
     attempted = pl.lit(False)
     for key in ("role", "country", "organisation_type"):
         if key in present:

@@ -53,7 +53,9 @@ class UniqueNames:
 
 def safe_relative(path: str) -> PurePosixPath:
     """A relative path below the output folder: no absolute parts, no ``..``, safe names."""
-    parts = [p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in ("/", ".", "..")]
+    # A backslash is part of a name here (and of the escapes of odd names,
+    # core/filenames.py), never a separator: it becomes "_" like any other.
+    parts = [p for p in PurePosixPath(path).parts if p not in ("/", ".", "..")]
     cleaned = []
     for part in parts:
         stem, dot, suffix = part.rpartition(".")

@@ -66,12 +66,14 @@ def output_lock(outdir: Path, wait: float = 0.0) -> contextlib.AbstractContextMa
     )
 
 
-def check_outdir(outdir: Path, state_id: str | None = None) -> None:
+def check_outdir(outdir: Path, state_id: str | None = None, state: Path | None = None) -> None:
     """Refuse, before any work, an OUTDIR that cannot be written or is not ours to replace.
 
-    Ours: it carries the marker, and the marker names no state or this
-    state (``state_id``): two states writing one folder would each take
-    the other's pages for their own.
+    Ours: it carries the marker, and the marker names no state, this state
+    (``state_id``), or a state file that is gone or is this run's own file
+    made anew: two live states writing one folder would each take the
+    other's pages for their own. A run without a state may replace any
+    report folder (it links nothing from it).
     """
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"the output folder {outdir} cannot be written: it is a file")
@@ -82,10 +84,18 @@ def check_outdir(outdir: Path, state_id: str | None = None) -> None:
                 f"the output folder {outdir} holds files the auditor did not write; "
                 "choose a new or empty folder (the auditor replaces its output folder as a whole)"
             )
-        if found.state_id is not None and found.state_id != state_id:
+        other = found.state_path
+        if (
+            state is not None
+            and found.state_id is not None
+            and found.state_id != state_id
+            and other is not None
+            and Path(other).exists()
+            and Path(other) != state.absolute()
+        ):
             raise OutputError(
-                f"the output folder {outdir} was written by runs with another state file; "
-                "run with that state (--state), or choose another output folder"
+                f"the output folder {outdir} is the report of another state file ({other}); "
+                f"run with --state {other}, or choose another output folder"
             )
     parent = outdir.parent
     try:
@@ -150,7 +160,7 @@ class ReportWriter:
         if options.annotate not in ANNOTATE_MODES:
             raise OutputError(f"--annotate must be one of {', '.join(ANNOTATE_MODES)}")
         check_places(run.inputs, outdir, state)
-        check_outdir(outdir, run.state_id)
+        check_outdir(outdir, run.state_id, state)
         self.outdir, self.run, self.lang, self.options = outdir, run, lang, options
         self.notes = dict(notes or {})
         self.history = history or {}
@@ -170,7 +180,8 @@ class ReportWriter:
                 previous.rename(outdir)
         self.staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
         self.out = Staging(self.staging)
-        self.out.text(MARKER, marker_text(run.run_id, run.state_id))
+        state_path = str(state.absolute()) if state is not None and run.state_id else None
+        self.out.text(MARKER, marker_text(run.run_id, run.state_id, state_path))
         self.links = Links()
         self._pages, self._copies = UniqueNames(), UniqueNames()
         if reuse is not None:  # last run's names stay theirs
