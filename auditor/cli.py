@@ -511,6 +511,8 @@ def _log_line(
     result: AuditResult, memory: Any, linked: int, code: int, seconds: float, outdir: Path
 ) -> str:
     """One line for logs: ``key=value`` pairs a log parser or grep can read."""
+    from auditor.core.filenames import printable
+
     pairs: dict[str, object] = {"exit": code}
     if result.run_id is not None:
         pairs["run"] = result.run_id
@@ -534,7 +536,7 @@ def _log_line(
         ):
             pairs[key] = counts[key]
     pairs["seconds"] = f"{seconds:.1f}"
-    pairs["report"] = str(outdir)
+    pairs["report"] = printable(str(outdir))
     return "auditor " + " ".join(f"{key}={value}" for key, value in pairs.items())
 
 
@@ -558,7 +560,9 @@ def _print_summary(result: AuditResult, path: Path) -> None:
 
     console = _console()
     print_summary(result, console)
-    console.print(t("summary.written", result.lang, path=path))
+    from auditor.core.filenames import printable
+
+    console.print(t("summary.written", result.lang, path=printable(str(path))))
 
 
 @cli.command()

@@ -284,6 +284,7 @@ def test_a_state_that_cannot_be_written_is_found_before_the_run(tmp_path: Path) 
         state.chmod(0o444)
         prefix = []
         if os.geteuid() == 0:
+            os.chown(state, 65534, 65534)  # the state is the nightly user's own
             prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         command = [*prefix, sys.executable, "-m", "auditor", "audit", str(inbox)]
@@ -678,3 +679,115 @@ def test_stored_rule_checks_of_a_large_export_are_unpacked_once(
         memory.close()
     assert len(completed) == 300 and all(p.checks for p in completed)
     assert len(unpacked) == 1
+
+
+# -- found by the review of this work (each a class of input) ----------------------
+
+
+def test_control_characters_in_cells_reach_no_output_raw(tmp_path: Path) -> None:
+    import openpyxl
+
+    inbox = _inbox(tmp_path, "ka220-hed-eligible.xlsx")
+    path = inbox / "ka220-hed-eligible.xlsx"
+    workbook = openpyxl.load_workbook(path)
+    # A vertical tab pasted with the acronym: the sheet's XML escapes it so.
+    workbook["Project"]["B3"] = "AGRI_x000B_COVE"
+    workbook["Partners"]["C2"] = "Forged\nsamples/x.xlsx: eligible (0 errors, 0 warnings)"
+    workbook.save(path)
+    done = run("audit", str(inbox), "-o", str(tmp_path / "out"), "--no-state")
+    assert done.returncode in (0, 1) and (tmp_path / "out" / "summary.xlsx").exists(), done.stderr
+    check = run("check", str(path))
+    assert all(line.startswith(str(path)) for line in check.stdout.splitlines()), check.stdout
+
+
+def test_names_that_print_alike_stay_two_files(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    small(Path(os.fsdecode(os.fsencode(inbox) + b"/a\n.xlsx")), "2024-1-NL01-KA210-SCH-000000011")
+    small(inbox / "a\\n.xlsx", "2024-1-NL01-KA210-SCH-000000012")
+    out = tmp_path / "out"
+    for _ in range(2):
+        assert run("audit", str(inbox), "-o", str(out)).returncode == 0
+        files = sorted(f["file"] for f in _results(out)["files"])
+        assert files == [f"{inbox}/a\\\\n.xlsx", f"{inbox}/a\\n.xlsx"]
+        assert len(_results(out)["proposals"]) == 2
+
+
+def test_another_programs_database_is_never_written(tmp_path: Path) -> None:
+    inbox = _inbox(tmp_path, "ka220-hed-eligible.xlsx")
+    for version, tables in ((0, ["users"]), (1, ["files", "outputs"])):
+        other = tmp_path / f"app{version}.db"
+        with sqlite3.connect(other) as db:
+            for table in tables:
+                db.execute(f"CREATE TABLE {table} (a)")
+                db.execute(f"INSERT INTO {table} VALUES (1)")
+            db.execute(f"PRAGMA user_version = {version}")
+        before = other.read_bytes()
+        for command in (["history"], ["audit", str(inbox), "-o", str(tmp_path / "o")]):
+            done = run(*command, "--state", str(other))
+            assert done.returncode == 2 and "another program's database" in done.stderr
+        assert other.read_bytes() == before
+
+
+def test_a_state_of_another_user_is_refused_and_our_own_made_private(tmp_path: Path) -> None:
+    inbox = _inbox(tmp_path, "ka220-hed-eligible.xlsx")
+    out = tmp_path / "out"
+    assert run("audit", str(inbox), "-o", str(out)).returncode == 0
+    state = tmp_path / "out.state.sqlite"
+    state.chmod(0o666)
+    assert run("audit", str(inbox), "-o", str(out)).returncode == 0
+    assert state.stat().st_mode & 0o777 == 0o600
+    if os.geteuid() == 0:  # only root can give a file away
+        os.chown(state, 65534, 65534)
+        done = run("audit", str(inbox), "-o", str(out))
+        assert done.returncode == 2 and "belongs to another user" in done.stderr
+
+
+def test_rule_folders_and_marker_files_are_checked_for_what_they_are(tmp_path: Path) -> None:
+    fifo_rules = tmp_path / "fifo-rules"
+    fifo_rules.mkdir()
+    os.mkfifo(fifo_rules / "x.yaml")
+    done = run("rules", "--rules", str(fifo_rules))
+    assert done.returncode == 2 and "not a regular file" in done.stderr, done.stderr
+    # An empty marker file hides nothing, and replaces nothing.
+    inbox = _inbox(tmp_path, "ka220-hed-eligible.xlsx")
+    (inbox / ".auditor-report").touch()
+    assert len(discover([str(inbox)])) == 1
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "thesis.docx").write_text("years of work", encoding="utf-8")
+    (folder / ".auditor-report").touch()
+    done = run("audit", str(inbox), "-o", str(folder))
+    assert done.returncode == 2 and (folder / "thesis.docx").exists()
+    # A folder inside a report is a report too.
+    out = tmp_path / "out"
+    assert run("audit", str(inbox), "-o", str(out), "--annotate", "all").returncode == 0
+    assert discover([str(out / "annotated")]) == []
+    # The current folder is never a report folder.
+    done = run(
+        "audit",
+        str(inbox / "ka220-hed-eligible.xlsx"),
+        "-o",
+        ".",
+        "--no-state",
+        cwd=tmp_path / "out",
+    )
+    assert done.returncode == 2 and "current folder" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "rule: min-hei\n    min: 99999999999999999999999999",
+        "rule: min-hei\n    min: .inf",
+        "rule: min-hei\n    min: 1\n    when: {call_year: {ge: '2020'}}",
+        "rule: min-hei\n    min: 1\n    when: {action: {in: [1, 2]}}",
+        "rule: min-hei\n    min: 1\n    when: {action: {ge: 5}}",
+        "rule: min-hei\n    min: 1\n    when: {call_year: true}",
+        "rule: grant-ceiling\n    max: -5",
+    ],
+)
+def test_rule_operands_must_fit_their_field(tmp_path: Path, entry: str) -> None:
+    folder = _rules_dir(tmp_path, f"id: extra\nactions: [KA995]\nrules:\n  - {entry}\n")
+    with pytest.raises(RulesError, match=r"extra\.yaml rule 1"):
+        load_rulebook([folder])

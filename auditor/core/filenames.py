@@ -13,7 +13,7 @@ import os
 import unicodedata
 from functools import lru_cache
 
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 
 @lru_cache(maxsize=65_536)
@@ -29,10 +29,22 @@ def _escaped(char: str) -> str:
 
 
 def printable(name: str) -> str:
-    """``name`` with undecodable bytes as ``\\xNN`` and control characters escaped."""
-    if name.isprintable():  # almost every name: no work
+    """``name`` with undecodable bytes as ``\\xNN`` and control characters escaped.
+
+    A backslash is doubled, so two names never print the same (the printable
+    name is a file's identity in results and in the state).
+    """
+    if name.isprintable() and "\\" not in name:  # almost every name: no work
         return name
     return "".join(_escaped(char) for char in name)
+
+
+def one_line(text: str) -> str:
+    """Text from a workbook as a terminal or log line shows it: control characters
+    (newlines, escape sequences) escaped, so no cell can forge a line or move the cursor."""
+    if text.isprintable():
+        return text
+    return "".join(_escaped(char) if char != "\\" else char for char in text)
 
 
 def state_key(path: str | os.PathLike[str]) -> str:

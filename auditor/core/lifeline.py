@@ -22,8 +22,14 @@ EXIT_ORPHANED = 75
 
 
 def mark_main() -> None:
-    """Say, for the processes started from now on, that this process is the run's main one."""
+    """Say, for the processes started from now on, that this process is the run's main one.
+
+    Also keeps the C allocator of those processes to a few arenas: by
+    default it reserves one per thread on many-core machines, address space
+    that the workers' memory cap (RLIMIT_AS) would count as used.
+    """
     os.environ[MAIN_PID] = str(os.getpid())
+    os.environ.setdefault("MALLOC_ARENA_MAX", "4")
 
 
 def watch_main() -> None:

@@ -33,6 +33,12 @@ def marker_text(run_id: int | None, state_id: str | None, state_path: str | None
     return "\n".join(lines) + "\n"
 
 
+def inside_report(folder: str) -> bool:
+    """Whether ``folder`` or a folder above it is an auditor report (carries a marker)."""
+    path = Path(folder).absolute()
+    return any(read_marker(p) is not None for p in (path, *path.parents))
+
+
 def read_marker(folder: Path) -> Marker | None:
     """The marker of ``folder``, or None if it has none (or one the auditor cannot read)."""
     try:
@@ -40,6 +46,8 @@ def read_marker(folder: Path) -> Marker | None:
             text = handle.read(4096).decode("utf-8", "replace")
     except OSError:
         return None
+    if not text.startswith(_HEAD):
+        return None  # an empty or foreign file by that name proves nothing
     run_id: int | None = None
     state_id: str | None = None
     state_path: str | None = None

@@ -10,6 +10,8 @@ never end. Declarations never need them.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,10 @@ class UnsafeYAML(yaml.YAMLError):
 
 def read_yaml(path: Path) -> Any:
     """The data of a YAML file, with the safe loader, refusing aliases and huge files."""
-    with path.open("rb") as handle:
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise UnsafeYAML("not a regular file")
         data = handle.read(MAX_YAML_BYTES + 1)
     if len(data) > MAX_YAML_BYTES:
         raise UnsafeYAML(f"the file is larger than {MAX_YAML_BYTES // 1_000_000} MB")

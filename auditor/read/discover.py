@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.core.filenames import printable
-from auditor.core.marker import MARKER
+from auditor.core.marker import MARKER, inside_report
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
 
@@ -94,8 +94,8 @@ def _judge_link(full: str, root: str, follow_links: bool) -> tuple[str | None, s
 def _walk(given: str, follow_links: bool) -> list[_Found]:
     root = os.path.realpath(given)
     base = str(Path(given))  # as Path writes it: "samples/" -> "samples"
-    if os.path.exists(os.path.join(given, MARKER)):
-        return []  # an auditor report
+    if inside_report(given):
+        return []  # an auditor report, or a folder of one
     found: list[_Found] = []
     pending = [""]
     while pending:
@@ -111,7 +111,9 @@ def _walk(given: str, follow_links: bool) -> list[_Found]:
                 continue
             relative = os.path.join(below, name) if below else name
             if entry.is_dir(follow_symlinks=False):
-                if not os.path.exists(os.path.join(entry.path, MARKER)):
+                if not os.path.exists(os.path.join(entry.path, MARKER)) or not inside_report(
+                    entry.path
+                ):
                     pending.append(relative)
                 continue
             if os.path.splitext(name)[1].lower() not in WORKBOOK_SUFFIXES:
@@ -159,8 +161,10 @@ def discover(paths: list[str] | tuple[str, ...], follow_links: bool = False) -> 
             # once; its device and inode say so with one system call, where
             # resolving the path costs one per folder on the way.
             try:
-                status = os.stat(candidate.path) if candidate.refusal is None else None
-                key: object = (status.st_dev, status.st_ino) if status else candidate.path
+                # A refused entry is itself (a FIFO, a link), not what it leads to.
+                refused = candidate.refusal is not None
+                status = os.lstat(candidate.path) if refused else os.stat(candidate.path)
+                key: object = (status.st_dev, status.st_ino)
             except OSError:
                 key = os.path.abspath(candidate.path)
             if key in seen:

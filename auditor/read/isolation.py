@@ -107,12 +107,21 @@ def worker_start(max_memory_bytes: int) -> None:
     sys.unraisablehook = lambda unraisable: None
     if not hasattr(resource, "RLIMIT_AS") or not max_memory_bytes:
         return
+    _start_thread_pool()  # its threads' stacks are start-up, not a file's memory
     limit = _address_space() + max_memory_bytes
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _start_thread_pool() -> None:
+    """Make polars start its thread pool (a pool as large as the machine has cores)."""
+    if "polars" in sys.modules:
+        import polars as pl
+
+        pl.DataFrame({"n": list(range(4096))}).select(pl.col("n").sum())
 
 
 def _address_space() -> int:

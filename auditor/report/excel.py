@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 
 ERROR_FILL = PatternFill("solid", start_color="FFF4C7CE", end_color="FFF4C7CE")
@@ -22,6 +23,10 @@ def put(sheet: Any, row: int, column: int, value: Any) -> Any:
     workbook such as ``=HYPERLINK(...)`` must stay the text it was.
     """
     cell = sheet.cell(row=row, column=column)
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+        # Control characters (a vertical tab pasted into a cell) are shown,
+        # escaped: the file format cannot hold them, and the report must not fail.
+        value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"

@@ -81,9 +81,9 @@ class Staging:
         scratch.replace(target)
 
     def discard(self, relative: str) -> None:
-        """Remove what a failed write left of ``relative`` (its scratch file)."""
-        target = self.path(relative)
-        with contextlib.suppress(OSError):
+        """Remove what a failed write left of ``relative`` (its scratch file); never raises."""
+        with contextlib.suppress(Exception):
+            target = self.path(relative)
             target.with_name(f".{target.name}.part").unlink()
 
 

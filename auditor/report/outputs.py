@@ -75,6 +75,11 @@ def check_outdir(outdir: Path, state_id: str | None = None, state: Path | None =
     other's pages for their own. A run without a state may replace any
     report folder (it links nothing from it).
     """
+    if not outdir.absolute().name or outdir.absolute().resolve() == Path.cwd().resolve():
+        raise OutputError(
+            f"the output folder {outdir} is the current folder (or the root); the auditor "
+            "replaces its output folder as a whole: name a folder of its own, such as -o out"
+        )
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"the output folder {outdir} cannot be written: it is a file")
     if outdir.is_dir() and any(outdir.iterdir()):

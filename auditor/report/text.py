@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from auditor.core.filenames import one_line
 from auditor.core.findings import Finding, Severity, Verdict
 from auditor.core.results import AuditResult, ProposalResult
 from auditor.report.i18n import t
@@ -60,12 +61,12 @@ def print_summary(result: AuditResult, console: Console) -> None:
     for proposal in result.proposals:
         table.add_row(
             Text(t(f"verdict.{proposal.verdict}", lang), style=_VERDICT_STYLE[proposal.verdict]),
-            Text(proposal.proposal_id or "—"),
-            Text(proposal.action or "—"),
+            Text(one_line(proposal.proposal_id or "—")),
+            Text(one_line(proposal.action or "—")),
             Text(proposal.file),
             str(proposal.errors),
             str(proposal.warnings),
-            Text(_first(proposal.findings)),
+            Text(one_line(_first(proposal.findings))),
         )
     if result.proposals:
         console.print(table)
@@ -74,7 +75,7 @@ def print_summary(result: AuditResult, console: Console) -> None:
         console.print(Text(t("summary.unreadable", lang), style="bold magenta"))
         for file in unreadable:
             for finding in file.findings:
-                console.print(Text(f"  {file.file}: {finding.code} {finding.message}"))
+                console.print(Text(one_line(f"  {file.file}: {finding.code} {finding.message}")))
     console.print(Text(summary_line(result), style="bold"))
 
 
@@ -90,7 +91,9 @@ def check_lines(result: AuditResult) -> list[str]:
             where = finding.location()
             prefix = f"{path}:{where}:" if where else f"{path}:"
             lines.append(
-                f"{prefix} {finding.code} {finding.rule} {finding.severity} {finding.message}"
+                one_line(
+                    f"{prefix} {finding.code} {finding.rule} {finding.severity} {finding.message}"
+                )
             )
         lines.extend(_verdict_lines(file.file, file.verdict, proposals, file.findings, result.lang))
     return lines

@@ -9,6 +9,7 @@ in the engine in the middle of a run.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -20,16 +21,39 @@ from auditor.rules.expressions import FIELDS, OPERATORS
 Check = Callable[[Any], str | None]  # None: fine; otherwise what is wrong
 
 
+# Far above any count or amount of a proposal; a larger one is a typing mistake.
+LARGEST = 10**12
+
+
 def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= LARGEST
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= LARGEST
+    )
+
+
+def _operand(field: str, value: Any) -> bool:
+    """Whether ``value`` can be compared with the field: a text for the action, yes or
+    no for schools_only, a number for the rest."""
+    if field == "action":
+        return isinstance(value, str)
+    if field == "schools_only":
+        return isinstance(value, bool)
+    return _number(value)
 
 
 def count(value: Any) -> str | None:
     return None if _whole(value) and value >= 0 else "a whole number of 0 or more"
+
+
+def _positive_amount(value: Any) -> bool:
+    return _number(value) and value >= 0
 
 
 def _list_of(item: Check, what: str) -> Check:
@@ -72,19 +96,19 @@ def condition(value: Any) -> str | None:
         for operator, operand in pairs:
             if operator not in OPERATORS:
                 return f"a comparison with one of {', '.join(OPERATORS)} (not {operator!r})"
-            scalar = isinstance(operand, int | float | str)  # (bool is an int)
+            kind = {"action": "texts", "schools_only": "true or false"}.get(name, "numbers")
             if operator in ("in", "not_in"):
-                if not isinstance(operand, list) or not all(
-                    isinstance(v, int | float | str) for v in operand
-                ):
-                    return f"{operator} with a list of numbers or texts"
-            elif not scalar:
-                return f"{operator} with a number or a text"
+                if not isinstance(operand, list) or not all(_operand(name, v) for v in operand):
+                    return f"{name} {operator} with a list of {kind}"
+            elif name == "action" and operator not in ("eq", "ne"):
+                return "action compared with eq, ne, in or not_in"
+            elif not _operand(name, operand):
+                return f"{name} {operator} with {kind}"
     return None
 
 
 def _amount_case(value: Any) -> str | None:
-    if _number(value):
+    if _positive_amount(value):
         return None
     shape = "a number, {value: N}, or {per_month: N, cap: N}"
     if not isinstance(value, dict):
@@ -92,8 +116,8 @@ def _amount_case(value: Any) -> str | None:
     keys = set(value) - {"when"}
     if keys not in ({"value"}, {"per_month"}, {"per_month", "cap"}):
         return shape
-    if not all(_number(value[k]) for k in keys):
-        return shape
+    if not all(_positive_amount(value[k]) for k in keys):
+        return shape + " with numbers of 0 or more"
     return condition(value["when"]) if "when" in value else None
 
 

@@ -228,7 +228,7 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
                 for k, v in (data.get("patterns") or {}).items()
             },
             years=(int(years[0]), int(years[1])) if years else None,
-            pool=data.get("pool"),
+            pool=_text_or_none(data.get("pool"), f"{path}: pool"),
             source=data.get("source"),
             note=dict(data.get("note") or {}),
             entries=tuple(
@@ -238,6 +238,12 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
         )
     except (TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
         raise RulesError(f"{path}: not a rule set the auditor reads ({error})") from error
+
+
+def _text_or_none(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise RulesError(f"{where} must be the name of a pool, not {value!r}")
+    return value
 
 
 def _pattern(pattern: str, where: str) -> str:
@@ -270,7 +276,12 @@ def _members(
                 )
             if country in members:
                 raise RulesError(f"{where}: {country} is listed twice")
-            members[country] = (str(country), entry.get("from_year"), entry.get("until_year"))
+            years = (entry.get("from_year"), entry.get("until_year"))
+            if any(
+                y is not None and (not isinstance(y, int) or isinstance(y, bool)) for y in years
+            ):
+                raise RulesError(f"{where}: from_year and until_year must be years, not {years!r}")
+            members[country] = (str(country), *years)
     return tuple(members.values())
 
 
@@ -320,7 +331,12 @@ def _load_rulebook(extra_dirs: tuple[Path, ...]) -> RuleBook:
             if path.stem == "pools":
                 if folder == shipped:
                     continue
-                pool_data = _merge_pools(pool_data, data, path)
+                try:
+                    pool_data = _merge_pools(pool_data, data, path)
+                except (TypeError, ValueError, AttributeError) as error:
+                    raise RulesError(
+                        f"{path}: not a pools file the auditor reads ({error})"
+                    ) from None
                 raw_parts.append(data)
                 continue
             ruleset = _ruleset(data, path)

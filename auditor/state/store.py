@@ -141,6 +141,8 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         raise StateError(f"no state file at {path} (it is written by `auditor audit`)")
     if path.exists() and not path.is_file():
         raise StateError(f"the state file {path} is not a file; {way_out}")
+    if create and path.exists():
+        _check_owner(path)
     previous = os.umask(0o077)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,14 +154,16 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
     finally:
         os.umask(previous)
     try:
+        # Another program's database is refused before anything is written to it.
+        _check_is_state(connection, path)
         # WAL: readers (``auditor history`` during a run) never wait for the
         # writer; NORMAL sync is durable across a killed process, and the
         # commit at the end of a run is the only point that matters.
         if create:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-        migrate(connection, path)
-        _check_schema(connection, path)
+            migrate(connection, path)
+            _check_schema(connection, path)
         if create:
             connection.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('id', ?)", (secrets.token_hex(8),)
@@ -172,6 +176,45 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         problem = "cannot be written" if "readonly" in str(error) else "is damaged or not a state"
         raise StateError(f"the state file {path} {problem} ({error}); {way_out}") from error
     return connection
+
+
+# The tables each schema version has (a file claiming a version without them
+# is not a state: it is never migrated, so nothing in it is changed).
+_TABLES_OF = {
+    1: {"runs", "files", "proposal_states", "file_states", "outputs"},
+    2: {"runs", "files", "proposal_states", "file_states", "outputs", "meta"},
+}
+
+
+def _check_is_state(connection: sqlite3.Connection, path: Path) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    tables = {
+        name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    }
+    if version > SCHEMA_VERSION:
+        migrate(connection, path)  # says it was written by a newer auditor
+    if version == 0 and not tables:
+        return  # a new state
+    expected = _TABLES_OF.get(version)
+    if expected is not None and expected <= tables:
+        return
+    raise StateError(
+        f"the state file {path} is another program's database or a damaged state; nothing "
+        "was written to it. Use another --state (or --no-state)"
+    )
+
+
+def _check_owner(path: Path) -> None:
+    """A state planted by someone else is refused (it would receive the agency's data);
+    our own is made readable by us only, if it was not."""
+    status = path.stat()
+    if status.st_uid != os.geteuid():
+        raise StateError(
+            f"the state file {path} belongs to another user; the auditor writes personal data "
+            "only into its own state. Use another --state"
+        )
+    if status.st_mode & 0o077:
+        path.chmod(status.st_mode & 0o700)  # (a read-only state stays read-only)
 
 
 def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
