@@ -791,3 +791,19 @@ def test_rule_operands_must_fit_their_field(tmp_path: Path, entry: str) -> None:
     folder = _rules_dir(tmp_path, f"id: extra\nactions: [KA995]\nrules:\n  - {entry}\n")
     with pytest.raises(RulesError, match=r"extra\.yaml rule 1"):
         load_rulebook([folder])
+
+
+def test_a_file_replaced_by_a_link_after_discovery_is_not_read(tmp_path: Path) -> None:
+    inbox = _inbox(tmp_path, "ka210-ineligible.xlsx")
+    outside = tmp_path / "secret.xlsx"
+    shutil.copy(ELIGIBLE, outside)
+    upload = inbox / "ka210-ineligible.xlsx"
+
+    def swap(count: int) -> None:  # between discovery and reading
+        upload.unlink()
+        upload.symlink_to(outside)
+
+    result = audit([str(inbox)], AuditConfig(limits=Limits(timeout=30)), on_files=swap)
+    (file,) = result.files
+    assert str(file.verdict) == "unreadable" and not result.proposals
+    assert "replaced while the folder was being audited" in file.findings[0].message

@@ -45,6 +45,8 @@ class InputFile:
     index: int
     refusal: str | None = None
     detail: str = ""
+    # (device, inode) of the file found: what is opened later must be it.
+    identity: tuple[int, int] | None = None
 
 
 def _skipped(name: str) -> bool:
@@ -75,6 +77,7 @@ class _Found:
     relative: str
     refusal: str | None = None
     detail: str = ""
+    identity: tuple[int, int] | None = None
 
 
 def _judge_link(full: str, root: str, follow_links: bool) -> tuple[str | None, str]:
@@ -165,6 +168,8 @@ def discover(paths: list[str] | tuple[str, ...], follow_links: bool = False) -> 
                 refused = candidate.refusal is not None
                 status = os.lstat(candidate.path) if refused else os.stat(candidate.path)
                 key: object = (status.st_dev, status.st_ino)
+                if not refused:
+                    candidate.identity = (status.st_dev, status.st_ino)
             except OSError:
                 key = os.path.abspath(candidate.path)
             if key in seen:
@@ -179,6 +184,7 @@ def discover(paths: list[str] | tuple[str, ...], follow_links: bool = False) -> 
             index=index,
             refusal=f.refusal,
             detail=f.detail,
+            identity=f.identity,
         )
         for index, f in enumerate(found)
     ]

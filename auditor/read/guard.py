@@ -42,7 +42,9 @@ def _megabytes(count: int) -> float:
     return round(count / 1_000_000, 1)
 
 
-def load(path: Path, limits: Limits) -> tuple[bytes | None, FindingDraft | None]:
+def load(
+    path: Path, limits: Limits, identity: tuple[int, int] | None = None
+) -> tuple[bytes | None, FindingDraft | None]:
     """The file's bytes, read once, or why it must not be parsed.
 
     Files are small next to the memory they may cost once parsed, so reading
@@ -58,6 +60,9 @@ def load(path: Path, limits: Limits) -> tuple[bytes | None, FindingDraft | None]
         return None, refuse("default", detail=error.strerror or str(error))
     try:
         status = os.fstat(descriptor)
+        if identity is not None and (status.st_dev, status.st_ino) != identity:
+            # Replaced since it was found (a link to elsewhere swapped in): not read.
+            return None, refuse("changed")
         if not stat.S_ISREG(status.st_mode):
             kind = "fifo" if stat.S_ISFIFO(status.st_mode) else "device"
             return None, refuse("not-regular", kind=kind)

@@ -158,7 +158,7 @@ def _read_into(content: FileContent, item: InputFile, limits: Limits) -> None:
     suffix = item.path.suffix.lower()
     if suffix not in WORKBOOK_SUFFIXES:
         raise unreadable("unsupported", suffix=suffix or "(none)")
-    data, refusal = load(item.path, limits)
+    data, refusal = load(item.path, limits, item.identity)
     if refusal is not None or data is None:
         raise _Unreadable(refusal or unreadable().draft)
     try:

@@ -173,7 +173,10 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         raise
     except sqlite3.DatabaseError as error:
         connection.close()
-        problem = "cannot be written" if "readonly" in str(error) else "is damaged or not a state"
+        unwritable = "readonly" in str(error) or not (
+            os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+        )
+        problem = "cannot be written" if unwritable else "is damaged or not a state"
         raise StateError(f"the state file {path} {problem} ({error}); {way_out}") from error
     return connection
 
