@@ -131,6 +131,17 @@ def aggregate(
             for metric, category in CATEGORY_METRICS.items()
         ],
         (pl.col(n("role")) == "coordinator").sum().alias("coordinators"),
+        # School-only (actions.md v2): every coordinator and full partner, from
+        # any country, is a school (not only those that count).
+        (
+            pl.col(n("role")).is_in(COUNTING_ROLES).any()
+            & (
+                pl.col(n("role")).is_in(COUNTING_ROLES)
+                & ~kind.is_in(group["school"]).fill_null(False)
+            )
+            .any()
+            .not_()
+        ).alias("schools_only"),
         pl.col(n("requested_grant_eur")).sum().alias("partners_grant_total"),
         # Grants "given" means given for a beneficiary: a 0 on an associated
         # partner alone does not make the partners' grants a budget to add up.
@@ -148,17 +159,16 @@ def aggregate(
         .alias("rows_clear"),
     )
     count_columns = [
-        c for c in per_proposal.columns if c not in (PKEY, "partners_grant_total", "rows_clear")
+        c
+        for c in per_proposal.columns
+        if c not in (PKEY, "partners_grant_total", "rows_clear", "schools_only")
     ]
     result = (
         proposals.join(per_proposal, on=PKEY, how="left")
         .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in count_columns)
-        .with_columns(pl.col("rows_clear").fill_null(True))
+        .with_columns(pl.col("rows_clear").fill_null(True), pl.col("schools_only").fill_null(False))
         .with_columns(
             pl.col("organisations").alias("full_partners"),
-            ((pl.col("schools") == pl.col("organisations")) & (pl.col("organisations") > 0)).alias(
-                "schools_only"
-            ),
             pl.col(n("duration_months")).alias("duration_months"),
             pl.col(n("requested_grant_eur")).alias("requested_grant_eur"),
         )

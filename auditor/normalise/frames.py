@@ -79,11 +79,15 @@ def normalise_partners(raw: pl.DataFrame) -> pl.DataFrame:
         ),
         _map_unique(frame, "partner_no", parse_whole, pl.Int64(), n("partner_no")),
         _map_unique(frame, "erasmus_code", erasmus_code_country, pl.String(), "erasmus_country"),
-        # Names are nearly all distinct, so this one is vectorised rather than
-        # mapped; it folds case and punctuation (not accents) for the
-        # same-name-and-country test.
+        # The normalised legal name (actions.md v2) for the same-name-and-country
+        # test: compatibility forms and accents removed ("Università" is
+        # "UNIVERSITA"), case folded ("ß" is "ss"), punctuation and spaces
+        # collapsed. Names are nearly all distinct: vectorised, not mapped.
         pl.col("organisation_name")
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{M}+", "")
         .str.to_lowercase()
+        .str.replace_all("ß", "ss")
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
         .alias("name_key"),
