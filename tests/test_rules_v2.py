@@ -67,3 +67,23 @@ def test_the_normalised_legal_name_folds_accents_case_and_eszett(
         }
     )
     assert result.proposals[0].metrics["organisations"] == 2
+
+
+@pytest.mark.parametrize(
+    ("country", "code"),
+    [("EL", "G  ATHINE01"), ("EL", "GR ATHINE01"), ("UK", "UK LONDON01"), ("UK", "GB LONDON01")],
+)
+def test_iso_forms_gr_and_gb_in_erasmus_codes_are_their_countries(
+    judge_specs: Judge, country: str, code: str
+) -> None:
+    result = judge_specs(
+        {
+            "base": "strategic-partnership",
+            "partners": [
+                "coordinator|NL|HEI|erasmus_code=NL GRONING01",
+                "partner|BE|HEI|erasmus_code=B  ANTWERP01",
+                f"partner|{country}|HEI|erasmus_code={code}",
+            ],
+        }
+    )
+    assert "erasmus-code-country" not in rules_of(result)

@@ -25,6 +25,10 @@ ERASMUS_PREFIXES = {
     "SF": "FI",
     "IRL": "IE",
     "LUX": "LU",
+    # The ISO forms some applicants write (actions.md v2): Greece and the
+    # United Kingdom, never a mismatch on their own country.
+    "GR": "EL",
+    "GB": "UK",
 }
 _ERASMUS = re.compile(r"^(?:(IRL|LUX) *|([A-Z]{1,2}) *)([A-Z][A-Z .'\-]{1,11}?) *(\d{1,3})$")
 
