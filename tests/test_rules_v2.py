@@ -87,3 +87,89 @@ def test_iso_forms_gr_and_gb_in_erasmus_codes_are_their_countries(
         }
     )
     assert "erasmus-code-country" not in rules_of(result)
+
+
+def _fired(judge_specs: Judge, spec: dict[str, object]) -> dict[str, str]:
+    result = judge_specs(spec)
+    return {f.rule: str(f.severity) for p in result.proposals for f in p.findings}
+
+
+@pytest.mark.parametrize(
+    ("spec", "rule", "severity"),
+    [
+        # Knowledge Alliances: 24 or 36 months, chosen when applying (not 24 to 36).
+        ({"base": "knowledge-alliance", "project": {"duration_months": 30}}, "duration", "error"),
+        ({"base": "knowledge-alliance", "project": {"duration_months": 24}}, "duration", None),
+        # Sector Skills Alliances: two EU Member States in the 2014 call only.
+        (
+            {
+                "base": "sector-skills-alliance",
+                "project": {"call_year": 2016},
+                "partners": [
+                    "coordinator|NL|VET",
+                    "partner|NL|CHAMBER",
+                    "partner|NL|QUALIFICATION_BODY",
+                    "partner|NO|VET",
+                    "partner|NO|CHAMBER",
+                    "partner|NO|PUBLIC_BODY",
+                    "partner|IS|VET",
+                    "partner|IS|CHAMBER",
+                    "partner|IS|PUBLIC_BODY",
+                ],
+            },
+            "min-eu-member-states",
+            None,
+        ),
+        # ... and a coordinator in a programme country, and 24 or 36 months (a warning).
+        (
+            {"base": "sector-skills-alliance", "project": {"duration_months": 30}},
+            "duration",
+            "warning",
+        ),
+        # Lot 2: non-associated third countries only from Regions 1-3 from 2025 on.
+        (
+            {"base": "afi-lot2", "project": {"call_year": 2025}, "add": ["partner|US|VET"]},
+            "third-country-region",
+            "error",
+        ),
+        (
+            {"base": "afi-lot2", "project": {"call_year": 2024}, "add": ["partner|US|VET"]},
+            "third-country-region",
+            None,
+        ),
+        # An associated partner asking a grant: an error in every action.
+        (
+            {"base": "afi-lot1", "add": ["associated|DE|NGO|grant=1000"]},
+            "associated-partner-grant",
+            "error",
+        ),
+        (
+            {"base": "cove", "add": ["associated|DE|NGO|grant=1000"]},
+            "associated-partner-grant",
+            "error",
+        ),
+    ],
+)
+def test_v2_rule_changes(
+    judge_specs: Judge, spec: dict[str, object], rule: str, severity: str | None
+) -> None:
+    assert _fired(judge_specs, spec).get(rule) == severity
+
+
+def test_sector_skills_alliances_check_the_coordinators_country(judge_specs: Judge) -> None:
+    spec = {
+        "base": "sector-skills-alliance",
+        "partners": [
+            "coordinator|US|VET",
+            "partner|NL|VET",
+            "partner|NL|CHAMBER",
+            "partner|NL|QUALIFICATION_BODY",
+            "partner|BE|VET",
+            "partner|BE|CHAMBER",
+            "partner|BE|PUBLIC_BODY",
+            "partner|DE|VET",
+            "partner|DE|CHAMBER",
+            "partner|DE|PUBLIC_BODY",
+        ],
+    }
+    assert _fired(judge_specs, spec).get("coordinator-country") == "error"
