@@ -173,3 +173,23 @@ def test_sector_skills_alliances_check_the_coordinators_country(judge_specs: Jud
         ],
     }
     assert _fired(judge_specs, spec).get("coordinator-country") == "error"
+
+
+@pytest.mark.parametrize(
+    ("year", "months", "fires"),
+    [(2016, 30, True), (2016, 24, False), (2019, 30, False), (2019, 37, True), (2016, 5, True)],
+)
+def test_youth_strategic_partnerships_durations_by_call_year(
+    judge_specs: Judge, year: int, months: int, fires: bool
+) -> None:
+    spec = {
+        "base": "strategic-partnership",
+        "project": {
+            "action": "KA205",
+            "call_year": year,
+            "duration_months": months,
+            "partnership_type": None,
+        },
+        "partners": ["coordinator|NL|YOUTH", "partner|BE|NGO"],
+    }
+    assert ("duration" in _fired(judge_specs, spec)) == fires
