@@ -193,3 +193,21 @@ def test_youth_strategic_partnerships_durations_by_call_year(
         "partners": ["coordinator|NL|YOUTH", "partner|BE|NGO"],
     }
     assert ("duration" in _fired(judge_specs, spec)) == fires
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Mobility – Transport – Automotive", "mobility"),
+        ("Energy – Renewables", "renewable-energy"),
+        ("Energy Intensive Industries", "energy-intensive"),
+        ("Proximity, Social Economy and Civil Security", "proximity-social"),
+        ("Cultural & Creative Industries", "creative-cultural"),
+        ("Aerospace & Defence", "aerospace-defence"),
+        ("Textiles", "textile"),
+    ],
+)
+def test_the_official_long_names_of_the_industrial_ecosystems(written: str, code: str) -> None:
+    from auditor.normalise.vocabulary import vocabulary
+
+    assert vocabulary("industrial_ecosystem").lookup(written) == code
