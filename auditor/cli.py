@@ -380,7 +380,6 @@ def audit(
         from auditor.core.filenames import printable
         from auditor.core.places import check_places
         from auditor.report.html import RunContext
-        from auditor.report.jobs import Limits as JobLimits
         from auditor.report.json import render_json
         from auditor.report.outputs import ReportOptions, ReportWriter, check_outdir
         from auditor.rules.rulebook import load_rulebook
@@ -390,8 +389,7 @@ def audit(
         config = _config(lang, rules_dirs, workers, limits)
         started = datetime.now().astimezone().isoformat(timespec="seconds")
         version = load_rulebook(rules_dirs).version
-        job_limits = JobLimits(config.limits.timeout, config.limits.max_memory_bytes)
-        options = ReportOptions(annotate, reports == "results", job_limits)
+        options = ReportOptions(annotate, reports == "results", config.limits)
         notes = _action_notes(rules_dirs, lang)
         path = None if no_state else state_file or default_state_path(outdir)
         # Before the state beside OUTDIR is made: nothing is written unless

@@ -75,7 +75,7 @@ class Layout:
     blank_after: frozenset[int] = frozenset()
     notes: tuple[tuple[int, ...], ...] = ()  # each note: the table columns it fills
     totals: str | None = None
-    prefixes: dict[str, str] = field(default_factory=dict)  # name -> prefix
+    prefix_names: bool = False  # every name begins with Total, Som, ...
     value_forms: dict[int, tuple[str, str]] = field(default_factory=dict)  # row -> (role, type)
 
 
@@ -101,7 +101,7 @@ def random_layout(rng: random.Random) -> Layout:
             tuple(rng.sample(range(12), rng.randint(1, 3))) for _ in range(rng.randint(0, 3))
         ),
         totals=rng.choice((None, *TOTALS)),
-        prefixes={"all": "yes"} if rng.random() < 0.5 else {},
+        prefix_names=rng.random() < 0.5,
         value_forms={i: (rng.choice(FORMS), rng.choice(FORMS)) for i in range(12)},
     )
 
@@ -128,13 +128,12 @@ class Grid:
         self.origin: dict[str, str] = {}  # variant address -> plain address
 
     def put(self, row: int, column: int, value: Any, plain: str | None = None) -> None:
-        if value is None or value == "":
-            address = f"{column_letter(column + 1)}{row + 1}"
-        else:
+        """Write ``value`` (nothing for an empty one); ``plain``: its address in the plain
+        rendering, so a finding here maps back there."""
+        if value is not None and value != "":
             self.cells[(row, column)] = str(value)
-            address = f"{column_letter(column + 1)}{row + 1}"
         if plain is not None:
-            self.origin[address] = plain
+            self.origin[f"{column_letter(column + 1)}{row + 1}"] = plain
 
 
 def _label(key: str, table: str, lang: str) -> str:
@@ -196,7 +195,7 @@ def render(spec: Mapping[str, Any], layout: Layout) -> tuple[Grid, Grid]:
     prefix = {
         name: NAME_PREFIXES[i % len(NAME_PREFIXES)]
         for i, name in enumerate(sorted(n for n in names if isinstance(n, str)))
-        if layout.prefixes.get("all")
+        if layout.prefix_names
     }
     for index, partner in enumerate(spec["partners"]):
         role_form, type_form = layout.value_forms.get(index, ("code", "code"))

@@ -40,7 +40,6 @@ from auditor.core.places import check_places
 from auditor.read.discover import discover
 from auditor.read.hashing import hash_all
 from auditor.report.jobs import CopyJob, annotate_files
-from auditor.report.jobs import Limits as JobLimits
 from auditor.report.names import UniqueNames
 from auditor.report.outputs import ReportOptions, write_reports
 from auditor.rules.params import PARAMS
@@ -393,7 +392,7 @@ def test_a_copy_that_runs_over_its_time_gets_a_finding_and_no_copy(tmp_path: Pat
     failing_rows(inbox / "slow-copy.xlsx", rows=20_000)
     result = audit([str(inbox)], AuditConfig(limits=Limits(max_findings=10)))
     out = tmp_path / "out"
-    options = ReportOptions(annotate="all", limits=JobLimits(timeout=0.05))
+    options = ReportOptions(annotate="all", limits=Limits(timeout=0.05))
     links = write_reports(result, out, options)
     assert links.annotated == {} and not list((out / "annotated").glob("**/*.xlsx"))
     (entry,) = _results(out)["files"]
@@ -404,7 +403,7 @@ def test_a_copy_that_runs_over_its_time_gets_a_finding_and_no_copy(tmp_path: Pat
     (proposal,) = result.proposals
     (file,) = result.files
     job = CopyJob(str(inbox / "slow-copy.xlsx"), "annotated/x.xlsx", file, [proposal])
-    failed = annotate_files(str(tmp_path / "staging"), "en", [job], JobLimits(timeout=0.05))
+    failed = annotate_files(str(tmp_path / "staging"), "en", [job], Limits(timeout=0.05))
     assert failed == [(file.file, {"variant": "timeout", "limit": "0.05"})]
     assert not list((tmp_path / "staging").rglob("*.xlsx*"))
 

@@ -30,7 +30,8 @@ ERASMUS_PREFIXES = {
     "GR": "EL",
     "GB": "UK",
 }
-_ERASMUS = re.compile(r"^(?:(IRL|LUX) *|([A-Z]{1,2}) *)([A-Z][A-Z .'\-]{1,11}?) *(\d{1,3})$")
+ERASMUS_PATTERN = r"^(?:(IRL|LUX) *|([A-Z]{1,2}) *)([A-Z][A-Z .'\-]{1,11}?) *(\d{1,3})$"
+_ERASMUS = re.compile(ERASMUS_PATTERN)
 
 
 def clean_oid(text: str | None) -> str | None:

@@ -26,17 +26,21 @@ import polars as pl
 
 from auditor.core.findings import FindingDraft
 from auditor.normalise.countries import country_code
+from auditor.normalise.identifiers import ERASMUS_PATTERN, OID_PATTERN, PIC_PATTERN
 from auditor.normalise.text import PLACEHOLDERS, clean_expr
 from auditor.normalise.vocabulary import vocabulary
 from auditor.read.model import FID, PKEY, ROW, FileRead, empty_partners, partner_keys
 from auditor.read.workbook import FileContent
 
 # What an identifier looks like (a note written in the OID column is still a
-# note): an OID, a PIC (also as a number, "949316982.0"), an Erasmus code.
+# note): the shapes the validation checks, on the cleaned value.
 IDENTIFIERS = {
-    "oid": r"^E\d{8}$",
-    "pic": r"^\d{9}(\.0)?$",
-    "erasmus_code": r"^[A-Z]{1,3}[A-Z-]{2,}\d{2}$",
+    "oid": (OID_PATTERN, pl.col("oid").str.replace_all(r"\s+", "").str.to_uppercase()),
+    "pic": (PIC_PATTERN, pl.col("pic").str.replace_all(r"\s+", "").str.replace(r"\.0$", "")),
+    "erasmus_code": (
+        ERASMUS_PATTERN,
+        pl.col("erasmus_code").str.replace_all("\u00a0", " ").str.to_uppercase().str.strip_chars(),
+    ),
 }
 
 
@@ -65,10 +69,9 @@ def select_rows(raw: pl.DataFrame) -> pl.DataFrame:
         | _recognised(raw, "country", country_code)
         | _recognised(raw, "organisation_type", types.lookup)
     )
-    for key, shape in IDENTIFIERS.items():
+    for key, (shape, cleaned) in IDENTIFIERS.items():
         if key in present:
-            identifier = pl.col(key).str.replace_all(r"\s+", "").str.to_uppercase()
-            real = real | identifier.str.contains(shape).fill_null(False)
+            real = real | cleaned.str.contains(shape).fill_null(False)
     attempted = pl.lit(False)
     for key in ("role", "country", "organisation_type"):
         if key in present:

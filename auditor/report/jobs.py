@@ -20,11 +20,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from auditor.core.config import Limits
 from auditor.core.errors import OutputError
 from auditor.core.results import FileResult, ProposalResult
 from auditor.report.html import ProposalRows, RunContext, proposal_context, render_proposal
 
 _NO_ROWS = ProposalRows({}, [])
+DEFAULT_LIMITS = Limits()
 
 
 class Staging:
@@ -121,14 +123,6 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class Limits:
-    """The time and memory a page or copy may take (core/config.py Limits)."""
-
-    timeout: float = 120.0
-    max_memory_bytes: int = 4_000_000_000
-
-
-@dataclass(frozen=True)
 class PageJob:
     page: str  # relative to OUTDIR
     proposal: ProposalResult
@@ -151,7 +145,7 @@ def render_pages(
     lang: str,
     notes: Mapping[str, str],
     jobs: Sequence[PageJob],
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> None:
     out = Staging(Path(folder))
     for job in jobs:
@@ -169,7 +163,7 @@ def render_pages(
 
 
 def annotate_files(
-    folder: str, lang: str, jobs: Sequence[CopyJob], limits: Limits = Limits()
+    folder: str, lang: str, jobs: Sequence[CopyJob], limits: Limits = DEFAULT_LIMITS
 ) -> list[tuple[str, dict[str, Any]]]:
     """Write the annotated copies; return (file, why) for those not made.
 

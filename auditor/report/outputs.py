@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.api import Chunk, with_file_findings
+from auditor.core.config import Limits
 from auditor.core.errors import OutputError
 from auditor.core.findings import FindingDraft, Verdict
 from auditor.core.locks import hold
@@ -35,7 +36,6 @@ from auditor.report.html import (
     run_context,
 )
 from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
-from auditor.report.jobs import Limits as JobLimits
 from auditor.report.json import EntryCache, render_json
 from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.reuse import Output, Reuse
@@ -47,7 +47,8 @@ ANNOTATE_MODES = ("failing", "all", "none")
 class ReportOptions:
     annotate: str = "failing"  # failing | all | none
     results_only: bool = False  # only results.json: no pages, copies or summary
-    limits: JobLimits = field(default_factory=JobLimits)  # time and memory of a page or copy
+    # The run's limits: a page or copy gets the time and memory a file gets.
+    limits: Limits = field(default_factory=Limits)
 
 
 def _lock_path(outdir: Path) -> Path:
