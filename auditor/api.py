@@ -161,7 +161,7 @@ def audit(
     in_workers = len(to_read) >= JUDGE_IN_WORKERS_FROM
     if config.limits.timeout and to_read:
         warm_up(JUDGE_PRELOAD if in_workers else ["auditor.read.batch"])
-    book = load_rulebook(config.rules_dirs)
+    book = load_rulebook(config.rules_dirs, config.eche)
     if on_files is not None:
         on_files(len(items))
     judged = _Judged()
@@ -270,7 +270,7 @@ def read_and_judge(
     """
     config = config or AuditConfig()
     batch = read_in_worker(items, limits, on_file, reader, contents)
-    chunk = judge_chunk(batch, load_rulebook(config.rules_dirs), config)
+    chunk = judge_chunk(batch, load_rulebook(config.rules_dirs, config.eche), config)
     if not rows:
         chunk.partners = chunk.projects = None
     # Here, in parallel, not in the process that gathers the chunks: the

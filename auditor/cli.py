@@ -40,6 +40,15 @@ _RULES = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder with extra or overriding rule sets (YAML); may be repeated.",
 )
+_ECHE = click.option(
+    "--eche",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="AUDITOR_ECHE",
+    default=None,
+    help="The ECHE holders list to check Erasmus codes against, as the Commission "
+    "publishes it (CSV or workbook); default: the list shipped (July 2024). "
+    "Also read from AUDITOR_ECHE.",
+)
 _FAIL_ON = click.option(
     "--fail-on",
     type=click.Choice(["error", "warning", "never"]),
@@ -190,7 +199,11 @@ def _console() -> Any:
 
 
 def _config(
-    lang: str, rules_dirs: tuple[Path, ...], workers: int | None, limits: dict[str, Any]
+    lang: str,
+    rules_dirs: tuple[Path, ...],
+    workers: int | None,
+    limits: dict[str, Any],
+    eche: Path | None = None,
 ) -> Any:
     from auditor.core.config import AuditConfig, Limits
 
@@ -208,6 +221,7 @@ def _config(
             max_findings=limits["max_findings"],
         ),
         follow_links=limits["follow_links"],
+        eche=eche,
     )
 
 
@@ -303,6 +317,7 @@ def cli(debug: bool) -> None:
 @_outdir("Folder for the reports (replaced as a whole on every run).")
 @_LANG
 @_RULES
+@_ECHE
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -352,6 +367,7 @@ def audit(
     outdir: Path,
     lang: str,
     rules_dirs: tuple[Path, ...],
+    eche: Path | None,
     workers: int | None,
     fail_on: str,
     output_format: str,
@@ -386,9 +402,9 @@ def audit(
         from auditor.state.memory import Memory
         from auditor.state.store import default_state_path
 
-        config = _config(lang, rules_dirs, workers, limits)
+        config = _config(lang, rules_dirs, workers, limits, eche)
         started = datetime.now().astimezone().isoformat(timespec="seconds")
-        version = load_rulebook(rules_dirs).version
+        version = load_rulebook(rules_dirs, eche).version
         options = ReportOptions(annotate, reports == "results", config.limits)
         notes = _action_notes(rules_dirs, lang)
         path = None if no_state else state_file or default_state_path(outdir)
@@ -472,7 +488,7 @@ def _reuse(memory: Any, outdir: Path, config: Any) -> Any:
         and (found.run_id, found.state_id) == (memory.previous.id, memory.state_id)
     ):
         folder = outdir  # the report this state's last run wrote
-    book = load_rulebook(config.rules_dirs)
+    book = load_rulebook(config.rules_dirs, config.eche)
     return Reuse(
         folder,
         {name: Output(*fields) for name, fields in memory.outputs().items()},
@@ -567,6 +583,7 @@ def _print_summary(result: AuditResult, path: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_LANG
 @_RULES
+@_ECHE
 @_FAIL_ON
 @_FORMAT
 @_options(_LIMIT_OPTIONS)
@@ -574,6 +591,7 @@ def check(
     file: str,
     lang: str,
     rules_dirs: tuple[Path, ...],
+    eche: Path | None,
     fail_on: str,
     output_format: str,
     **limits: Any,
@@ -583,7 +601,7 @@ def check(
         _warm_up(limits, "auditor.read.batch")
         from auditor.api import audit as run_audit
 
-        result = run_audit([file], _config(lang, rules_dirs, 1, limits))
+        result = run_audit([file], _config(lang, rules_dirs, 1, limits, eche))
         if output_format == "json":
             from auditor.report.json import render_json
 

@@ -403,6 +403,51 @@ def samples() -> dict[str, tuple[dict[str, Any], Style | None]]:
         ),
         Style(),
     )
+    # The ECHE holders list cross-check: a code the list does not hold, and a
+    # code the list gives to an institution with another OID (two warnings).
+    out["ka220-hed-eche-warnings.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2025-1-NL01-KA220-HED-000291010",
+                "acronym": "OPEN-LAB",
+                "title": "Open laboratories for first-year students",
+                "action": "KA220-HED",
+                "call_year": 2025,
+                "duration_months": 24,
+                "requested_grant_eur": 250000,
+                "priorities": "Digital transformation",
+            },
+            [
+                uni("coordinator", "NL", 4),
+                uni("partner", "BE", 6, erasmus_code="B  NAMUR09"),
+                uni("partner", "DE", 11, oid=hei("DE", 12)["oid"]),
+                org("partner", "ES", "ENTERPRISE", "Laboratorios Abiertos SL", city="Sevilla"),
+            ],
+        ),
+        Style(),
+    )
+    # An institution without its Erasmus code, known to the list by its OID:
+    # the finding names the code to enter.
+    out["ka220-hed-missing-code.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "2025-1-NL01-KA220-HED-000291020",
+                "acronym": "CODE-LESS",
+                "title": "Shared curricula in water management",
+                "action": "KA220-HED",
+                "call_year": 2025,
+                "duration_months": 24,
+                "requested_grant_eur": 250000,
+                "priorities": "Environment and fight against climate change",
+            },
+            [
+                uni("coordinator", "NL", 5),
+                uni("partner", "BE", 8, erasmus_code=None),
+                uni("partner", "PT", 2),
+            ],
+        ),
+        Style(),
+    )
     out["ka210-vet-eligible-nl.xlsx"] = (
         proposal(
             {

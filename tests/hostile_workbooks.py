@@ -61,7 +61,9 @@ def failing_rows(path: Path, rows: int = 100_000) -> Path:
     project, partners = _rows(source, "Project"), _rows(source, "Partners")
     header = next(row for row in partners if any(str(v).strip() == "Country" for v in row if v))
     labels = [str(v).strip() if v else "" for v in header]
-    country, oid, pic = (labels.index(label) for label in ("Country", "OID", "PIC"))
+    country, oid, pic, code = (
+        labels.index(label) for label in ("Country", "OID", "PIC", "Erasmus code")
+    )
     body = partners[partners.index(header) + 1 :]
     sample = next(row for row in body if row[country] and row[1] == "partner")
 
@@ -73,6 +75,7 @@ def failing_rows(path: Path, rows: int = 100_000) -> Path:
             row[country] = None
             # Each row its own organisation: one finding per row, the empty country.
             row[oid], row[pic] = f"E{20_000_000 + number}", str(900_000_000 + number)
+            row[code] = None  # an ECHE holder's code beside other identifiers is a warning
             yield row
 
     return _write(path, {"Project": project, "Partners": partner_rows()})

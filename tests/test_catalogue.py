@@ -38,6 +38,8 @@ ACTIONS_MD_RULES = [
     "grant-sum-mismatch",
     "eche-required",
     "erasmus-code-country",
+    "eche-not-found",
+    "eche-identity-mismatch",
     "industrial-ecosystem",
     "eqf-coverage",
     "priority-required",
@@ -60,7 +62,13 @@ ACTIONS_MD_RULES = [
     "duplicate-proposal-id",
 ]
 ROOT = Path(__file__).resolve().parent.parent
-WARNINGS = {"third-country-justification", "grant-sum-mismatch", "erasmus-code-country"}
+WARNINGS = {
+    "third-country-justification",
+    "grant-sum-mismatch",
+    "erasmus-code-country",
+    "eche-not-found",
+    "eche-identity-mismatch",
+}
 # Not eligibility rules but what the auditor says of its own limits (issue 11):
 # findings beyond --max-findings counted in one, and a copy it could not make.
 OPERATIONAL_RULES = ["too-many-findings", "annotation-failed"]

@@ -211,3 +211,86 @@ def test_the_official_long_names_of_the_industrial_ecosystems(written: str, code
     from auditor.normalise.vocabulary import vocabulary
 
     assert vocabulary("industrial_ecosystem").lookup(written) == code
+
+
+# Countries no action admits as full partners without a condition: outside the
+# pools, in no confirmed region 1-3 (erasmus-regions.md).
+_FAR_COUNTRIES = ["US", "CN", "BR", "IN", "ZA", "AU"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "rule"),
+    [
+        ({"base": "ka210"}, "third-country-not-allowed"),
+        ({"base": "ka220", "project": {"call_year": 2026}}, "third-country-region"),
+        ({"base": "afi-lot2", "project": {"call_year": 2025}}, "third-country-region"),
+        ({"base": "knowledge-alliance"}, "third-country-justification"),
+    ],
+)
+@settings(max_examples=6, deadline=None)
+@given(country=st.sampled_from(_FAR_COUNTRIES))
+def test_affiliated_entities_meet_the_country_limits_of_full_partners(
+    judge_specs: Judge, spec: dict[str, object], rule: str, country: str
+) -> None:
+    """Whatever limits a full partner's country limits an affiliated entity's:
+    the same row as a full partner and as an affiliated entity gets the same rule."""
+    as_partner = _fired(judge_specs, {**spec, "add": [f"partner|{country}|NGO"]})
+    as_affiliated = _fired(judge_specs, {**spec, "add": [f"affiliated|{country}|NGO"]})
+    assert rule in as_partner
+    assert as_affiliated.get(rule) == as_partner[rule]
+
+
+def test_the_coordinator_country_rule_is_not_an_affiliated_entitys(judge_specs: Judge) -> None:
+    """coordinator-country aside: it asks where the coordinator is, not its affiliates."""
+    spec = {"base": "knowledge-alliance", "add": ["affiliated|US|NGO|justification=Unique lab"]}
+    assert "coordinator-country" not in _fired(judge_specs, spec)
+
+
+# Each rule that version 2 changed or added, and the words of its v2 source.
+V2_SOURCES = {
+    "duration": ["2 or 3 years, chosen when applying", "KA205: 6 to 24 months in call years"],
+    "min-eu-member-states": ["a requirement of the 2014 call only"],
+    "coordinator-country": ["Sector Skills Alliances (applicant established in a programme"],
+    "third-country-region": ["Programme Guide 2025, Alliances for Innovation (both lots"],
+    "third-country-not-allowed": ["affiliated entities under the same country limits"],
+    "associated-partner-grant": ["receive no funding, in any action"],
+    "priority-required": ["placeholders (n/a, -, none, geen, nvt) are no priority"],
+    "min-organisations": ["school-only partnerships of call years 2014-2017"],
+    "erasmus-code-country": ["ISO forms GR and UK/GB"],
+    "industrial-ecosystem": ["their official long names are read too"],
+    "duplicate-organisation": ["normalised legal name (accents removed, ß folded)"],
+    "eche-not-found": ["ECHE 2021-2027 holders list (or the agency's newer download)"],
+    "eche-identity-mismatch": ["ECHE 2021-2027 holders list (or the agency's newer download)"],
+}
+
+
+@pytest.mark.parametrize("rule", sorted(V2_SOURCES))
+def test_explain_shows_the_v2_source_of_each_changed_rule(rule: str) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import cli
+
+    done = CliRunner().invoke(cli, ["explain", rule])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    for words in V2_SOURCES[rule]:
+        assert words in said, words
+
+
+def test_a_call_year_not_known_leaves_the_rules_that_need_it_unjudged(judge_specs: Judge) -> None:
+    """Two schools, KA201, no call year anywhere (not written, not in the proposal
+    ID): the minimum (2 in 2014-2017, 3 later) is not judged, the call year's
+    own finding says why. Before v2 the default of later years (3) rejected it."""
+    spec = {
+        **_ka201(2016, ["coordinator|NL|SCHOOL", "partner|BE|SCHOOL"]),
+        "proposal_id": "KA201-SCHOOLS-0001",
+    }
+    spec["project"] = {**spec["project"], "call_year": None}  # type: ignore[dict-item]
+    result = judge_specs(spec)
+    (proposal,) = result.proposals
+    assert [f.rule for f in proposal.findings] == ["missing-value"]
+    assert proposal.findings[0].column == "call_year"
+    # Rules that do not depend on the year are evaluated as usual.
+    judged = {c.rule for c in proposal.checks if c.passed is not None}
+    assert {"coordinator-missing", "duration", "priority-required"} <= judged
+    assert "min-organisations" not in judged

@@ -41,6 +41,8 @@ class RuleDef:
     title: dict[str, str]
     checks: dict[str, str]
     fix: dict[str, str]
+    # The fix of a finding that carries the value to enter (``{expected}``).
+    fix_expected: dict[str, str] | None
     messages: dict[str, dict[str, str]]
     source: str | None
     examples: dict[str, Any]
@@ -48,6 +50,13 @@ class RuleDef:
     def text(self, part: str, lang: str) -> str:
         values: dict[str, str] = getattr(self, part)
         return values.get(lang) or values["en"]
+
+    def fix_for(self, finding: Finding, lang: str) -> str:
+        """How to fix this finding: the value to enter, where the finding knows it."""
+        if self.fix_expected and isinstance(finding.expected, str):
+            template = self.fix_expected.get(lang) or self.fix_expected["en"]
+            return template.format_map(_Values(expected=finding.expected))
+        return self.text("fix", lang)
 
 
 class _Values(dict[str, str]):
@@ -176,6 +185,7 @@ def _rule(name: str, data: dict[str, Any]) -> RuleDef:
         title=dict(data["title"]),
         checks=dict(data["checks"]),
         fix=dict(data["fix"]),
+        fix_expected=dict(data["fix_expected"]) if "fix_expected" in data else None,
         messages={variant: dict(text) for variant, text in messages.items()},
         source=data.get("source"),
         examples=dict(data.get("examples", {})),

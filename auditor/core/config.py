@@ -60,6 +60,8 @@ class AuditConfig:
     reader: str | None = None
     # Follow symbolic links that lead out of the folders audited.
     follow_links: bool = False
+    # The ECHE holders list Erasmus codes are checked against (None: the one shipped).
+    eche: Path | None = None
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:

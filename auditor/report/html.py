@@ -231,7 +231,7 @@ class ProposalContext:
 
 
 def _view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
-    fix = catalogue()[finding.rule].text("fix", lang) if with_fix else ""
+    fix = catalogue()[finding.rule].fix_for(finding, lang) if with_fix else ""
     return FindingView(
         finding.code, finding.rule, str(finding.severity), finding.message, finding.location(), fix
     )

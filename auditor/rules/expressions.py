@@ -54,8 +54,12 @@ OPERATORS = {
 }
 
 
-def condition(spec: dict[str, Any] | None) -> pl.Expr:
-    """A boolean expression that holds where every comparison of ``spec`` holds."""
+def condition(spec: dict[str, Any] | None, unknown: bool = False) -> pl.Expr:
+    """A boolean expression that holds where every comparison of ``spec`` holds.
+
+    A comparison on an empty field is false, or with ``unknown`` null: "not
+    known" (Kleene logic, so a comparison that is false elsewhere still decides).
+    """
     if not spec:
         return pl.lit(True)
     expression = pl.lit(True)
@@ -68,7 +72,8 @@ def condition(spec: dict[str, Any] | None) -> pl.Expr:
         for operator, value in comparisons.items():
             if operator not in OPERATORS:
                 raise RulesError(f"unknown comparison {operator!r} (use {', '.join(OPERATORS)})")
-            expression = expression & OPERATORS[operator](pl.col(column), value).fill_null(False)
+            compared = OPERATORS[operator](pl.col(column), value)
+            expression = expression & (compared if unknown else compared.fill_null(False))
     return expression
 
 
@@ -87,16 +92,19 @@ def _single(spec: Any) -> pl.Expr:
 
 
 def value(spec: Any) -> pl.Expr:
-    """A number per proposal from a parameter's value spec."""
+    """A number per proposal from a parameter's value spec.
+
+    Cases are tried in order; a case that may hold but cannot be decided (its
+    condition reads an empty field, e.g. a call year not known) makes the
+    value null, and the rule is not evaluated (actions.md v2, "Call year not
+    known"): a default meant for other years must not judge the proposal.
+    """
     if not isinstance(spec, list):
         return _single(spec)
-    cases = [(condition(case.get("when")), _single(case)) for case in spec]
+    cases = [(condition(case.get("when"), unknown=True), _single(case)) for case in spec]
     expression: Any = pl
-    for index, (holds, amount) in enumerate(cases):
-        if index == 0:
-            expression = pl.when(holds).then(amount)
-        else:
-            expression = expression.when(holds).then(amount)
+    for holds, amount in cases:
+        expression = expression.when(holds.is_null()).then(None).when(holds).then(amount)
     result: pl.Expr = expression.otherwise(None)
     return result
 

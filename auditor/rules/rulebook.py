@@ -26,6 +26,7 @@ from auditor.core.resources import package_file, shipped_dir
 from auditor.core.yamlfile import YAMLError, read_yaml
 from auditor.normalise.text import match_key
 from auditor.rules.params import check_params
+from auditor.rules.register import Register, load_register
 
 # Keys of a rule entry that are not parameters of its check.
 _ENTRY_KEYS = {"rule", "when", "source", "severity"}
@@ -87,6 +88,7 @@ class RuleBook:
     eu_members: tuple[tuple[str, int | None, int | None], ...]
     regions: dict[str, int]
     version: str
+    register: Register
     _aliases: dict[str, str] = field(default_factory=dict)
     _patterns: list[tuple[str, str]] = field(default_factory=list)  # (regex, action)
     _found: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
@@ -312,13 +314,14 @@ def _digest(parts: list[Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def load_rulebook(extra_dirs: Iterable[Path] = ()) -> RuleBook:
-    """The shipped rule sets and pools, with those of ``extra_dirs`` on top."""
-    return _load_rulebook(tuple(Path(d) for d in extra_dirs))
+def load_rulebook(extra_dirs: Iterable[Path] = (), eche: Path | None = None) -> RuleBook:
+    """The shipped rule sets and pools, with those of ``extra_dirs`` on top,
+    and the ECHE holders list (the shipped one, or ``eche``)."""
+    return _load_rulebook(tuple(Path(d) for d in extra_dirs), eche)
 
 
 @cache
-def _load_rulebook(extra_dirs: tuple[Path, ...]) -> RuleBook:
+def _load_rulebook(extra_dirs: tuple[Path, ...], eche: Path | None) -> RuleBook:
     shipped = package_file("rules", "sets")
     pool_data = _load_yaml(package_file("rules", "pools.yaml"))
     raw_parts: list[Any] = [pool_data]
@@ -355,8 +358,11 @@ def _load_rulebook(extra_dirs: tuple[Path, ...]) -> RuleBook:
         (shipped_dir("schemas") / f"{name}.yaml").read_text(encoding="utf-8")
         for name in ("partners", "project")
     ]
-    version = _digest([raw_parts, catalogue_text, schemas])
-    return RuleBook(sets=sets, pools=pools, eu_members=eu, regions=regions, version=version)
+    register = load_register(eche)
+    version = _digest([raw_parts, catalogue_text, schemas, register.digest])
+    return RuleBook(
+        sets=sets, pools=pools, eu_members=eu, regions=regions, version=version, register=register
+    )
 
 
 def _merge_pools(base: dict[str, Any], extra: Any, path: Path) -> dict[str, Any]:
