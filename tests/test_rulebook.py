@@ -70,7 +70,7 @@ def test_a_new_action_is_a_data_file(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("id: x\nactions: [A]\nrules:\n  - rule: no-such-rule\n", "unknown rule"),
-        ("id: x\nactions: [A]\nrules:\n  - rule: unreadable-file\n", "file rule"),
+        ("id: x\nactions: [A]\nrules:\n  - rule: unreadable-file\n", "as it is read"),
         ("id: x\nactions: [A]\npool: mars\nrules: []\n", "unknown pool"),
         ("id: x\nactions: [KA220-HED]\nrules: []\n", "two rule sets"),
         ("rules: [\n", "cannot read"),

@@ -42,7 +42,7 @@ from auditor.read.hashing import hash_all
 from auditor.report.jobs import CopyJob, annotate_files
 from auditor.report.names import UniqueNames
 from auditor.report.outputs import ReportOptions, write_reports
-from auditor.rules.params import PARAMS
+from auditor.rules.registry import REGISTRY
 from auditor.rules.rulebook import load_rulebook
 from tests.corpus import small
 from tests.hostile_workbooks import duplicate_export, failing_rows
@@ -469,7 +469,7 @@ def test_a_catastrophic_pattern_cannot_hang_judging(tmp_path: Path) -> None:
     ("entry", "says"),
     [
         ("rule: min-countries\n    min: three", "(min-countries): min must be"),
-        ("rule: min-countries", "(min-countries): the parameter 'min' is missing"),
+        ("rule: min-countries", "(min-countries): give one of min, max, exactly or one_of"),
         ("rule: duration\n    values: [24, x]", "(duration): values must be a list"),
         ("rule: deadline\n    deadlines: {2025: tomorrow}", "(deadline): deadlines must be"),
         ("rule: lump-sum\n    values: 60000", "(lump-sum): values must be"),
@@ -501,10 +501,23 @@ _VALUES = st.recursive(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    rule=st.sampled_from(sorted(PARAMS)),
+    rule=st.sampled_from(sorted(REGISTRY)),
     values=st.dictionaries(
         st.sampled_from(
-            ["min", "max", "values", "when", "roles", "require", "deadlines", "ranges", "regions"]
+            [
+                "min",
+                "max",
+                "exactly",
+                "one_of",
+                "count",
+                "values",
+                "when",
+                "roles",
+                "require",
+                "deadlines",
+                "ranges",
+                "regions",
+            ]
         ),
         _VALUES,
         max_size=3,

@@ -18,7 +18,7 @@ from auditor.normalise.vocabulary import vocabulary
 from auditor.read.specs import expand
 from auditor.report.i18n import t
 from auditor.report.template import build_template, write_template
-from auditor.rules.engine import MINIMUM_METRICS
+from auditor.rules.counting import METRIC_OF_RULE
 from auditor.rules.rulebook import RuleBook
 from samples.make_samples import fill_template
 from tests.test_cli import run
@@ -198,7 +198,7 @@ def test_live_panel_counts_like_the_auditor(book: RuleBook, tmp_path: Path) -> N
         proposal = audit([str(path)]).proposals[0]
         coordinators = next(c.measured for c in proposal.checks if c.rule == "coordinator-missing")
         assert panel[t("metric.coordinators", lang)] == coordinators, path.name
-        for metric in set(MINIMUM_METRICS.values()):
+        for metric in set(METRIC_OF_RULE.values()):
             label = t(f"metric.{metric}", lang)
             if label in panel:
                 assert panel[label] == proposal.metrics[metric], (path.name, metric, panel)

@@ -136,6 +136,9 @@ class Catalogue:
             code = draft.params.get(key)
             if isinstance(code, str):
                 values[f"{key}_name"] = names.country(code, lang) if names else code
+        # A count rule says how it compares (at least, at most ...), in the language.
+        comparison = draft.params.get("comparison")
+        values["comparison"] = self.term(f"compare_{comparison or 'min'}", lang)
         category = draft.params.get("category")
         if isinstance(category, str):
             values["category"] = self.term(category, lang)

@@ -372,7 +372,7 @@ def _metric_formula(metric: str) -> str:
 
 
 def _panel_lines(book: RuleBook, ruleset: RuleSet, action: str, lang: str) -> list[_Panel]:
-    from auditor.rules.engine import MINIMUM_METRICS
+    from auditor.rules.counting import DEFAULTS, METRIC_OF_RULE, count_of
 
     lines = [
         _Panel(
@@ -383,10 +383,13 @@ def _panel_lines(book: RuleBook, ruleset: RuleSet, action: str, lang: str) -> li
         )
     ]
     for entry in ruleset.entries:
-        if entry.rule in MINIMUM_METRICS and _applies(entry, action):
+        metric = METRIC_OF_RULE.get(entry.rule)
+        # The panel shows the counts it can compute with cell formulas: the
+        # usual one of each rule (a rule set's own count is left to the auditor).
+        usual = metric is not None and count_of(entry.rule, entry.params) == DEFAULTS[entry.rule]
+        if metric is not None and usual and _applies(entry, action):
             minimum = _static_minimum(entry.params.get("min"), action)
             if minimum is not None:
-                metric = MINIMUM_METRICS[entry.rule]
                 lines.append(_Panel(t(f"metric.{metric}", lang), _metric_formula(metric), minimum))
     return lines
 

@@ -56,7 +56,7 @@ def _positive_amount(value: Any) -> bool:
     return _number(value) and value >= 0
 
 
-def _list_of(item: Check, what: str) -> Check:
+def list_of(item: Check, what: str) -> Check:
     def check(value: Any) -> str | None:
         if not isinstance(value, list) or not value:
             return f"a list of {what}"
@@ -68,19 +68,19 @@ def _list_of(item: Check, what: str) -> Check:
     return check
 
 
-def _positive(value: Any) -> str | None:
+def positive(value: Any) -> str | None:
     return None if _number(value) and value > 0 else "an amount above 0"
 
 
-def _text(value: Any) -> str | None:
+def text(value: Any) -> str | None:
     return None if isinstance(value, str) and value.strip() else "a text"
 
 
-def _year(value: Any) -> str | None:
+def year(value: Any) -> str | None:
     return None if _whole(value) and 1900 <= value <= 2200 else "a year"
 
 
-def _country(value: Any) -> str | None:
+def country(value: Any) -> str | None:
     ok = isinstance(value, str) and len(value) == 2 and value.isalpha() and value.isupper()
     return None if ok else 'a two-letter country code (write "NO" in quotes)'
 
@@ -139,9 +139,9 @@ def amount(value: Any) -> str | None:
 def deadlines(value: Any) -> str | None:
     if not isinstance(value, dict) or not value:
         return 'a map of call years to deadlines ("2025-03-05 12:00")'
-    for year, moment in value.items():
-        if _year(year) is not None:
-            return f"a map of call years to deadlines ({year!r} is not a year)"
+    for called, moment in value.items():
+        if year(called) is not None:
+            return f"a map of call years to deadlines ({called!r} is not a year)"
         if not isinstance(moment, str) or parse_datetime(moment) is None:
             return f"a map of call years to deadlines ({moment!r} is not a date and time)"
     return None
@@ -152,56 +152,37 @@ def ranges(value: Any) -> str | None:
         ok = isinstance(entry, list) and len(entry) == 2 and all(_whole(v) for v in entry)
         return None if ok and entry[0] <= entry[1] else "a pair"
 
-    return _list_of(pair, "[low, high] pairs of whole numbers")(value)
+    return list_of(pair, "[low, high] pairs of whole numbers")(value)
 
 
-def _category(value: Any) -> str | None:
+def category(value: Any) -> str | None:
     known = sorted(categories())
     return None if value in known else f"one of {', '.join(known)}"
 
 
-# Each rule's parameters: name -> (check, required). Rules not listed take none.
-PARAMS: dict[str, dict[str, tuple[Check, bool]]] = {
-    **{
-        rule: {"min": (amount, True)}
-        for rule in (
-            "min-organisations",
-            "min-countries",
-            "min-eu-member-states",
-            "min-full-partners",
-            "min-hei",
-            "min-vet",
-            "min-enterprises",
-            "min-labour-market-actors",
-            "min-education-providers",
-        )
-    },
-    "duration": {
-        "values": (_list_of(count, "whole numbers"), False),
-        "min": (amount, False),
-        "max": (amount, False),
-    },
-    "grant-ceiling": {"max": (amount, True)},
-    "lump-sum": {"values": (_list_of(_positive, "amounts"), True)},
-    "partnership-type": {"allowed": (_list_of(_text, "texts"), True)},
-    "field-not-allowed": {
-        "not_allowed": (_list_of(_text, "action keys"), True),
-        "allowed_text": (_list_of(_text, "action keys"), False),
-    },
-    "eqf-coverage": {"ranges": (ranges, True)},
-    "deadline": {"deadlines": (deadlines, True)},
-    "per-country-composition": {"require": (_list_of(_category, "categories"), True)},
-    "third-country-region": {
-        "from_year": (_year, False),
-        "regions": (_list_of(count, "region numbers"), False),
-        "excluded": (_list_of(_country, "country codes"), False),
-        "roles": (_list_of(_text, "roles"), False),
-    },
-    **{
-        rule: {"roles": (_list_of(_text, "roles"), False)}
-        for rule in ("third-country-justification", "third-country-not-allowed", "eche-required")
-    },
-}
+def count_spec(value: Any) -> str | None:
+    """``count: {what, scope, categories, among, per}`` (rules/counting.py)."""
+    from auditor.rules.counting import AMONG, PER, SCOPES, WHAT
+
+    shape = "a count such as {what: organisations, scope: eligible, categories: [hei]}"
+    if not isinstance(value, dict) or not value:
+        return shape
+    choices: dict[str, tuple[Any, ...]] = {
+        "what": WHAT,
+        "scope": SCOPES,
+        "among": AMONG,
+        "per": PER,
+    }
+    for key, given in value.items():
+        if key == "categories":
+            if list_of(text, "texts")(given) is not None:
+                return f"{shape} (categories: a list of category names or type codes)"
+        elif key not in choices:
+            return f"{shape} ({key!r} is not one of what, scope, categories, among, per)"
+        elif given not in choices[key]:
+            allowed = ", ".join(str(c) for c in choices[key] if c is not None)
+            return f"{shape} ({key} is one of {allowed})"
+    return None
 
 
 def check_params(rule: str, params: dict[str, Any], when: Any, where: str) -> None:
@@ -210,7 +191,9 @@ def check_params(rule: str, params: dict[str, Any], when: Any, where: str) -> No
         problem = condition(when)
         if problem is not None:
             raise RulesError(f"{where} ({rule}): 'when' must be {problem}")
-    declared = PARAMS.get(rule, {})
+    from auditor.rules.registry import declared_params
+
+    declared = declared_params(rule)
     for name, value in params.items():
         if name not in declared:
             takes = ", ".join(declared) or "no parameters"
@@ -221,3 +204,5 @@ def check_params(rule: str, params: dict[str, Any], when: Any, where: str) -> No
     for name, (_, required) in declared.items():
         if required and name not in params:
             raise RulesError(f"{where} ({rule}): the parameter {name!r} is missing")
+    if "count" in declared and not any(c in params for c in ("min", "max", "exactly", "one_of")):
+        raise RulesError(f"{where} ({rule}): give one of min, max, exactly or one_of")

@@ -193,8 +193,13 @@ def _entry(data: dict[str, Any], where: str) -> RuleEntry:
     known = catalogue().rules
     if name not in known:
         raise RulesError(f"{where}: unknown rule {name!r} (see `auditor rules`)")
-    if known[name].scope == "file":
-        raise RulesError(f"{where}: {name} is a file rule and cannot be set per action")
+    from auditor.rules.registry import unit  # the units build on this module's types
+
+    if unit(name) is None:
+        raise RulesError(
+            f"{where}: {name} is checked in every workbook as it is read and cannot be "
+            "set per action"
+        )
     severity = data.get("severity")
     if severity not in (None, "error", "warning"):
         raise RulesError(f"{where} ({name}): severity must be error or warning, not {severity!r}")

@@ -1,0 +1,60 @@
+"""Composition rules: a count (rules/counting.py) compared with the rule's parameters.
+
+``min-organisations``, ``min-hei``, ``max-organisations`` ... differ only in
+their default count and their messages; a rule set may count otherwise
+(``count:``) and compare with ``min``, ``max``, ``exactly`` or ``one_of``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from auditor.core.findings import FindingDraft
+from auditor.read.model import PKEY
+from auditor.rules.context import CLEAR, COMPLETE, Columns, Context, Draft
+from auditor.rules.counting import comparison, count_of
+from auditor.rules.expressions import value
+from auditor.rules.rulebook import RuleEntry
+
+
+def _draft(name: str, shown: Any = None) -> Draft:
+    def draft(ctx: Context, entry: RuleEntry, row: dict[str, Any]) -> FindingDraft:
+        return ctx.anchored(
+            row[PKEY],
+            entry.rule,
+            value=row["measured"],
+            expected=row["expected"] if shown is None else shown,
+            params={"comparison": name},
+        )
+
+    return draft
+
+
+def count_columns(entry: RuleEntry) -> Columns:
+    """The entry's count (a column the engine measured) against its comparison.
+
+    A count per group (``per: country``) of a proposal without such groups is
+    null: "every third country has two HEIs" holds where there is none (a rule
+    that wants third countries at all says so itself).
+    """
+    count = count_of(entry.rule, entry.params)
+    measured = pl.col(count.key)
+    name, operand = comparison(entry.params)
+    if name == "one_of":
+        allowed = [int(v) for v in operand]
+        expected: pl.Expr = pl.lit(" / ".join(str(v) for v in allowed))
+        passed = measured.is_in(allowed)
+        draft = _draft(name, tuple(allowed))
+    else:
+        expected = value(operand).cast(pl.Int64)
+        passed = {
+            "min": measured >= expected,
+            "max": measured <= expected,
+            "exactly": measured == expected,
+        }[name]
+        draft = _draft(name)
+    if count.per is not None:
+        passed = passed.fill_null(measured.is_null())
+    return Columns(measured, expected, passed, scope=COMPLETE, clear=CLEAR, draft=draft)

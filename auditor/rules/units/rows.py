@@ -1,0 +1,235 @@
+"""Rules on partner rows: each failing row is a finding on its own cell.
+
+All row rules of a rule set are computed in one query (``failing_rows``);
+the ECHE holders list is joined onto the rows when a rule reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from auditor.core.findings import FindingDraft
+from auditor.normalise.frames import n
+from auditor.read.model import PKEY, ROW
+from auditor.rules.context import ALL_ROLES, Context
+from auditor.rules.register import Register, code_key
+from auditor.rules.rulebook import RuleEntry, RuleSet
+
+
+@dataclass(frozen=True, slots=True)
+class RowRule:
+    """A check on partner rows: which rows fail, and which cell to show.
+
+    ``register``: the rule reads the ECHE holders list, joined onto the rows
+    (``_with_register``). ``locate`` picks the cell per row where the column
+    at fault differs from row to row; ``expected`` is what the row should hold.
+    """
+
+    failing: Callable[[RuleEntry], pl.Expr]
+    column: str
+    fallback: str = "organisation_name"
+    params: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: {"country": row[n("country")]}
+    value_column: str | None = None
+    register: bool = False
+    locate: Callable[[dict[str, Any]], str] | None = None
+    expected: Callable[[dict[str, Any]], Any] | None = None
+
+
+def roles(entry: RuleEntry, default: tuple[str, ...]) -> list[str]:
+    return [str(r) for r in entry.params.get("roles", default)]
+
+
+OUTSIDE = ~pl.col("in_pool") & pl.col(n("country")).is_not_null()
+
+ROW_RULES: dict[str, RowRule] = {
+    "coordinator-country": RowRule(
+        failing=lambda e: (pl.col(n("role")) == "coordinator") & OUTSIDE,
+        column="country",
+    ),
+    "third-country-justification": RowRule(
+        failing=lambda e: (
+            OUTSIDE
+            & pl.col(n("role")).is_in(roles(e, ALL_ROLES))
+            & pl.col("justification").is_null()
+        ),
+        column="justification",
+        fallback="country",
+    ),
+    "third-country-not-allowed": RowRule(
+        failing=lambda e: OUTSIDE & pl.col(n("role")).is_in(roles(e, ALL_ROLES)),
+        column="country",
+    ),
+    "third-country-region": RowRule(
+        failing=lambda e: (
+            OUTSIDE
+            & pl.col(n("role")).is_in(roles(e, ("partner", "affiliated")))
+            & (
+                ~pl.col("region")
+                .is_in([int(r) for r in e.params.get("regions", [1, 2, 3])])
+                .fill_null(False)
+                | pl.col(n("country")).is_in([str(c) for c in e.params.get("excluded", ["BY"])])
+            )
+        ),
+        column="country",
+        params=lambda row: {"country": row[n("country")], "from_year": str(row["_from_year"])},
+    ),
+    "associated-partner-grant": RowRule(
+        failing=lambda e: (
+            (pl.col(n("role")) == "associated")
+            & (pl.col(n("requested_grant_eur")).fill_null(0) > 0)
+        ),
+        column="requested_grant_eur",
+        value_column=n("requested_grant_eur"),
+    ),
+    "eche-required": RowRule(
+        failing=lambda e: (
+            (pl.col(n("organisation_type")) == "HEI")
+            & pl.col("in_pool")
+            & pl.col(n("role")).is_in(roles(e, ("coordinator", "partner", "affiliated")))
+            & pl.col("erasmus_code").is_null()
+        ),
+        column="erasmus_code",
+        # The list knows the institution by its OID or PIC: say which code to enter.
+        params=lambda row: (
+            {"variant": "listed", "list_date": row["_list_date"], "code": _suggested(row)}
+            if _suggested(row)
+            else {}
+        ),
+        register=True,
+        expected=lambda row: _suggested(row),
+    ),
+    "eche-not-found": RowRule(
+        failing=lambda e: (
+            (pl.col(n("organisation_type")) == "HEI")
+            & pl.col("erasmus_country").is_not_null()
+            & pl.col("eche_code").is_null()
+        ),
+        column="erasmus_code",
+        params=lambda row: {"list_date": row["_list_date"]},
+        register=True,
+    ),
+    "eche-identity-mismatch": RowRule(
+        failing=lambda e: pl.col("eche_code").is_not_null() & pl.col("_eche_differs").is_not_null(),
+        column="erasmus_code",
+        params=lambda row: {
+            "variant": row["_eche_differs"],
+            "list_date": row["_list_date"],
+            "code": row["eche_code"],
+            "listed": row[f"eche_{row['_eche_differs']}"],
+            "listed_name": row["eche_name"] or "",
+            "country": row[n("country")],
+            "code_country": row["eche_country"],
+        },
+        register=True,
+        locate=lambda row: str(row["_eche_differs"]),
+        value_column="_eche_value",
+    ),
+    "erasmus-code-country": RowRule(
+        failing=lambda e: (
+            pl.col("erasmus_country").is_not_null()
+            & pl.col(n("country")).is_not_null()
+            & (pl.col("erasmus_country") != pl.col(n("country")))
+        ),
+        column="erasmus_code",
+        params=lambda row: {"country": row[n("country")], "code_country": row["erasmus_country"]},
+    ),
+}
+
+
+def _suggested(row: dict[str, Any]) -> str | None:
+    code: str | None = row["eche_code_by_oid"] or row["eche_code_by_pic"]
+    return code
+
+
+# Which identity the ECHE list gives an Erasmus code otherwise than the row
+# does, the first of OID, PIC, country. A country is only at odds when the
+# code's prefix agrees with the row (else erasmus-code-country says it).
+_IDENTITIES = (
+    ("oid", pl.col(n("oid")), pl.col("eche_oid")),
+    ("pic", pl.col(n("pic")), pl.col("eche_pic")),
+    ("country", pl.col(n("country")), pl.col("eche_country")),
+)
+
+
+def _with_register(partners: pl.LazyFrame, register: Register) -> pl.LazyFrame:
+    """The partner rows with what the ECHE list says of their code, OID and PIC."""
+    differs = pl.lit(None, pl.String)
+    value = pl.lit(None, pl.String)
+    for name, given, listed in reversed(_IDENTITIES):
+        at_odds = given.is_not_null() & listed.is_not_null() & (given != listed)
+        if name == "country":
+            at_odds = at_odds & (pl.col("erasmus_country") == given)
+        differs = pl.when(at_odds).then(pl.lit(name)).otherwise(differs)
+        value = pl.when(at_odds).then(pl.col(name).cast(pl.String)).otherwise(value)
+    by_oid = register.by_identifier("oid").lazy()
+    by_pic = register.by_identifier("pic").lazy()
+    return (
+        partners.with_columns(code_key(pl.col(n("erasmus_code"))).alias("eche_key"))
+        .join(register.frame.lazy(), on="eche_key", how="left")
+        .join(by_oid, left_on=n("oid"), right_on="_by", how="left")
+        .join(by_pic, left_on=n("pic"), right_on="_by", how="left")
+        .with_columns(differs.alias("_eche_differs"), value.alias("_eche_value"))
+    )
+
+
+def row_findings(
+    ctx: Context, ruleset: RuleSet, entry: RuleEntry, failing: list[dict[str, Any]]
+) -> dict[str, int]:
+    """The findings of a row rule's failing rows (ordered by proposal and row), counted."""
+    spec = ROW_RULES[entry.rule]
+    extra = {"_from_year": entry.params.get("from_year"), "_list_date": ctx.book.register.date}
+    counts: dict[str, int] = {}
+    for row in failing:
+        pkey = row[PKEY]
+        counts[pkey] = counts.get(pkey, 0) + 1
+        table = ctx.sources[pkey].partners
+        column = spec.locate(row) if spec.locate else spec.column
+        cell = table.cell(column, row[ROW]) if table else None
+        if cell is None and table is not None:
+            column = spec.fallback
+            cell = table.cell(column, row[ROW])
+        ctx.finding(
+            pkey,
+            ruleset,
+            entry,
+            FindingDraft(
+                entry.rule,
+                params=spec.params({**row, **extra}),
+                sheet=table.sheet if table else None,
+                cell=cell,
+                column=column,
+                value=row[spec.value_column or column],
+                expected=spec.expected(row) if spec.expected else None,
+            ),
+        )
+    return counts
+
+
+def failing_rows(
+    ctx: Context, entries: dict[int, RuleEntry], masks: pl.DataFrame
+) -> dict[int, list[dict[str, Any]]]:
+    """Each row rule's failing partner rows, from one query for the rule set.
+
+    ``masks`` holds, per proposal, ``_w<i>``: whether row rule ``i`` applies.
+    """
+    failing = {i: pl.col(f"_w{i}") & ROW_RULES[e.rule].failing(e) for i, e in entries.items()}
+    partners = ctx.aggregates.partners.lazy()
+    if any(ROW_RULES[e.rule].register for e in entries.values()):
+        partners = _with_register(partners, ctx.book.register)
+    rows = (
+        partners.join(masks.lazy(), on=PKEY, how="inner")
+        .with_columns(expression.alias(f"_f{i}") for i, expression in failing.items())
+        .filter(pl.any_horizontal(f"_f{i}" for i in entries))
+        .sort(PKEY, ROW)
+        .collect()
+    )
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in entries}
+    for row in rows.iter_rows(named=True):
+        for i in entries:
+            if row[f"_f{i}"]:
+                found[i].append(row)
+    return found
