@@ -336,9 +336,7 @@ def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
         validate.validate_partners(partners, batch.sources),
     )
     projects = _context(projects, batch, book)
-    aggregates = aggregate(
-        partners, projects, book.pool_frame(), book.eu_frame(), book.region_frame()
-    )
+    aggregates = aggregate(partners, projects, book.pool_frame(), book.eu_frame())
     evaluation = evaluate(book, aggregates, batch.sources)
     drafts = _merge(drafts, evaluation.drafts)
     proposals = _proposals(batch, config, aggregates.proposals, drafts, evaluation.checks)

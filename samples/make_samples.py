@@ -823,6 +823,52 @@ def samples() -> dict[str, tuple[dict[str, Any], Style | None]]:
         ),
         Style(),
     )
+    # Capacity Building in VET (actions.md 13): third countries of the admitted
+    # regions count, and must be at least as many as the pool's organisations.
+    out["cb-vet-eligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "101185010",
+                "acronym": "SKILLS-BRIDGE",
+                "title": "Work-based learning for renewable energy technicians",
+                "action": "ERASMUS-EDU-2025-CB-VET-NE",
+                "duration_months": 36,
+                "requested_grant_eur": 399000,
+                "submitted_at": "2025-02-26 14:30",
+            },
+            [
+                org("coordinator", "FI", "VET", "Savon ammattiopisto", city="Kuopio"),
+                org("partner", "LT", "VET", "Vilniaus technologijų mokymo centras", city="Vilnius"),
+                org("partner", "GE", "VET", "Tbilisi Community College", city="Tbilisi"),
+                org("partner", "GE", "ENTERPRISE", "Georgian Solar Works LLC", city="Tbilisi"),
+                org("partner", "MD", "VET", "Centrul de Excelență în Energetică", city="Chișinău"),
+                org("associated", "UA", "PUBLIC_BODY", "Kyiv Oblast VET Board", city="Kyiv"),
+            ],
+        ),
+        Style(),
+    )
+    out["cb-vet-ineligible.xlsx"] = (
+        proposal(
+            {
+                "proposal_id": "101185020",
+                "acronym": "AGRO-LINK",
+                "title": "Agri-food skills in Southern Africa",
+                "action": "CB-VET",
+                "call_year": 2025,
+                "duration_months": 36,
+                "requested_grant_eur": 80000,
+                "submitted_at": "2025-02-27 16:00",
+            },
+            [
+                org("coordinator", "PT", "VET", "Escola Profissional Agrícola", city="Évora"),
+                org("partner", "ES", "VET", "CIFP Agrario Albacete", city="Albacete"),
+                org("partner", "FR", "ENTERPRISE", "AgroFormation SARL", city="Montpellier"),
+                org("partner", "ZA", "VET", "Boland TVET College", city="Stellenbosch"),
+                org("partner", "US", "NGO", "Farm Futures Foundation", city="Davis"),
+            ],
+        ),
+        Style(),
+    )
     out["cove-ineligible.xlsx"] = (
         proposal(
             {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.conftest import Judge
 
 
@@ -61,7 +64,7 @@ def test_same_name_and_country_without_identifiers_is_one_organisation(judge_spe
     metrics = _metrics(
         judge_specs,
         [
-            "coordinator|NL|SCHOOL|name=De Linde",
+            "coordinator|NL|SCHOOL|name=De Linde|oid=",
             "partner|NL|SCHOOL|name=de linde|oid=",
             "partner|NL|SCHOOL|name=De Linde|oid=|pic=",
             "partner|BE|SCHOOL|name=De Linde|oid=|pic=",
@@ -86,3 +89,23 @@ def test_metrics_of_results_json_are_all_there(judge_specs: Judge) -> None:
         "requested_grant_eur",
     ]
     assert metrics["duration_months"] == 24 and metrics["requested_grant_eur"] == 250000
+
+
+@settings(max_examples=40, deadline=None)
+@given(order=st.permutations(range(4)), named=st.sampled_from(["oid", "pic"]))
+def test_the_count_does_not_depend_on_the_order_of_the_rows(
+    judge_specs: Judge, order: list[int], named: str
+) -> None:
+    """Rows without OID or PIC are the same organisation by name and country only
+    among themselves: a row with an identifier never merges with them by name,
+    whichever comes first (before: the name row took the OID row's label when it
+    came after it, and counted once instead of twice)."""
+    identifier = "oid=E10000077" if named == "oid" else "oid=|pic=912345678"
+    rows = [
+        "coordinator|NL|SCHOOL|name=Basisschool De Linde",
+        f"partner|BE|HEI|name=Università di Gent|{identifier}",
+        "partner|BE|HEI|name=UNIVERSITA DI GENT|oid=",
+        "partner|DE|NGO|name=Verein Lernen",
+    ]
+    shuffled = [rows[i] for i in order]
+    assert _metrics(judge_specs, shuffled)["organisations"] == 4, order

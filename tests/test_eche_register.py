@@ -56,11 +56,16 @@ def _shipped() -> list[dict[str, str]]:
 
 
 SHIPPED = _shipped()
-# Holders with all three identifiers, from the 28 countries that take part fully.
+# The institutions the catalogue's example proposals already hold (a second row
+# of one of them would be a duplicate organisation, not the case under test).
+IN_BASES = set(re.findall(r"oid=(E\d{8})", (ROOT / "auditor/rules/catalogue.yaml").read_text()))
+# Holders with all three identifiers, from countries that take part fully.
 COMPLETE = [
     r
     for r in SHIPPED
-    if r["OID"].startswith("E") and r["Country Cd"] in ("NL", "BE", "DE", "FR", "IT", "ES", "PL")
+    if r["OID"].startswith("E")
+    and r["OID"] not in IN_BASES
+    and r["Country Cd"] in ("NL", "BE", "DE", "FR", "IT", "ES", "PL")
 ]
 WITHOUT_OID = next(r for r in SHIPPED if r["OID"] == "#N/A" and r["Country Cd"] == "FR")
 
@@ -154,14 +159,20 @@ def test_na_in_the_list_is_no_oid(judge_specs: Judge) -> None:
     assert [f.column for f in _findings(other_pic, "eche-identity-mismatch")] == ["pic"]
 
 
-def test_earlier_calls_are_not_checked_against_the_2021_2027_list(judge_specs: Judge) -> None:
+def test_every_call_year_is_checked_and_the_message_names_the_list(judge_specs: Judge) -> None:
+    """actions.md: in every action, whatever the call year (a 2019 proposal too, or
+    one whose call year is not known); the message says which list, of when."""
     row = COMPLETE[0]
-    spec = {
-        "base": "strategic-partnership",
-        "add": [_hei(row, "NL NOWHERE99"), _hei(row, oid="E10000077")],
-    }
-    fired = {f.rule for p in judge_specs(spec).proposals for f in p.findings}
-    assert not fired & {"eche-not-found", "eche-identity-mismatch"}
+    for project in ({"call_year": 2019}, {"call_year": None}):
+        spec = {
+            "base": "strategic-partnership",
+            "proposal_id": "KA203-NO-YEAR",
+            "project": project,
+            "add": [_hei(row, "NL NOWHERE99"), _hei(row, oid="E10000077")],
+        }
+        fired = {f.rule: f.message for p in judge_specs(spec).proposals for f in p.findings}
+        assert "eche-identity-mismatch" in fired, project
+        assert f"ECHE holders list of {SHIPPED_DATE}" in fired["eche-not-found"]
 
 
 # ------------------------------------------------------------------ the code as the fix
@@ -302,3 +313,12 @@ def test_check_shows_both_warnings_and_takes_the_list_from_the_environment(
     agency = _cli("check", sample, env={"AUDITOR_ECHE": str(newer)})
     assert "eche-not-found" not in agency.stdout  # B  NAMUR09 is in the newer list
     assert "eche-identity-mismatch warning" in agency.stdout and "of 2026-01-01" in agency.stdout
+
+
+def test_the_iso_form_gr_finds_the_greek_code(judge_specs: Judge) -> None:
+    """actions.md v2 reads GR as Greece's G in Erasmus codes: the register too."""
+    greek = next(r for r in SHIPPED if r["Country Cd"] == "EL" and r["OID"].startswith("E"))
+    code = greek["Erasmus Code"].replace("\u00a0", " ")
+    iso = "GR " + code[1:].strip()
+    fired = {f.rule for p in judge_specs(_spec(_hei(greek, iso))).proposals for f in p.findings}
+    assert not fired & {"eche-not-found", "eche-identity-mismatch", "erasmus-code-country"}, iso

@@ -294,3 +294,46 @@ def test_a_call_year_not_known_leaves_the_rules_that_need_it_unjudged(judge_spec
     judged = {c.rule for c in proposal.checks if c.passed is not None}
     assert {"coordinator-missing", "duration", "priority-required"} <= judged
     assert "min-organisations" not in judged
+
+
+def test_sector_skills_alliances_compose_every_country_involved(judge_specs: Judge) -> None:
+    """SSA: "in every country involved" (partner countries too); CoVE: each pool
+    country involved. Before: a US VET provider alone passed in an SSA."""
+    fired = _fired(judge_specs, {"base": "sector-skills-alliance", "add": ["partner|US|VET"]})
+    assert fired.get("per-country-composition") == "error"
+    cove = _fired(
+        judge_specs,
+        {"base": "cove", "add": ["partner|US|VET|justification=Unique testing lab"]},
+    )
+    assert "per-country-composition" not in cove
+
+
+@pytest.mark.parametrize(
+    ("year", "fired"),
+    [
+        # Serbia is a programme country from the 2019 call: with the year not
+        # known, nothing that hangs on it is judged (before: Serbia counted).
+        (None, set()),
+        (2018, {"min-organisations", "min-countries", "third-country-justification"}),
+        (2019, set()),
+    ],
+)
+def test_a_membership_of_some_years_with_the_call_year_not_known(
+    judge_specs: Judge, year: int | None, fired: set[str]
+) -> None:
+    spec = {
+        "base": "strategic-partnership",
+        "proposal_id": "KA202-SERBIA-0001",
+        "project": {"action": "KA202", "call_year": year, "partnership_type": None},
+        "partners": ["coordinator|NL|VET", "partner|BE|VET", "partner|RS|VET"],
+    }
+    found = set(_fired(judge_specs, spec)) - {"missing-value"}
+    assert found == fired
+
+
+def test_a_late_fraction_of_a_second_reads_as_late(judge_specs: Judge) -> None:
+    """Before: "Submitted on 2024-03-07 17:00, after the deadline of 2024-03-07 17:00"."""
+    spec = {"base": "afi-lot1", "project": {"submitted_at": "2024-03-07 17:00:00.250"}}
+    result = judge_specs(spec)
+    (late,) = [f for p in result.proposals for f in p.findings if f.rule == "deadline"]
+    assert "17:00:00.25" in late.message and "deadline of 2024-03-07 17:00." in late.message

@@ -47,7 +47,7 @@ COUNTING_ROLES = ("coordinator", "partner")
 class Aggregates:
     """The batch after aggregation.
 
-    ``partners``: every partner row with ``in_pool``, ``is_eu``, ``region``,
+    ``partners``: every partner row with ``in_pool``, ``is_eu``,
     ``org`` (organisation identity within its proposal) and ``counted``.
     ``proposals``: one row per proposal with its context and metrics.
     ``countries``: one row per proposal and counted country, with the
@@ -75,9 +75,12 @@ def organisation_identity(partners: pl.DataFrame) -> pl.Series:
     ).with_row_index("label")
     frame = frame.with_columns(pl.col("label").cast(pl.Int64))
     no_id = pl.col("oid").is_null() & pl.col("pic").is_null()
-    frame = frame.with_columns(
-        pl.when(no_id & pl.col("name_key").is_not_null())
-        .then(pl.col("label").min().over(PKEY, "name_key", "country"))
+    # The name and country join only rows with neither identifier (actions.md:
+    # "(neither given) the same normalised legal name and country"): a row
+    # with an OID is never this way the same as one without, whatever the order.
+    frame = frame.with_columns(no_id.alias("_no_id")).with_columns(
+        pl.when(pl.col("_no_id") & pl.col("name_key").is_not_null())
+        .then(pl.col("label").min().over(PKEY, "name_key", "country", "_no_id"))
         .otherwise(pl.col("label"))
         .alias("label")
     )
@@ -104,21 +107,20 @@ def aggregate(
     proposals: pl.DataFrame,
     pools: pl.DataFrame,
     eu_members: pl.DataFrame,
-    regions: pl.DataFrame,
 ) -> Aggregates:
     """Metrics of every proposal.
 
     ``proposals`` needs ``_pkey``, ``pool`` and ``year`` (the call year); ``pools`` holds
     (pool, country, from_year, until_year), ``eu_members`` (country,
-    from_year, until_year) and ``regions`` (country, region).
+    from_year, until_year).
     """
     context = proposals.select(PKEY, "pool", "year")
     rows = partners.join(context, on=PKEY, how="left").with_columns(organisation_identity(partners))
     rows = _flag_membership(rows, pools, ["pool"], "in_pool")
     rows = _flag_membership(rows, eu_members, [], "is_eu")
-    rows = rows.join(
-        regions.rename({"country": n("country")}), on=n("country"), how="left"
-    ).with_columns((pl.col(n("role")).is_in(COUNTING_ROLES) & pl.col("in_pool")).alias("counted"))
+    rows = rows.with_columns(
+        (pl.col(n("role")).is_in(COUNTING_ROLES) & pl.col("in_pool")).alias("counted")
+    )
     group = categories()
     counted = pl.col("counted")
     kind = pl.col(n("organisation_type"))
@@ -149,11 +151,14 @@ def aggregate(
         .sum()
         .alias("partners_grant_count"),
         pl.len().alias("partner_rows"),
-        # Every row's role, country and type understood: the counts can be trusted.
+        # Every row's role, country and type understood, and its membership of the
+        # pool known (not hanging on a call year not known): the counts can be trusted.
         pl.all_horizontal(
             pl.col(n("role")).is_not_null(),
             pl.col(n("country")).is_not_null(),
             pl.col(n("organisation_type")).is_not_null(),
+            ~pl.col("in_pool_unsure"),
+            ~pl.col("is_eu_unsure"),
         )
         .all()
         .alias("rows_clear"),
@@ -173,19 +178,25 @@ def aggregate(
             pl.col(n("requested_grant_eur")).alias("requested_grant_eur"),
         )
     )
-    countries = (
-        rows.filter(counted)
+    return Aggregates(partners=rows, proposals=result, countries=country_categories(rows, counted))
+
+
+def country_categories(rows: pl.DataFrame, chosen: pl.Expr) -> pl.DataFrame:
+    """Per proposal and country of the ``chosen`` rows: which categories are there
+    (``has_<category>``) and the country's first row."""
+    kind = pl.col(n("organisation_type"))
+    return (
+        rows.filter(chosen & pl.col(n("country")).is_not_null())
         .group_by(PKEY, n("country"))
         .agg(
             *[
                 kind.is_in(codes).any().alias(f"has_{category}")
-                for category, codes in group.items()
+                for category, codes in categories().items()
             ],
             pl.col(ROW).min().alias("first_row"),
         )
         .sort(PKEY, "first_row")
     )
-    return Aggregates(partners=rows, proposals=result, countries=countries)
 
 
 def _flag_membership(
@@ -199,9 +210,17 @@ def _flag_membership(
         on=[*keys, n("country")],
         how="left",
     )
+    member = pl.col("_member").fill_null(False)
+    bounded = pl.col("from_year").is_not_null() | pl.col("until_year").is_not_null()
     within = (
-        pl.col("_member").fill_null(False)
-        & (pl.col("from_year").is_null() | year.is_null() | (year >= pl.col("from_year")))
-        & (pl.col("until_year").is_null() | year.is_null() | (year <= pl.col("until_year")))
+        member
+        & (pl.col("from_year").is_null() | (year >= pl.col("from_year")))
+        & (pl.col("until_year").is_null() | (year <= pl.col("until_year")))
+    ).fill_null(False)
+    # A membership of some call years only (Serbia from 2019, the United Kingdom
+    # until 2020) with the call year not known: not a member, and the row is
+    # "unsure", so a count that fails without it is not judged (actions.md v2).
+    unsure = member & bounded & year.is_null()
+    return joined.with_columns(within.alias(flag), unsure.alias(f"{flag}_unsure")).drop(
+        "from_year", "until_year", "_member"
     )
-    return joined.with_columns(within.alias(flag)).drop("from_year", "until_year", "_member")

@@ -74,6 +74,15 @@ def format_number(number: float, lang: str) -> str:
     return text
 
 
+def format_moment(moment: datetime) -> str:
+    """ "2024-03-07 17:00", with seconds (and their fraction) only when there are some:
+    a submission at 17:00:00.250 is late for a 17:00 deadline, and must read so."""
+    text = moment.strftime("%Y-%m-%d %H:%M")
+    if moment.microsecond:
+        return text + moment.strftime(":%S.%f").rstrip("0")
+    return text + moment.strftime(":%S") if moment.second else text
+
+
 def format_value(value: Any, lang: str, terms: dict[str, dict[str, str]]) -> str:
     if value is None:
         return "—"
@@ -82,7 +91,7 @@ def format_value(value: Any, lang: str, terms: dict[str, dict[str, str]]) -> str
     if isinstance(value, int | float):
         return format_number(value, lang)
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return format_moment(value)
     if isinstance(value, tuple | list):
         items = [format_value(v, lang, terms) for v in value]
         if len(items) <= 1:
@@ -142,11 +151,15 @@ class Catalogue:
         category = draft.params.get("category")
         if isinstance(category, str):
             values["category"] = self.term(category, lang)
+        message = template.format_map(_Values(values))
+        confirm = draft.params.get("confirm")
+        if isinstance(confirm, str):  # a value checked as a warning until confirmed
+            message += " " + self.term("unconfirmed", lang).format(call=confirm)
         return Finding(
             code=rule.code,
             rule=rule.name,
             severity=draft.severity or rule.severity,
-            message=template.format_map(_Values(values)),
+            message=message,
             sheet=draft.sheet,
             cell=draft.cell,
             column=draft.column,

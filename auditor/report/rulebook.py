@@ -34,6 +34,8 @@ def describe_params(entry: RuleEntry) -> str:
             parts.append(f"{key} {spec}")
     if entry.when:
         parts.append("when " + ", ".join(f"{k} {v}" for k, v in entry.when.items()))
+    if entry.confirm:
+        parts.append(f"not confirmed: a warning until {entry.confirm} is checked")
     return "; ".join(parts)
 
 
@@ -109,7 +111,7 @@ def print_rules(
         table.add_row(
             rule.code,
             rule.name,
-            str(entry.severity or rule.severity),
+            str(entry.own_severity or rule.severity),
             describe_params(entry),
             entry.source or owner.source or rule.source or "",
         )

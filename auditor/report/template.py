@@ -470,7 +470,7 @@ def _instructions(
         rule = rules[entry.rule]
         put(sheet, row, 1, rule.code)
         put(sheet, row, 2, rule.text("title", lang))
-        put(sheet, row, 3, t(f"severity.{entry.severity or rule.severity}", lang))
+        put(sheet, row, 3, t(f"severity.{entry.own_severity or rule.severity}", lang))
         put(sheet, row, 4, describe_params(entry))
         put(sheet, row, 5, entry.source or owner.source or rule.source or "")
     autosize(sheet, {1: 12, 2: 44, 3: 10, 4: 44, 5: 90})

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from auditor.aggregate import Aggregates
-from auditor.core.catalogue import catalogue
+from auditor.core.catalogue import catalogue, format_moment
 from auditor.core.findings import FindingDraft, Severity, Value
 from auditor.core.results import RuleCheck
 from auditor.read.model import PKEY, ProposalSource
@@ -44,7 +44,7 @@ class Context:
         return entry.source or ruleset.source or catalogue()[entry.rule].source
 
     def severity_of(self, entry: RuleEntry) -> Severity:
-        return entry.severity or catalogue()[entry.rule].severity
+        return entry.own_severity or catalogue()[entry.rule].severity
 
     def check(
         self,
@@ -75,16 +75,22 @@ class Context:
         )
 
     def finding(self, pkey: str, ruleset: RuleSet, entry: RuleEntry, draft: FindingDraft) -> None:
+        own = draft.rule == entry.rule
+        params = draft.params
+        if own and entry.confirm:
+            params = {**params, "confirm": entry.confirm}
         self.result.drafts.setdefault(pkey, []).append(
             FindingDraft(
                 rule=draft.rule,
-                params=draft.params,
+                params=params,
                 sheet=draft.sheet,
                 cell=draft.cell,
                 column=draft.column,
                 value=draft.value,
                 expected=draft.expected,
-                severity=entry.severity,
+                # An entry's severity is its rule's; a finding of another rule
+                # (region-unconfirmed for third-country-region) keeps its own.
+                severity=entry.own_severity if own else None,
                 source=self.source_of(ruleset, entry),
             )
         )
@@ -107,7 +113,7 @@ def plain(value: Any) -> Value:
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return format_moment(value)
     if isinstance(value, tuple | list):
         return tuple(plain(v) for v in value)  # type: ignore[misc]
     return str(value)

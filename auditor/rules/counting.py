@@ -78,7 +78,12 @@ DEFAULTS: dict[str, Count] = {
     "min-enterprises": Count(categories=("enterprise",)),
     "min-labour-market-actors": Count(categories=("labour_market_actor",)),
     "min-education-providers": Count(categories=("education_provider",)),
+    # actions.md v2, "New rule names" (ka2-other-actions.md "Proposed new rule names").
+    "min-third-countries": Count(what="countries", scope="eligible", among="third"),
+    "min-third-country-organisations": Count(scope="eligible", among="third"),
 }
+# third-country-balance: organisations from third countries against those of the pool.
+BALANCE = (Count(scope="eligible", among="third"), Count(scope="eligible", among="pool"))
 
 
 # The results.json metric (aggregate.METRICS) each rule's default count equals:
@@ -94,6 +99,13 @@ METRIC_OF_RULE = {
     "min-labour-market-actors": "labour_market_actors",
     "min-education-providers": "education_providers",
 }
+
+
+def balance_of(params: dict[str, Any]) -> tuple[Count, Count]:
+    """third-country-balance's two counts, of the entry's ``categories`` if it names some."""
+    kinds = tuple(str(c) for c in params.get("categories", ()))
+    third, pool = BALANCE
+    return replace(third, categories=kinds), replace(pool, categories=kinds)
 
 
 def count_of(rule: str, params: dict[str, Any]) -> Count:
@@ -134,7 +146,7 @@ def _filter(count: Count) -> pl.Expr:
     elif count.among == "pool":
         chosen = chosen & pl.col("in_pool")
     elif count.among == "third":
-        chosen = chosen & ~pl.col("in_pool")
+        chosen = chosen & ~pl.col("in_pool") & ~pl.col("in_pool_unsure")
     return chosen.fill_null(False)
 
 

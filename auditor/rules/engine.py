@@ -29,10 +29,11 @@ from auditor.rules.context import (
     default_draft,
     judge,
 )
-from auditor.rules.counting import count_of, measure
+from auditor.rules.counting import measure
 from auditor.rules.expressions import condition
 from auditor.rules.registry import Unit, unit
 from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
+from auditor.rules.units.counts import counts_of
 from auditor.rules.units.rows import failing_rows, row_findings
 
 __all__ = ["Evaluation", "evaluate"]
@@ -109,7 +110,7 @@ def evaluate(
 
 def _with_counts(ctx: Context, ruleset: RuleSet, scope: pl.DataFrame) -> pl.DataFrame:
     """The proposals with a column per count the rule set's entries compare."""
-    counts = [count_of(e.rule, e.params) for e in ruleset.entries if _unit(e).counts]
+    counts = [count for e in ruleset.entries if _unit(e).counts for count in counts_of(e)]
     if not counts:
         return scope
     partners = ctx.aggregates.partners.join(scope.select(PKEY), on=PKEY, how="semi")

@@ -10,6 +10,7 @@ in the engine in the middle of a run.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -80,9 +81,24 @@ def year(value: Any) -> str | None:
     return None if _whole(value) and 1900 <= value <= 2200 else "a year"
 
 
+def region(value: Any) -> str | None:
+    """A region of pools.yaml: 1 to 14, or a window such as "5a"."""
+    ok = (_whole(value) and 1 <= value <= 99) or (
+        isinstance(value, str) and re.fullmatch(r"\d{1,2}[a-z]?", value) is not None
+    )
+    return None if ok else 'a region: a number, or a window such as "5a"'
+
+
 def country(value: Any) -> str | None:
     ok = isinstance(value, str) and len(value) == 2 and value.isalpha() and value.isupper()
     return None if ok else 'a two-letter country code (write "NO" in quotes)'
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"one of {', '.join(choices)}"
+
+    return check
 
 
 def condition(value: Any) -> str | None:
@@ -204,5 +220,6 @@ def check_params(rule: str, params: dict[str, Any], when: Any, where: str) -> No
     for name, (_, required) in declared.items():
         if required and name not in params:
             raise RulesError(f"{where} ({rule}): the parameter {name!r} is missing")
-    if "count" in declared and not any(c in params for c in ("min", "max", "exactly", "one_of")):
+    comparisons = ("min", "max", "exactly", "one_of")
+    if "one_of" in declared and not any(c in params for c in comparisons):
         raise RulesError(f"{where} ({rule}): give one of min, max, exactly or one_of")

@@ -50,8 +50,14 @@ _NOT_GIVEN = {"", "#N/A", "N/A", "NA", "-"}
 
 
 def code_key(code: pl.Expr) -> pl.Expr:
-    """An Erasmus code without its padding: "D  BERLIN01", "D BERLIN01", "DBERLIN01" agree."""
-    return code.str.replace_all(r"[\s\u00a0]+", "").str.to_uppercase()
+    """An Erasmus code without its padding: "D  BERLIN01", "D BERLIN01", "DBERLIN01" agree.
+
+    The ISO form GR written before the padding is Greece's G (actions.md v2):
+    "GR ATHINE01" is "G  ATHINE01". Only before a space: "G  RETHYMN01"
+    written without padding must stay Greek Rethymno.
+    """
+    upper = code.str.to_uppercase().str.replace_all("\u00a0", " ")
+    return upper.str.replace(r"^GR\s+", "G").str.replace_all(r"\s+", "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ _PROJECT: dict[str, tuple[Callable[[RuleEntry], Columns], Params]] = {
         },
     ),
     "grant-ceiling": (project.grant_ceiling, {"max": (p.amount, True)}),
+    "grant-floor": (project.grant_floor, {"min": (p.amount, True)}),
     "lump-sum": (project.lump_sum, {"values": (p.list_of(p.positive, "amounts"), True)}),
     "grant-sum-mismatch": (project.grant_sum, {}),
     "industrial-ecosystem": (project.ecosystem, {}),
@@ -78,7 +79,7 @@ _PROJECT: dict[str, tuple[Callable[[RuleEntry], Columns], Params]] = {
 _ROW_PARAMS: dict[str, Params] = {
     "third-country-region": {
         "from_year": (p.year, False),
-        "regions": (p.list_of(p.count, "region numbers"), False),
+        "regions": (p.list_of(p.region, "regions"), False),
         "excluded": (p.list_of(p.country, "country codes"), False),
         **_ROLES,
     },
@@ -91,13 +92,22 @@ _WHOLE: dict[str, tuple[Evaluator, Params]] = {
     "deadline": (whole.deadline, {"deadlines": (p.deadlines, True)}),
     "per-country-composition": (
         whole.per_country,
-        {"require": (p.list_of(p.category, "categories"), True)},
+        {
+            "require": (p.list_of(p.category, "categories"), True),
+            "countries": (p.one_of("pool", "involved"), False),
+        },
     ),
     "duplicate-organisation": (whole.duplicates, {}),
 }
 
 REGISTRY: dict[str, Unit] = {
     **{name: Unit(name, _COUNT, columns=counts.count_columns, counts=True) for name in DEFAULTS},
+    "third-country-balance": Unit(
+        "third-country-balance",
+        {"categories": (p.list_of(p.text, "category names or type codes"), False)},
+        columns=counts.balance_columns,
+        counts=True,
+    ),
     **{name: Unit(name, params, columns=build) for name, (build, params) in _PROJECT.items()},
     **{
         name: Unit(name, _ROW_PARAMS.get(name, {}), rows=spec)

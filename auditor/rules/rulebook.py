@@ -29,7 +29,7 @@ from auditor.rules.params import check_params
 from auditor.rules.register import Register, load_register
 
 # Keys of a rule entry that are not parameters of its check.
-_ENTRY_KEYS = {"rule", "when", "source", "severity"}
+_ENTRY_KEYS = {"rule", "when", "source", "severity", "confirm"}
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 ALL_ACTIONS = "*"
 # What a rule set's action pattern may be, and how much of a cell it is run on.
@@ -46,6 +46,16 @@ class RuleEntry:
     when: dict[str, Any] | None = None
     source: str | None = None
     severity: Severity | None = None
+    # actions.md confidence policy: a value from one secondary source, or
+    # uncertain, is checked as a warning naming the call text to check.
+    confirm: str | None = None
+
+    @property
+    def own_severity(self) -> Severity | None:
+        """The severity the entry sets: its own, or a warning for a value to confirm."""
+        if self.severity is not None:
+            return self.severity
+        return Severity.WARNING if self.confirm else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,43 @@ class Pool:
     members: tuple[tuple[str, int | None, int | None], ...]  # country, from, until
 
 
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A region of third countries not associated to the Programme (pools.yaml)."""
+
+    id: str  # "1" ... "14", and windows such as "5a"
+    title: str
+    countries: tuple[str, ...]
+    confirmed: frozenset[str] | None  # None: every country confirmed
+
+    @property
+    def fully_confirmed(self) -> bool:
+        return self.confirmed is None
+
+    @property
+    def confirmed_countries(self) -> frozenset[str]:
+        return frozenset(self.countries) if self.confirmed is None else self.confirmed
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """Which third countries a region limit admits, and how sure that is.
+
+    ``confirmed``: the countries confirmed in an admitted region (and not
+    excluded). A country outside them is certainly out when every admitted
+    region's list is confirmed in full, when the country is confirmed in a
+    region that is not admitted (nor one of its windows: 5 for 5a), or when
+    it is excluded; otherwise only unconfirmed data says where it belongs.
+    """
+
+    confirmed: frozenset[str]
+    complete: bool
+    out: frozenset[str]
+
+    def certainly_out(self, country: str) -> bool:
+        return self.complete or country in self.out
+
+
 @dataclass(slots=True)
 class RuleBook:
     """Every rule set and pool of a run, with the lookups the stages need."""
@@ -86,13 +133,14 @@ class RuleBook:
     sets: dict[str, RuleSet]
     pools: dict[str, Pool]
     eu_members: tuple[tuple[str, int | None, int | None], ...]
-    regions: dict[str, int]
+    regions: dict[str, Region]
     version: str
     register: Register
     _aliases: dict[str, str] = field(default_factory=dict)
     _patterns: list[tuple[str, str]] = field(default_factory=list)  # (regex, action)
     _found: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
     _by_action: dict[str, RuleSet] = field(default_factory=dict)
+    _admitted: dict[tuple[tuple[str, ...], tuple[str, ...]], Admitted] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for ruleset in self.sets.values():
@@ -173,12 +221,25 @@ class RuleBook:
             orient="row",
         )
 
-    def region_frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            list(self.regions.items()),
-            schema={"country": pl.String, "region": pl.Int64},
-            orient="row",
-        )
+    def admitted(self, regions: tuple[str, ...], excluded: tuple[str, ...]) -> Admitted:
+        """The third countries a limit to ``regions`` admits (see :class:`Admitted`)."""
+        key = (regions, excluded)
+        if key not in self._admitted:
+            chosen = [self.regions[r] for r in regions if r in self.regions]
+            confirmed = {c for region in chosen for c in region.confirmed_countries}
+            windows_of = {r.rstrip("abcdefghijklmnopqrstuvwxyz") for r in regions}
+            out = {
+                country
+                for region in self.regions.values()
+                if region.id not in regions and region.id not in windows_of
+                for country in region.confirmed_countries
+            }
+            self._admitted[key] = Admitted(
+                frozenset(confirmed - set(excluded)),
+                all(region.fully_confirmed for region in chosen),
+                frozenset((out - confirmed) | set(excluded)),
+            )
+        return self._admitted[key]
 
 
 def _load_yaml(path: Path) -> Any:
@@ -203,7 +264,7 @@ def _entry(data: dict[str, Any], where: str) -> RuleEntry:
     severity = data.get("severity")
     if severity not in (None, "error", "warning"):
         raise RulesError(f"{where} ({name}): severity must be error or warning, not {severity!r}")
-    for key in ("source",):
+    for key in ("source", "confirm"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise RulesError(f"{where} ({name}): {key} must be a text")
     params = {k: v for k, v in data.items() if k not in _ENTRY_KEYS}
@@ -214,6 +275,7 @@ def _entry(data: dict[str, Any], where: str) -> RuleEntry:
         when=data.get("when"),
         source=data.get("source"),
         severity=Severity(severity) if severity else None,
+        confirm=data.get("confirm"),
     )
 
 
@@ -294,7 +356,7 @@ def _members(
 
 def _pools(
     data: dict[str, Any], where: str
-) -> tuple[dict[str, Pool], tuple[Any, ...], dict[str, int]]:
+) -> tuple[dict[str, Pool], tuple[Any, ...], dict[str, Region]]:
     groups = data.get("groups", {})
     pools = {
         pool_id: Pool(
@@ -307,11 +369,28 @@ def _pools(
     }
     eu = _members(data.get("eu_member_states", []), groups, f"{where} eu_member_states")
     regions = {
-        country: int(region)
-        for region, countries in (data.get("regions") or {}).items()
-        for country in countries
+        str(key): _region(str(key), spec, f"{where} region {key}")
+        for key, spec in (data.get("regions") or {}).items()
     }
     return pools, eu, regions
+
+
+def _region(key: str, spec: Any, where: str) -> Region:
+    """A region: a list of countries (all confirmed), or {title, confirmed, countries}."""
+    if isinstance(spec, list):
+        spec = {"countries": spec, "confirmed": "all"}
+    if not isinstance(spec, dict) or not isinstance(spec.get("countries"), list):
+        raise RulesError(f"{where}: a list of countries, or {{title, confirmed, countries}}")
+    countries = tuple(str(c) for c in spec["countries"])
+    confirmed = spec.get("confirmed", "all")
+    if confirmed != "all" and not isinstance(confirmed, list):
+        raise RulesError(f"{where}: confirmed is 'all' or a list of its countries")
+    return Region(
+        id=key,
+        title=str(spec.get("title", f"Region {key}")),
+        countries=countries,
+        confirmed=None if confirmed == "all" else frozenset(str(c) for c in confirmed),
+    )
 
 
 def _digest(parts: list[Any]) -> str:

@@ -45,13 +45,27 @@ def duration(entry: RuleEntry) -> Columns:
         )
     low = value(params.get("min", 0)).cast(pl.Int64)
     high = value(params.get("max", 10_000)).cast(pl.Int64)
-    return Columns(measured, pl.format("{}-{}", low, high), (measured >= low) & (measured <= high))
+    # A bound not known (its call year is not) is left out of the words: "≥6".
+    expected = (
+        pl.when(high.is_null())
+        .then(pl.format("≥{}", low))
+        .when(low.is_null())
+        .then(pl.format("≤{}", high))
+        .otherwise(pl.format("{}-{}", low, high))
+    )
+    return Columns(measured, expected, (measured >= low) & (measured <= high))
 
 
 def grant_ceiling(entry: RuleEntry) -> Columns:
     measured = pl.col("requested_grant_eur")
     ceiling = value(entry.params["max"])
     return Columns(measured, ceiling, measured <= ceiling)
+
+
+def grant_floor(entry: RuleEntry) -> Columns:
+    measured = pl.col("requested_grant_eur")
+    floor = value(entry.params["min"])
+    return Columns(measured, floor, measured >= floor)
 
 
 def lump_sum(entry: RuleEntry) -> Columns:

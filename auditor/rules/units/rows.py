@@ -17,7 +17,7 @@ from auditor.normalise.frames import n
 from auditor.read.model import PKEY, ROW
 from auditor.rules.context import ALL_ROLES, Context
 from auditor.rules.register import Register, code_key
-from auditor.rules.rulebook import RuleEntry, RuleSet
+from auditor.rules.rulebook import Admitted, RuleBook, RuleEntry, RuleSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class RowRule:
     at fault differs from row to row; ``expected`` is what the row should hold.
     """
 
-    failing: Callable[[RuleEntry], pl.Expr]
+    failing: Callable[[RuleEntry, RuleBook], pl.Expr]
     column: str
     fallback: str = "organisation_name"
     params: Callable[[dict[str, Any]], dict[str, Any]] = lambda row: {"country": row[n("country")]}
@@ -37,21 +37,33 @@ class RowRule:
     register: bool = False
     locate: Callable[[dict[str, Any]], str] | None = None
     expected: Callable[[dict[str, Any]], Any] | None = None
+    # The rule a failing row is a finding of, where it is not the entry's own
+    # (a region limit: an error, or a warning where the region is not confirmed).
+    rule_of: Callable[[dict[str, Any], RuleEntry, RuleBook], str] | None = None
+
+
+def admitted(entry: RuleEntry, book: RuleBook) -> Admitted:
+    """What the entry's region limit admits (``regions``, ``excluded``)."""
+    regions = tuple(str(r) for r in entry.params.get("regions", ["1", "2", "3"]))
+    excluded = tuple(str(c) for c in entry.params.get("excluded", ["BY"]))
+    return book.admitted(regions, excluded)
 
 
 def roles(entry: RuleEntry, default: tuple[str, ...]) -> list[str]:
     return [str(r) for r in entry.params.get("roles", default)]
 
 
-OUTSIDE = ~pl.col("in_pool") & pl.col(n("country")).is_not_null()
+# Outside the pool for sure: a membership that hangs on a call year not known
+# is neither in nor out (aggregate: in_pool_unsure).
+OUTSIDE = ~pl.col("in_pool") & ~pl.col("in_pool_unsure") & pl.col(n("country")).is_not_null()
 
 ROW_RULES: dict[str, RowRule] = {
     "coordinator-country": RowRule(
-        failing=lambda e: (pl.col(n("role")) == "coordinator") & OUTSIDE,
+        failing=lambda e, book: (pl.col(n("role")) == "coordinator") & OUTSIDE,
         column="country",
     ),
     "third-country-justification": RowRule(
-        failing=lambda e: (
+        failing=lambda e, book: (
             OUTSIDE
             & pl.col(n("role")).is_in(roles(e, ALL_ROLES))
             & pl.col("justification").is_null()
@@ -60,25 +72,29 @@ ROW_RULES: dict[str, RowRule] = {
         fallback="country",
     ),
     "third-country-not-allowed": RowRule(
-        failing=lambda e: OUTSIDE & pl.col(n("role")).is_in(roles(e, ALL_ROLES)),
+        failing=lambda e, book: OUTSIDE & pl.col(n("role")).is_in(roles(e, ALL_ROLES)),
         column="country",
     ),
     "third-country-region": RowRule(
-        failing=lambda e: (
+        failing=lambda e, book: (
             OUTSIDE
             & pl.col(n("role")).is_in(roles(e, ("partner", "affiliated")))
-            & (
-                ~pl.col("region")
-                .is_in([int(r) for r in e.params.get("regions", [1, 2, 3])])
-                .fill_null(False)
-                | pl.col(n("country")).is_in([str(c) for c in e.params.get("excluded", ["BY"])])
-            )
+            & ~pl.col(n("country")).is_in(sorted(admitted(e, book).confirmed))
         ),
         column="country",
-        params=lambda row: {"country": row[n("country")], "from_year": str(row["_from_year"])},
+        params=lambda row: {
+            "country": row[n("country")],
+            "from_year": str(row["_from_year"]),
+            "regions": row["_regions"],
+        },
+        rule_of=lambda row, e, book: (
+            "third-country-region"
+            if admitted(e, book).certainly_out(row[n("country")])
+            else "region-unconfirmed"
+        ),
     ),
     "associated-partner-grant": RowRule(
-        failing=lambda e: (
+        failing=lambda e, book: (
             (pl.col(n("role")) == "associated")
             & (pl.col(n("requested_grant_eur")).fill_null(0) > 0)
         ),
@@ -86,7 +102,7 @@ ROW_RULES: dict[str, RowRule] = {
         value_column=n("requested_grant_eur"),
     ),
     "eche-required": RowRule(
-        failing=lambda e: (
+        failing=lambda e, book: (
             (pl.col(n("organisation_type")) == "HEI")
             & pl.col("in_pool")
             & pl.col(n("role")).is_in(roles(e, ("coordinator", "partner", "affiliated")))
@@ -103,7 +119,7 @@ ROW_RULES: dict[str, RowRule] = {
         expected=lambda row: _suggested(row),
     ),
     "eche-not-found": RowRule(
-        failing=lambda e: (
+        failing=lambda e, book: (
             (pl.col(n("organisation_type")) == "HEI")
             & pl.col("erasmus_country").is_not_null()
             & pl.col("eche_code").is_null()
@@ -113,7 +129,9 @@ ROW_RULES: dict[str, RowRule] = {
         register=True,
     ),
     "eche-identity-mismatch": RowRule(
-        failing=lambda e: pl.col("eche_code").is_not_null() & pl.col("_eche_differs").is_not_null(),
+        failing=lambda e, book: (
+            pl.col("eche_code").is_not_null() & pl.col("_eche_differs").is_not_null()
+        ),
         column="erasmus_code",
         params=lambda row: {
             "variant": row["_eche_differs"],
@@ -129,7 +147,7 @@ ROW_RULES: dict[str, RowRule] = {
         value_column="_eche_value",
     ),
     "erasmus-code-country": RowRule(
-        failing=lambda e: (
+        failing=lambda e, book: (
             pl.col("erasmus_country").is_not_null()
             & pl.col(n("country")).is_not_null()
             & (pl.col("erasmus_country") != pl.col(n("country")))
@@ -181,11 +199,17 @@ def row_findings(
 ) -> dict[str, int]:
     """The findings of a row rule's failing rows (ordered by proposal and row), counted."""
     spec = ROW_RULES[entry.rule]
-    extra = {"_from_year": entry.params.get("from_year"), "_list_date": ctx.book.register.date}
+    extra = {
+        "_from_year": entry.params.get("from_year"),
+        "_list_date": ctx.book.register.date,
+        "_regions": tuple(str(r) for r in entry.params.get("regions", ["1", "2", "3"])),
+    }
     counts: dict[str, int] = {}
     for row in failing:
         pkey = row[PKEY]
-        counts[pkey] = counts.get(pkey, 0) + 1
+        rule = spec.rule_of(row, entry, ctx.book) if spec.rule_of else entry.rule
+        if rule == entry.rule:  # a warning of another rule does not fail this one
+            counts[pkey] = counts.get(pkey, 0) + 1
         table = ctx.sources[pkey].partners
         column = spec.locate(row) if spec.locate else spec.column
         cell = table.cell(column, row[ROW]) if table else None
@@ -197,7 +221,7 @@ def row_findings(
             ruleset,
             entry,
             FindingDraft(
-                entry.rule,
+                rule,
                 params=spec.params({**row, **extra}),
                 sheet=table.sheet if table else None,
                 cell=cell,
@@ -216,7 +240,9 @@ def failing_rows(
 
     ``masks`` holds, per proposal, ``_w<i>``: whether row rule ``i`` applies.
     """
-    failing = {i: pl.col(f"_w{i}") & ROW_RULES[e.rule].failing(e) for i, e in entries.items()}
+    failing = {
+        i: pl.col(f"_w{i}") & ROW_RULES[e.rule].failing(e, ctx.book) for i, e in entries.items()
+    }
     partners = ctx.aggregates.partners.lazy()
     if any(ROW_RULES[e.rule].register for e in entries.values()):
         partners = _with_register(partners, ctx.book.register)

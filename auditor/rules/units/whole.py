@@ -10,6 +10,7 @@ from datetime import datetime
 
 import polars as pl
 
+from auditor.aggregate import COUNTING_ROLES, country_categories
 from auditor.core.findings import FindingDraft
 from auditor.normalise.dates import parse_datetime, to_brussels
 from auditor.normalise.frames import n
@@ -78,7 +79,14 @@ def per_country(ctx: Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataF
     required = [str(c) for c in entry.params["require"]]
     scope = complete(rows).select(PKEY, "rows_clear")
     clear = dict(scope.rows())
-    countries = ctx.aggregates.countries.join(scope, on=PKEY, how="semi")
+    if entry.params.get("countries", "pool") == "involved":
+        # Every country of the coordinator and the full partners, third countries too.
+        full = pl.col(n("role")).is_in(COUNTING_ROLES)
+        involved = ctx.aggregates.partners.join(scope, on=PKEY, how="semi")
+        present = country_categories(involved, full)
+    else:
+        present = ctx.aggregates.countries
+    countries = present.join(scope, on=PKEY, how="semi")
     failures: dict[str, list[tuple[str, str, int]]] = {}
     totals: dict[str, int] = {}
     for row in countries.iter_rows(named=True):
