@@ -869,6 +869,380 @@ def samples() -> dict[str, tuple[dict[str, Any], Style | None]]:
         ),
         Style(),
     )
+
+    # ---- actions.md sections 9-17 and KA229 (issue 13): one eligible and one
+    # ineligible proposal each, real ECHE holders where the action wants HEIs.
+    def add(name: str, project: dict[str, Any], partners: list[dict[str, Any]]) -> None:
+        out[name] = (proposal(project, partners), Style())
+
+    add(
+        "emjm-eligible.xlsx",
+        {
+            "proposal_id": "101177001",
+            "acronym": "EM-WATER",
+            "title": "Erasmus Mundus master in water governance",
+            "action": "ERASMUS-EDU-2025-PEX-EMJM-MOB",
+            "duration_months": 74,
+            "requested_grant_eur": 4900000,
+            "submitted_at": "2025-02-12 16:00",
+        },
+        [
+            uni("coordinator", "NL", 6),
+            uni("partner", "ES", 3),
+            org("partner", "CA", "HEI", "University of the Prairies", city="Saskatoon"),
+            org("associated", "US", "ENTERPRISE", "Hydro Analytics Inc.", city="Denver"),
+        ],
+    )
+    add(
+        "emjm-ineligible.xlsx",
+        {
+            "proposal_id": "101177002",
+            "acronym": "EM-ROBOT",
+            "title": "Erasmus Mundus master in field robotics",
+            "action": "EMJM",
+            "call_year": 2025,
+            "duration_months": 60,
+            "requested_grant_eur": 5200000,
+            "submitted_at": "2025-02-13 17:30",
+        },
+        [
+            uni("coordinator", "DE", 9),
+            org("partner", "DE", "RESEARCH", "Institut für Feldrobotik", city="Bremen"),
+            org("partner", "BY", "HEI", "Belarusian Polytechnic Academy", city="Minsk"),
+        ],
+    )
+    add(
+        "emdm-eligible.xlsx",
+        {
+            "proposal_id": "101177101",
+            "acronym": "DESIGN-AI",
+            "title": "Designing a joint master in trustworthy AI",
+            "action": "ERASMUS-EDU-2025-EMJM-DESIGN",
+            "duration_months": 15,
+            "requested_grant_eur": 60000,
+            "submitted_at": "2025-02-10 11:00",
+        },
+        [
+            {**uni("coordinator", "BE", 7), "requested_grant_eur": "60000"},
+            uni("partner", "PT", 4),
+            org("partner", "IN", "HEI", "Institute of Applied Computing Pune", city="Pune"),
+        ],
+    )
+    add(
+        "emdm-ineligible.xlsx",
+        {
+            "proposal_id": "101177102",
+            "acronym": "DESIGN-SEA",
+            "title": "Designing a joint master in marine biology",
+            "action": "EMDM",
+            "call_year": 2023,
+            "duration_months": 18,
+            "requested_grant_eur": 60000,
+        },
+        [
+            {**uni("coordinator", "IT", 5), "requested_grant_eur": "50000"},
+            {**uni("partner", "IT", 8), "requested_grant_eur": "10000"},
+        ],
+    )
+    add(
+        "flp-eligible.xlsx",
+        {
+            "proposal_id": "101188001",
+            "acronym": "FUTURE-VET",
+            "title": "Green skills foresight for VET",
+            "action": "ERASMUS-EDU-2025-PI-FORWARD-VET-VE",
+            "duration_months": 36,
+            "requested_grant_eur": 990000,
+            "submitted_at": "2025-05-26 12:00",
+        },
+        [
+            org("coordinator", "AT", "VET", "Berufsschule Linz", city="Linz"),
+            org(
+                "partner",
+                "SI",
+                "PUBLIC_BODY",
+                "Center RS za poklicno izobraževanje",
+                city="Ljubljana",
+            ),
+            org("partner", "CZ", "ENTERPRISE", "Zelené Dovednosti s.r.o.", city="Brno"),
+            org("associated", "UA", "NGO", "Green Skills Ukraine", city="Lviv"),
+        ],
+    )
+    add(
+        "flp-ineligible.xlsx",
+        {
+            "proposal_id": "101188002",
+            "acronym": "DIGI-LOT1",
+            "title": "Digital education foresight",
+            "action": "ERASMUS-EDU-2023-PI-FORWARD-LOT1",
+            "duration_months": 60,
+            "requested_grant_eur": 1600000,
+            "submitted_at": "2023-03-15 17:10",
+        },
+        [
+            org("coordinator", "DK", "NGO", "Digital Skole Netværk", city="Aarhus"),
+            org("partner", "SE", "SCHOOL", "Malmö Digitala Gymnasium", city="Malmö"),
+        ],
+    )
+    add(
+        "cbhe-eligible.xlsx",
+        {
+            "proposal_id": "101199001",
+            "acronym": "CAUC-ACCESS",
+            "title": "Access to engineering studies in the South Caucasus",
+            "action": "CBHE",
+            "strand": 1,
+            "call_year": 2025,
+            "duration_months": 36,
+            "requested_grant_eur": 395000,
+            "submitted_at": "2025-02-05 15:00",
+        },
+        [
+            uni("coordinator", "PL", 6),
+            uni("partner", "LT", 2),
+            org("partner", "GE", "HEI", "Georgian Technical Academy", city="Tbilisi"),
+            org("partner", "GE", "HEI", "Batumi Maritime University", city="Batumi"),
+            org("partner", "AM", "HEI", "Yerevan Engineering Institute", city="Yerevan"),
+            org("partner", "AM", "HEI", "Gyumri State College", city="Gyumri"),
+        ],
+    )
+    add(
+        "cbhe-ineligible.xlsx",
+        {
+            "proposal_id": "101199002",
+            "acronym": "REFORM-ASIA",
+            "title": "Quality assurance reform",
+            "action": "ERASMUS-EDU-2026-CBHE-STRAND-3",
+            "duration_months": 24,
+            "requested_grant_eur": 500000,
+            "submitted_at": "2026-02-09 12:00",
+        },
+        [
+            org("coordinator", "FR", "NGO", "Réseau Qualité Sup", city="Lyon"),
+            uni("partner", "FR", 12),
+            org("partner", "US", "HEI", "Midwest State University", city="Columbus"),
+            org("partner", "UZ", "HEI", "Tashkent Pedagogical University", city="Tashkent"),
+        ],
+    )
+    add(
+        "cb-you-eligible.xlsx",
+        {
+            "proposal_id": "101166001",
+            "acronym": "YOUTH-VOICE",
+            "title": "Youth participation in local democracy",
+            "action": "ERASMUS-YOUTH-2024-CB",
+            "duration_months": 24,
+            "requested_grant_eur": 250000,
+            "submitted_at": "2024-03-05 10:00",
+        },
+        [
+            org("coordinator", "EE", "NGO", "Noorte Hääl MTÜ", city="Tartu"),
+            org("partner", "LV", "YOUTH", "Jauniešu Padome", city="Riga"),
+            org("partner", "MD", "NGO", "Tineri pentru Viitor", city="Chișinău"),
+            org("partner", "UA", "NGO", "Molod Diy", city="Kharkiv"),
+        ],
+    )
+    add(
+        "cb-you-ineligible.xlsx",
+        {
+            "proposal_id": "101166002",
+            "acronym": "BRIDGES",
+            "title": "Youth work across regions",
+            "action": "CB-YOU",
+            "call_year": 2024,
+            "duration_months": 18,
+            "requested_grant_eur": 350000,
+            "submitted_at": "2024-03-06 16:00",
+        },
+        [
+            org("coordinator", "AZ", "NGO", "Baku Youth Network", city="Baku"),
+            org("partner", "HU", "ENTERPRISE", "Ifjúsági Kft.", city="Debrecen"),
+            org("partner", "TN", "NGO", "Jeunesse Active", city="Sfax"),
+        ],
+    )
+    add(
+        "cb-sport-eligible.xlsx",
+        {
+            "proposal_id": "101155001",
+            "acronym": "PLAY-BALKANS",
+            "title": "Grassroots sport for inclusion",
+            "action": "ERASMUS-SPORT-2025-CB",
+            "duration_months": 24,
+            "requested_grant_eur": 180000,
+            "submitted_at": "2025-03-04 12:00",
+        },
+        [
+            org("coordinator", "ME", "NGO", "Sport za Sve", city="Podgorica"),
+            org("partner", "HR", "NGO", "Sportska Zajednica Split", city="Split"),
+            org("partner", "GE", "PUBLIC_BODY", "Tbilisi Sport Office", city="Tbilisi"),
+        ],
+    )
+    add(
+        "cb-sport-ineligible.xlsx",
+        {
+            "proposal_id": "101155002",
+            "acronym": "RUN-GLOBAL",
+            "title": "Running clubs worldwide",
+            "action": "CB-SPORT",
+            "call_year": 2025,
+            "duration_months": 24,
+            "requested_grant_eur": 250000,
+            "submitted_at": "2025-03-04 12:00",
+        },
+        [
+            org("coordinator", "EG", "NGO", "Cairo Runners", city="Cairo"),
+            org("partner", "GR", "NGO", "Athens Running Club", city="Athens"),
+            org("partner", "BR", "NGO", "Corrida Rio", city="Rio de Janeiro"),
+        ],
+    )
+    add(
+        "sport-scp-eligible.xlsx",
+        {
+            "proposal_id": "101144001",
+            "acronym": "COACH-EU",
+            "title": "Coaching standards for girls' football",
+            "action": "ERASMUS-SPORT-2025-SCP",
+            "duration_months": 24,
+            "requested_grant_eur": 250000,
+            "priorities": "Inclusion and diversity",
+            "submitted_at": "2025-03-05 12:00",
+        },
+        [
+            org("coordinator", "SE", "NGO", "Svenska Fotbollsakademin", city="Göteborg"),
+            org("partner", "IE", "NGO", "Women in Sport Ireland", city="Cork"),
+            org("partner", "CY", "PUBLIC_BODY", "Cyprus Sport Organisation", city="Nicosia"),
+        ],
+    )
+    add(
+        "sport-scp-ineligible.xlsx",
+        {
+            "proposal_id": "101144002",
+            "acronym": "SWIM-SAFE",
+            "title": "Safe swimming",
+            "action": "SPORT-SCP",
+            "call_year": 2024,
+            "duration_months": 24,
+            "requested_grant_eur": 125000,
+            "priorities": "n/a",
+        },
+        [
+            org("coordinator", "MT", "NGO", "Malta Swimming Club", city="Valletta"),
+            org("partner", "MT", "NGO", "Gozo Aquatics", city="Victoria"),
+        ],
+    )
+    add(
+        "sport-sscp-eligible.xlsx",
+        {
+            "proposal_id": "101144101",
+            "acronym": "CLIMB-LOCAL",
+            "title": "Climbing for youngsters",
+            "action": "ERASMUS-SPORT-2024-SSCP",
+            "duration_months": 12,
+            "requested_grant_eur": 30000,
+            "priorities": "Participation in sport",
+            "submitted_at": "2024-03-04 09:00",
+        },
+        [
+            org("coordinator", "SK", "NGO", "Horolezecký Klub Tatry", city="Poprad"),
+            org("partner", "AT", "NGO", "Kletterverein Graz", city="Graz"),
+        ],
+    )
+    add(
+        "sport-sscp-ineligible.xlsx",
+        {
+            "proposal_id": "101144102",
+            "acronym": "CHESS-BOX",
+            "title": "Chess boxing for all",
+            "action": "SPORT-SSCP",
+            "call_year": 2024,
+            "duration_months": 30,
+            "requested_grant_eur": 45000,
+            "priorities": "Participation in sport",
+        },
+        [
+            org("coordinator", "BG", "NGO", "Shah Boks Sofia", city="Sofia"),
+            org("partner", "RO", "NGO", "Clubul de Șah-Box", city="Cluj"),
+            org("associated", "RS", "NGO", "Šah Boks Beograd", city="Belgrade"),
+            org("partner", "GE", "NGO", "Chess Boxing Georgia", city="Tbilisi"),
+        ],
+    )
+    add(
+        "nfpse-eligible.xlsx",
+        {
+            "proposal_id": "101133001",
+            "acronym": "ROW-EU",
+            "title": "European rowing week",
+            "action": "ERASMUS-SPORT-2025-SNCESE",
+            "duration_months": 12,
+            "requested_grant_eur": 200000,
+            "submitted_at": "2025-03-03 14:00",
+        },
+        [
+            org("coordinator", "NL", "NGO", "Roeibond Holland", city="Amsterdam"),
+            org("partner", "DK", "NGO", "Roklub København", city="Copenhagen"),
+            org("partner", "PL", "NGO", "Wioślarze Poznań", city="Poznań"),
+            org("partner", "LU", "NGO", "Aviron Luxembourg", city="Luxembourg"),
+        ],
+    )
+    add(
+        "nfpse-ineligible.xlsx",
+        {
+            "proposal_id": "101133002",
+            "acronym": "CYCLE-EU",
+            "title": "European cycling festival",
+            "action": "NFPSE",
+            "call_year": 2025,
+            "duration_months": 12,
+            "requested_grant_eur": 200000,
+            "submitted_at": "2025-03-05 18:00",
+        },
+        [
+            org("coordinator", "BE", "NGO", "Wielerbond Vlaanderen", city="Gent"),
+            org("partner", "BE", "NGO", "Cyclisme Wallonie", city="Namur"),
+            org("partner", "FR", "NGO", "Vélo Nord", city="Lille"),
+            org("partner", "DE", "NGO", "Radsport Köln", city="Köln"),
+            org("partner", "IT", "NGO", "Ciclismo Torino", city="Torino"),
+            org("partner", "ES", "NGO", "Ciclismo Bilbao", city="Bilbao"),
+        ],
+    )
+    add(
+        "ka229-eligible.xlsx",
+        {
+            "proposal_id": "2019-1-NL01-KA229-060001",
+            "acronym": "READ-TOGETHER",
+            "title": "Reading across borders",
+            "action": "KA229",
+            "duration_months": 24,
+            "requested_grant_eur": 90000,
+            "priorities": "Inclusion and diversity",
+        },
+        [
+            org("coordinator", "NL", "SCHOOL", "Basisschool De Regenboog", city="Utrecht"),
+            org("partner", "FI", "SCHOOL", "Koulu Tampere", city="Tampere"),
+            org("partner", "EL", "SCHOOL", "Dimotiko Scholeio Volou", city="Volos"),
+        ],
+    )
+    add(
+        "ka229-ineligible.xlsx",
+        {
+            "proposal_id": "2020-1-BE01-KA229-070002",
+            "acronym": "SCIENCE-FAIR",
+            "title": "School science fairs",
+            "action": "KA229",
+            "duration_months": 30,
+            "requested_grant_eur": 120000,
+            "priorities": "Open education",
+        },
+        [
+            org("coordinator", "BE", "SCHOOL", "Athénée Royal Liège", city="Liège"),
+            org("partner", "NL", "NGO", "Wetenschap voor Kinderen", city="Leiden"),
+            org("partner", "DE", "SCHOOL", "Gymnasium Aachen", city="Aachen"),
+            org("partner", "FR", "SCHOOL", "Collège Lille", city="Lille"),
+            org("partner", "IT", "SCHOOL", "Scuola Milano", city="Milano"),
+            org("partner", "ES", "SCHOOL", "Colegio Madrid", city="Madrid"),
+            org("partner", "PT", "SCHOOL", "Escola Porto", city="Porto"),
+        ],
+    )
     out["cove-ineligible.xlsx"] = (
         proposal(
             {

@@ -45,6 +45,18 @@ ACTIONS_MD_RULES = [
     "min-third-country-organisations",
     "third-country-balance",
     "grant-floor",
+    "min-hei-countries",
+    "min-hei-per-third-country",
+    "ministry-per-third-country",
+    "max-organisations",
+    "partner-type",
+    "coordinator-type",
+    "country-excluded",
+    "third-country-full-partner",
+    "mono-beneficiary-grant",
+    "single-region",
+    "lump-sum-tier",
+    "min-sports",
     "industrial-ecosystem",
     "eqf-coverage",
     "priority-required",
@@ -74,6 +86,7 @@ WARNINGS = {
     "eche-not-found",
     "eche-identity-mismatch",
     "region-unconfirmed",
+    "ministry-per-third-country",
 }
 # Not eligibility rules but what the auditor says of its own limits (issue 11):
 # findings beyond --max-findings counted in one, and a copy it could not make.
@@ -151,8 +164,25 @@ def test_the_actions_of_actions_md(book: RuleBook) -> None:
         "KA210-YOU",
         "KA210-HED",
         "COVE",
-        # Sections 9-17 (issue 13), as they are added.
+        # Sections 9-17 and KA229 (issue 13).
+        "EMJM",
+        "EMDM",
+        "FLP-LOT1",
+        "FLP-LOT2",
+        "FLP-LOT3",
+        "FLP",
+        "CBHE-S1",
+        "CBHE-S2",
+        "CBHE-S3",
+        "CBHE",
         "CB-VET",
+        "CB-YOU",
+        "CB-SPORT",
+        "SPORT-SCP",
+        "SPORT-SSCP",
+        "NFPSE",
+        "NFPSE-LS",
+        "KA229",
     }
     assert set(book.actions) == expected
     assert book.lookup_action("Kennisalliantie") == ("KA2-KA", None)

@@ -28,10 +28,10 @@ rules:
 """
 
 NEW_ACTION = """
-id: sport-partnerships
-title: {en: Cooperation partnerships in sport, nl: Samenwerkingspartnerschappen sport}
-actions: [KA220-SPO]
-aliases: {KA220-SPO: [ERASMUS-SPORT-2025-SCP]}
+id: agency-demo
+title: {en: An agency's own partnerships, nl: Eigen partnerschappen van een agentschap}
+actions: [KA299-AGENCY]
+aliases: {KA299-AGENCY: [ERASMUS-EDU-2025-AGENCY-DEMO]}
 pool: eu-2021
 source: Programme Guide 2025, sport
 rules:
@@ -60,7 +60,7 @@ def test_a_new_action_is_a_data_file(tmp_path: Path) -> None:
     (tmp_path / "sport.yaml").write_text(NEW_ACTION, encoding="utf-8")
     spec = {
         "base": "ka220",
-        "project": {"action": "ERASMUS-SPORT-2025-SCP", "requested_grant_eur": 1},
+        "project": {"action": "ERASMUS-EDU-2025-AGENCY-DEMO", "requested_grant_eur": 1},
     }
     assert _judge(None, spec) == {"unknown-action"}
     assert _judge(tmp_path, spec) == {"lump-sum"}

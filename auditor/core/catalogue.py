@@ -148,6 +148,12 @@ class Catalogue:
         # A count rule says how it compares (at least, at most ...), in the language.
         comparison = draft.params.get("comparison")
         values["comparison"] = self.term(f"compare_{comparison or 'min'}", lang)
+        what = draft.params.get("what")
+        if isinstance(what, str):  # what a count counted: organisations or countries
+            values["what"] = self.term(f"count_{what}", lang)
+        kind = draft.params.get("type")  # an organisation type code, named in the language
+        if isinstance(kind, str):
+            values["type_name"] = names.term("organisation_type", kind, lang) if names else kind
         category = draft.params.get("category")
         if isinstance(category, str):
             values["category"] = self.term(category, lang)

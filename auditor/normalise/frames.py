@@ -128,6 +128,8 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
             "ecosystem_count",
             n("priorities"),
             n("partnership_type"),
+            n("strand"),
+            n("number_of_sports"),
             "year",
         )
     }
@@ -146,6 +148,10 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
             effective = topic_year
         if effective is None and submitted is not None:
             effective = submitted.year
+        strand = parse_whole(row.get("strand"))
+        # CBHE with its Strand is the strand's action (actions.md 12): CBHE-S1 ... S3.
+        if action == "CBHE" and strand in (1, 2, 3):
+            action = f"CBHE-S{strand}"
         columns[n("action")].append(action)
         columns[n("call_year")].append(call_year)
         columns[n("duration_months")].append(parse_whole(row["duration_months"]))
@@ -161,6 +167,8 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
         columns[n("partnership_type")].append(
             partnership_types.lookup(row["partnership_type"]) if row["partnership_type"] else None
         )
+        columns[n("strand")].append(strand)
+        columns[n("number_of_sports")].append(parse_whole(row.get("number_of_sports")))
         columns["year"].append(effective)
     moment = pl.Datetime("us", "UTC")
     return frame.with_columns(
@@ -175,5 +183,7 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
         pl.Series("ecosystem_count", columns["ecosystem_count"], dtype=pl.Int64),
         pl.Series(n("priorities"), columns[n("priorities")], dtype=pl.Int64),
         pl.Series(n("partnership_type"), columns[n("partnership_type")], dtype=pl.String),
+        pl.Series(n("strand"), columns[n("strand")], dtype=pl.Int64),
+        pl.Series(n("number_of_sports"), columns[n("number_of_sports")], dtype=pl.Int64),
         pl.Series("year", columns["year"], dtype=pl.Int64),
     )

@@ -39,6 +39,8 @@ class Context:
     sources: Mapping[str, ProposalSource]
     result: Evaluation
     fixed: dict[int, tuple[str, str, Severity, str | None]] = field(default_factory=dict)
+    # Frames derived once per evaluation and shared by the rule sets (by name).
+    derived: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def source_of(self, ruleset: RuleSet, entry: RuleEntry) -> str | None:
         return entry.source or ruleset.source or catalogue()[entry.rule].source

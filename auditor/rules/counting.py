@@ -81,6 +81,18 @@ DEFAULTS: dict[str, Count] = {
     # actions.md v2, "New rule names" (ka2-other-actions.md "Proposed new rule names").
     "min-third-countries": Count(what="countries", scope="eligible", among="third"),
     "min-third-country-organisations": Count(scope="eligible", among="third"),
+    "min-hei-countries": Count(what="countries", categories=("hei",)),
+    "min-hei-per-third-country": Count(
+        scope="eligible", categories=("hei",), among="third", per="country"
+    ),
+    # Each third country taking part has its ministry (CBHE strand 3): one per country.
+    "ministry-per-third-country": Count(
+        scope="eligible", categories=("MINISTRY",), among="third", per="country"
+    ),
+    "max-organisations": _POOL,
+    # Sport events: the lump sum asked selects a category, whose consortium it
+    # checks (an entry per category, ``when`` on the requested grant).
+    "lump-sum-tier": _POOL,
 }
 # third-country-balance: organisations from third countries against those of the pool.
 BALANCE = (Count(scope="eligible", among="third"), Count(scope="eligible", among="pool"))
@@ -106,6 +118,12 @@ def balance_of(params: dict[str, Any]) -> tuple[Count, Count]:
     kinds = tuple(str(c) for c in params.get("categories", ()))
     third, pool = BALANCE
     return replace(third, categories=kinds), replace(pool, categories=kinds)
+
+
+# The counts the aggregation already made for results.json (aggregate.METRICS):
+# the engine reads them there instead of counting again (tests/test_counting.py
+# proves each equal to its count).
+AGGREGATED: dict[Count, str] = {DEFAULTS[rule]: metric for rule, metric in METRIC_OF_RULE.items()}
 
 
 def count_of(rule: str, params: dict[str, Any]) -> Count:

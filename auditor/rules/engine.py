@@ -29,7 +29,7 @@ from auditor.rules.context import (
     default_draft,
     judge,
 )
-from auditor.rules.counting import measure
+from auditor.rules.counting import AGGREGATED, measure
 from auditor.rules.expressions import condition
 from auditor.rules.registry import Unit, unit
 from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
@@ -110,13 +110,20 @@ def evaluate(
 
 def _with_counts(ctx: Context, ruleset: RuleSet, scope: pl.DataFrame) -> pl.DataFrame:
     """The proposals with a column per count the rule set's entries compare."""
-    counts = [count for e in ruleset.entries if _unit(e).counts for count in counts_of(e)]
+    counts = {c.key: c for e in ruleset.entries if _unit(e).counts for c in counts_of(e)}
     if not counts:
+        return scope
+    # The usual counts are the aggregation's metrics, already there.
+    scope = scope.with_columns(
+        pl.col(AGGREGATED[c]).alias(key) for key, c in counts.items() if c in AGGREGATED
+    )
+    others = [c for c in counts.values() if c not in AGGREGATED]
+    if not others:
         return scope
     partners = ctx.aggregates.partners.join(scope.select(PKEY), on=PKEY, how="semi")
     # A proposal without partner rows counts 0 (and no group for a count per group).
-    flat = sorted({c.key for c in counts if c.per is None})
-    return scope.join(measure(partners, counts), on=PKEY, how="left").with_columns(
+    flat = [c.key for c in others if c.per is None]
+    return scope.join(measure(partners, others), on=PKEY, how="left").with_columns(
         pl.col(key).fill_null(0) for key in flat
     )
 

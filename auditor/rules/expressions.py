@@ -40,6 +40,8 @@ FIELDS = {
     "eu_member_states": "eu_member_states",
     "schools_only": "schools_only",
     "coordinators": "coordinators",
+    "strand": n("strand"),
+    "number_of_sports": n("number_of_sports"),
 }
 
 OPERATORS = {

@@ -94,6 +94,10 @@ def country(value: Any) -> str | None:
     return None if ok else 'a two-letter country code (write "NO" in quotes)'
 
 
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
 def one_of(*choices: str) -> Check:
     def check(value: Any) -> str | None:
         return None if value in choices else f"one of {', '.join(choices)}"

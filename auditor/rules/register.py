@@ -30,7 +30,6 @@ import polars as pl
 from auditor.core.config import Limits
 from auditor.core.errors import ConfigError
 from auditor.core.resources import package_file
-from auditor.normalise.identifiers import clean_oid, clean_pic
 from auditor.read.guard import inspect, load
 
 # The shipped list's snapshot (auditor/data/PROVENANCE.md).
@@ -88,10 +87,19 @@ def load_register(path: Path | None = None) -> Register:
 
 
 @cache
-def _load(path: Path | None) -> Register:
+def register_digest(path: Path | None) -> str:
+    """What the rules version takes of the list: its content's hash (read, not parsed).
+
+    A file that cannot be read is said here, before any run starts.
+    """
+    return _bytes(path.resolve() if path is not None else None)[0]
+
+
+def _bytes(path: Path | None) -> tuple[str, bytes, bool]:
+    """(digest, content, is a workbook) of the shipped list or of ``path``."""
     if path is None:
-        source = package_file("data", SHIPPED_NAME)
-        return _parse(source.read_bytes(), source.name, SHIPPED_DATE)
+        shipped = package_file("data", SHIPPED_NAME).read_bytes()
+        return hashlib.sha256(shipped).hexdigest()[:16], shipped, False
     workbook = path.suffix.lower() in (".xlsx", ".xlsm")
     limits = Limits(max_file_bytes=MAX_BYTES)
     data, refusal = load(path, limits)
@@ -100,12 +108,20 @@ def _load(path: Path | None) -> Register:
     if refusal is not None or data is None:
         detail = (refusal.params.get("detail") or refusal.params.get("variant")) if refusal else ""
         raise ConfigError(f"the ECHE holders list {path} cannot be read ({detail})")
+    return hashlib.sha256(data).hexdigest()[:16], data, workbook
+
+
+@cache
+def _load(path: Path | None) -> Register:
+    digest, data, workbook = _bytes(path)
+    if path is None:
+        return _parse(data, SHIPPED_NAME, SHIPPED_DATE, digest)
     # The Commission's download carries no date of its own: the file's is the best there is.
     date = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d")
-    return _parse(data, path.name, date, workbook)
+    return _parse(data, path.name, date, digest, workbook)
 
 
-def _parse(data: bytes, origin: str, date: str, workbook: bool = False) -> Register:
+def _parse(data: bytes, origin: str, date: str, digest: str, workbook: bool = False) -> Register:
     rows = _workbook_rows(data, origin) if workbook else _csv_rows(data)
     header_at = next(
         (i for i, row in enumerate(rows[:50]) if "erasmus code" in map(_heading, row)), None
@@ -123,40 +139,39 @@ def _parse(data: bytes, origin: str, date: str, workbook: bool = False) -> Regis
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         raise ConfigError(f"the ECHE holders list {origin} lacks the column(s) {missing}")
-    records: dict[str, list[str | None]] = {name: [] for name in HEADINGS.values()}
-    for row in rows[header_at + 1 :]:
-        code = _given(_at(row, columns.get("code")))
-        if code is None:
-            continue
-        records["code"].append(code.replace("\u00a0", " ").upper())
-        records["oid"].append(clean_oid(_given(_at(row, columns.get("oid")))))
-        records["pic"].append(clean_pic(_given(_at(row, columns.get("pic")))))
-        records["name"].append(_given(_at(row, columns.get("name"))))
-        country = _given(_at(row, columns.get("country")))
-        records["country"].append(country.upper() if country else None)
-    frame = pl.DataFrame(
-        {f"eche_{name}": values for name, values in records.items()},
-        schema={f"eche_{name}": pl.String for name in records},
-    ).with_columns(code_key(pl.col("eche_code")).alias("eche_key"))
+    body = rows[header_at + 1 :]
+    width = max(columns.values()) + 1
+    raw = pl.DataFrame(
+        [(row + [""] * width)[:width] for row in body],
+        schema=[f"c{i}" for i in range(width)],
+        orient="row",
+    )
+
+    def given(name: str) -> pl.Expr:
+        # Empty, "#N/A" and the like are no value; NBSP is a space (the list's quirks).
+        if name not in columns:
+            return pl.lit(None, pl.String)
+        text = pl.col(f"c{columns[name]}").str.replace_all("\u00a0", " ").str.strip_chars()
+        return pl.when(text.str.to_uppercase().is_in(sorted(_NOT_GIVEN))).then(None).otherwise(text)
+
+    frame = (
+        raw.select(
+            given("code").str.to_uppercase().alias("eche_code"),
+            given("oid").str.replace_all(r"\s+", "").str.to_uppercase().alias("eche_oid"),
+            given("pic").str.replace_all(r"\s+", "").str.replace(r"\.0$", "").alias("eche_pic"),
+            given("name").alias("eche_name"),
+            given("country").str.to_uppercase().alias("eche_country"),
+        )
+        .filter(pl.col("eche_code").is_not_null())
+        .with_columns(code_key(pl.col("eche_code")).alias("eche_key"))
+    )
     # A code listed twice keeps its first entry: one code, one institution.
     frame = frame.unique("eche_key", keep="first", maintain_order=True)
-    digest = hashlib.sha256(data).hexdigest()[:16]
     return Register(frame, date, origin, digest)
 
 
 def _heading(value: object) -> str:
     return re.sub(r"\s+", " ", str(value or "")).strip().lower()
-
-
-def _at(row: list[str], index: int | None) -> str | None:
-    return row[index] if index is not None and index < len(row) else None
-
-
-def _given(value: str | None) -> str | None:
-    if value is None:
-        return None
-    text = value.replace("\u00a0", " ").strip()
-    return None if text.upper() in _NOT_GIVEN else value.strip()
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:

@@ -60,6 +60,7 @@ _PROJECT: dict[str, tuple[Callable[[RuleEntry], Columns], Params]] = {
     ),
     "grant-ceiling": (project.grant_ceiling, {"max": (p.amount, True)}),
     "grant-floor": (project.grant_floor, {"min": (p.amount, True)}),
+    "min-sports": (project.min_sports, {"min": (p.amount, True)}),
     "lump-sum": (project.lump_sum, {"values": (p.list_of(p.positive, "amounts"), True)}),
     "grant-sum-mismatch": (project.grant_sum, {}),
     "industrial-ecosystem": (project.ecosystem, {}),
@@ -83,6 +84,15 @@ _ROW_PARAMS: dict[str, Params] = {
         "excluded": (p.list_of(p.country, "country codes"), False),
         **_ROLES,
     },
+    "coordinator-country": {
+        "third_countries": (p.boolean, False),
+        "regions": (p.list_of(p.region, "regions"), False),
+        "excluded": (p.list_of(p.country, "country codes"), False),
+    },
+    "coordinator-type": {"allowed": (p.list_of(p.text, "types or categories"), True)},
+    "partner-type": {"allowed": (p.list_of(p.text, "types or categories"), True), **_ROLES},
+    "country-excluded": {"countries": (p.list_of(p.country, "country codes"), True), **_ROLES},
+    "third-country-full-partner": _ROLES,
     "third-country-justification": _ROLES,
     "third-country-not-allowed": _ROLES,
     "eche-required": _ROLES,
@@ -98,6 +108,7 @@ _WHOLE: dict[str, tuple[Evaluator, Params]] = {
         },
     ),
     "duplicate-organisation": (whole.duplicates, {}),
+    "single-region": (whole.single_region, {}),
 }
 
 REGISTRY: dict[str, Unit] = {

@@ -26,7 +26,7 @@ from auditor.core.resources import package_file, shipped_dir
 from auditor.core.yamlfile import YAMLError, read_yaml
 from auditor.normalise.text import match_key
 from auditor.rules.params import check_params
-from auditor.rules.register import Register, load_register
+from auditor.rules.register import Register, load_register, register_digest
 
 # Keys of a rule entry that are not parameters of its check.
 _ENTRY_KEYS = {"rule", "when", "source", "severity", "confirm"}
@@ -135,7 +135,7 @@ class RuleBook:
     eu_members: tuple[tuple[str, int | None, int | None], ...]
     regions: dict[str, Region]
     version: str
-    register: Register
+    eche: Path | None  # the ECHE holders list (None: the one shipped), read when first used
     _aliases: dict[str, str] = field(default_factory=dict)
     _patterns: list[tuple[str, str]] = field(default_factory=list)  # (regex, action)
     _found: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
@@ -220,6 +220,11 @@ class RuleBook:
             schema={"country": pl.String, "from_year": pl.Int64, "until_year": pl.Int64},
             orient="row",
         )
+
+    @property
+    def register(self) -> Register:
+        """The ECHE holders list, parsed the first time a rule reads it (rules/register.py)."""
+        return load_register(self.eche)
 
     def admitted(self, regions: tuple[str, ...], excluded: tuple[str, ...]) -> Admitted:
         """The third countries a limit to ``regions`` admits (see :class:`Admitted`)."""
@@ -442,10 +447,9 @@ def _load_rulebook(extra_dirs: tuple[Path, ...], eche: Path | None) -> RuleBook:
         (shipped_dir("schemas") / f"{name}.yaml").read_text(encoding="utf-8")
         for name in ("partners", "project")
     ]
-    register = load_register(eche)
-    version = _digest([raw_parts, catalogue_text, schemas, register.digest])
+    version = _digest([raw_parts, catalogue_text, schemas, register_digest(eche)])
     return RuleBook(
-        sets=sets, pools=pools, eu_members=eu, regions=regions, version=version, register=register
+        sets=sets, pools=pools, eu_members=eu, regions=regions, version=version, eche=eche
     )
 
 

@@ -14,6 +14,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from auditor.core.findings import FindingDraft
+from auditor.normalise.frames import n
 from auditor.read.model import PKEY, ROW, ProposalSource
 from auditor.validate.schema import OID_OR_PIC, schema
 
@@ -101,6 +102,19 @@ def validate_projects(projects: pl.DataFrame, sources: Mapping[str, ProposalSour
                 sheet=source.project_sheet,
                 cell=source.project_cell("call_year") or source.project_cell("proposal_id"),
                 column="call_year",
+            )
+        )
+    # CBHE given without its strand (actions.md 12): the strand's rules cannot apply.
+    no_strand = projects.filter((pl.col(n("action")) == "CBHE") & pl.col(n("strand")).is_null())
+    for (pkey,) in no_strand.select(PKEY).rows():
+        source = sources[pkey]
+        drafts.setdefault(pkey, []).append(
+            FindingDraft(
+                "missing-value",
+                params={"variant": "strand"},
+                sheet=source.project_sheet,
+                cell=source.project_cell("strand") or source.project_cell("action"),
+                column="strand",
             )
         )
     cases = _failure_cases(projects, "project")

@@ -19,10 +19,10 @@ from auditor.rules.expressions import value
 from auditor.rules.rulebook import RuleEntry
 
 
-def _draft(name: str, scope: str, shown: Any = None) -> Draft:
+def _draft(name: str, scope: str, what: str, shown: Any = None) -> Draft:
     # The message says how the rule compares, and whom it counted where that
     # is not the usual pool (a "variant" the catalogue may word).
-    params: dict[str, Any] = {"comparison": name}
+    params: dict[str, Any] = {"comparison": name, "what": what}
     if scope != "pool":
         params["variant"] = scope
 
@@ -52,7 +52,7 @@ def count_columns(entry: RuleEntry) -> Columns:
         allowed = [int(v) for v in operand]
         expected: pl.Expr = pl.lit(" / ".join(str(v) for v in allowed))
         passed = measured.is_in(allowed)
-        draft = _draft(name, count.scope, tuple(allowed))
+        draft = _draft(name, count.scope, count.what, tuple(allowed))
     else:
         expected = value(operand).cast(pl.Int64)
         passed = {
@@ -60,7 +60,7 @@ def count_columns(entry: RuleEntry) -> Columns:
             "max": measured <= expected,
             "exactly": measured == expected,
         }[name]
-        draft = _draft(name, count.scope)
+        draft = _draft(name, count.scope, count.what)
     if count.per is not None:
         passed = passed.fill_null(measured.is_null())
     return Columns(measured, expected, passed, scope=COMPLETE, clear=CLEAR, draft=draft)

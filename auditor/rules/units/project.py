@@ -68,6 +68,12 @@ def grant_floor(entry: RuleEntry) -> Columns:
     return Columns(measured, floor, measured >= floor)
 
 
+def min_sports(entry: RuleEntry) -> Columns:
+    measured = pl.col(n("number_of_sports"))
+    minimum = value(entry.params["min"]).cast(pl.Int64)
+    return Columns(measured, minimum, (measured >= minimum).fill_null(False))
+
+
 def lump_sum(entry: RuleEntry) -> Columns:
     sums = [float(v) for v in entry.params["values"]]
     measured = pl.col("requested_grant_eur")

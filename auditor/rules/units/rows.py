@@ -14,6 +14,7 @@ import polars as pl
 
 from auditor.core.findings import FindingDraft
 from auditor.normalise.frames import n
+from auditor.normalise.vocabulary import categories
 from auditor.read.model import PKEY, ROW
 from auditor.rules.context import ALL_ROLES, Context
 from auditor.rules.register import Register, code_key
@@ -57,10 +58,77 @@ def roles(entry: RuleEntry, default: tuple[str, ...]) -> list[str]:
 # is neither in nor out (aggregate: in_pool_unsure).
 OUTSIDE = ~pl.col("in_pool") & ~pl.col("in_pool_unsure") & pl.col(n("country")).is_not_null()
 
+
+def _coordinator_outside(entry: RuleEntry, book: RuleBook) -> pl.Expr:
+    """A coordinator from a country that may not coordinate the action.
+
+    The pool may coordinate, and where the action says so also any third
+    country (``third_countries: true``) or those of some regions
+    (``regions``); ``excluded`` countries never (CB-YOU 2024: AM, AZ).
+    """
+    country = pl.col(n("country"))
+    allowed = ~OUTSIDE
+    if entry.params.get("third_countries"):
+        allowed = allowed | country.is_not_null()
+    elif "regions" in entry.params:
+        admitted = book.admitted(tuple(str(r) for r in entry.params["regions"]), ())
+        allowed = allowed | country.is_in(sorted(admitted.confirmed))
+    refused = country.is_in([str(c) for c in entry.params.get("excluded", [])])
+    return (pl.col(n("role")) == "coordinator") & country.is_not_null() & (~allowed | refused)
+
+
+def _types_of(entry: RuleEntry) -> list[str]:
+    group = categories()
+    return [code for name in entry.params["allowed"] for code in group.get(name, (name,))]
+
+
+def _type_not_allowed(entry: RuleEntry, default_roles: tuple[str, ...]) -> pl.Expr:
+    kind = pl.col(n("organisation_type"))
+    return (
+        pl.col(n("role")).is_in(roles(entry, default_roles))
+        & kind.is_not_null()
+        & ~kind.is_in(_types_of(entry))
+    )
+
+
+def _type_params(row: dict[str, Any]) -> dict[str, Any]:
+    return {"type": row[n("organisation_type")], "vocabulary": "organisation_type"}
+
+
 ROW_RULES: dict[str, RowRule] = {
-    "coordinator-country": RowRule(
-        failing=lambda e, book: (pl.col(n("role")) == "coordinator") & OUTSIDE,
+    "coordinator-country": RowRule(failing=_coordinator_outside, column="country"),
+    "coordinator-type": RowRule(
+        failing=lambda e, book: _type_not_allowed(e, ("coordinator",)),
+        column="organisation_type",
+        params=_type_params,
+        expected=lambda row: tuple(row["_allowed"]),
+    ),
+    "partner-type": RowRule(
+        failing=lambda e, book: _type_not_allowed(e, ("coordinator", "partner", "affiliated")),
+        column="organisation_type",
+        params=_type_params,
+        expected=lambda row: tuple(row["_allowed"]),
+    ),
+    "country-excluded": RowRule(
+        failing=lambda e, book: (
+            pl.col(n("role")).is_in(roles(e, ALL_ROLES))
+            & pl.col(n("country")).is_in([str(c) for c in e.params["countries"]])
+        ),
         column="country",
+    ),
+    "third-country-full-partner": RowRule(
+        failing=lambda e, book: (
+            OUTSIDE & pl.col(n("role")).is_in(roles(e, ("partner", "affiliated")))
+        ),
+        column="role",
+    ),
+    "mono-beneficiary-grant": RowRule(
+        failing=lambda e, book: (
+            (pl.col(n("role")) != "coordinator")
+            & (pl.col(n("requested_grant_eur")).fill_null(0) > 0)
+        ),
+        column="requested_grant_eur",
+        value_column=n("requested_grant_eur"),
     ),
     "third-country-justification": RowRule(
         failing=lambda e, book: (
@@ -200,6 +268,7 @@ def row_findings(
     """The findings of a row rule's failing rows (ordered by proposal and row), counted."""
     spec = ROW_RULES[entry.rule]
     extra = {
+        "_allowed": [str(a) for a in entry.params.get("allowed", [])],
         "_from_year": entry.params.get("from_year"),
         "_list_date": ctx.book.register.date,
         "_regions": tuple(str(r) for r in entry.params.get("regions", ["1", "2", "3"])),
@@ -227,7 +296,7 @@ def row_findings(
                 cell=cell,
                 column=column,
                 value=row[spec.value_column or column],
-                expected=spec.expected(row) if spec.expected else None,
+                expected=spec.expected({**row, **extra}) if spec.expected else None,
             ),
         )
     return counts
@@ -245,7 +314,11 @@ def failing_rows(
     }
     partners = ctx.aggregates.partners.lazy()
     if any(ROW_RULES[e.rule].register for e in entries.values()):
-        partners = _with_register(partners, ctx.book.register)
+        # Joined once per batch, whichever rule sets read the register.
+        if "registered" not in ctx.derived:
+            registered = _with_register(partners, ctx.book.register).collect()
+            ctx.derived["registered"] = registered
+        partners = ctx.derived["registered"].lazy()
     rows = (
         partners.join(masks.lazy(), on=PKEY, how="inner")
         .with_columns(expression.alias(f"_f{i}") for i, expression in failing.items())

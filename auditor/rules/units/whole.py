@@ -160,3 +160,53 @@ def duplicates(ctx: Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
             )
     for pkey in scope.get_column(PKEY).to_list():
         ctx.check(pkey, ruleset, entry, counts.get(pkey, 0) == 0, counts.get(pkey, 0), 0)
+
+
+def single_region(ctx: Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
+    """The third-country full partners all come from one region (CB-YOU 2024).
+
+    A country's region is the numbered region that lists it (a window such as
+    5a is part of its region); a country in no region has its own finding.
+    """
+    region_of = {
+        country: region.id
+        for region in ctx.book.regions.values()
+        if region.id.isdigit()
+        for country in region.countries
+    }
+    scope = complete(rows).select(PKEY)
+    third = (
+        ctx.aggregates.partners.join(scope, on=PKEY, how="semi")
+        .filter(
+            pl.col(n("role")).is_in(COUNTING_ROLES)
+            & ~pl.col("in_pool")
+            & ~pl.col("in_pool_unsure")
+            & pl.col(n("country")).is_not_null()
+        )
+        .sort(PKEY, ROW)
+    )
+    seen: dict[str, dict[str, int]] = {}
+    for pkey, country, row in third.select(PKEY, n("country"), ROW).rows():
+        region = region_of.get(country)
+        if region is not None:
+            seen.setdefault(pkey, {}).setdefault(region, row)
+    for pkey in scope.get_column(PKEY).to_list():
+        regions = seen.get(pkey, {})
+        ctx.check(pkey, ruleset, entry, len(regions) <= 1, len(regions), 1)
+        if len(regions) > 1:
+            table = ctx.sources[pkey].partners
+            second_row = sorted(regions.values())[1]
+            ctx.finding(
+                pkey,
+                ruleset,
+                entry,
+                FindingDraft(
+                    entry.rule,
+                    params={"regions": ", ".join(sorted(regions, key=regions.__getitem__))},
+                    sheet=table.sheet if table else None,
+                    cell=table.cell("country", second_row) if table else None,
+                    column="country",
+                    value=len(regions),
+                    expected=1,
+                ),
+            )
