@@ -39,7 +39,9 @@ def read_yaml(path: Path) -> Any:
     if len(data) > MAX_YAML_BYTES:
         raise UnsafeYAML(f"the file is larger than {MAX_YAML_BYTES // 1_000_000} MB")
     text = data.decode("utf-8")
-    for event in yaml.parse(text, Loader=_LOADER):
+    # An anchor needs "&" and an alias "*": without either, there is none to look for.
+    events = yaml.parse(text, Loader=_LOADER) if "&" in text or "*" in text else ()
+    for event in events:
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             line = event.start_mark.line + 1 if event.start_mark else "?"
             raise UnsafeYAML(
