@@ -1473,17 +1473,27 @@ def fill_template(template: Path, target: Path, filled: Mapping[str, Any], lang:
         code = shown[name].lookup(value)
         return shown[name].label(code, lang) if code else value
 
-    for offset, key in enumerate(project_rows()):
+    from auditor.core.tables import table_spec
+
+    # The template shows the fields of its action only: each is found by its label.
+    spec = table_spec("project")
+    row_of = {
+        project.cell(row, 1).value: row for row in range(PROJECT_FIRST_ROW, project.max_row + 1)
+    }
+    for key in project_rows():
         value = filled["project"].get(key)
         if value is None or key == "action":
             continue  # the template fills in the action itself
+        row = row_of.get(spec.columns[key].label(lang))
+        if row is None:
+            raise ValueError(f"the template has no field {key!r} to fill in")
         if key in ("partnership_type", "industrial_ecosystem"):
             value = label(key, str(value))
         elif key in ("duration_months", "call_year") and str(value).isdigit():
             value = int(value)
         elif key == "requested_grant_eur" and str(value).replace(".", "", 1).isdigit():
             value = float(value)
-        put(project, PROJECT_FIRST_ROW + offset, 2, value)
+        put(project, row, 2, value)
     for number, row in enumerate(filled["partners"]):
         for offset, key in enumerate(partner_columns()):
             value = row.get(key)

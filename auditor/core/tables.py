@@ -29,6 +29,9 @@ class ColumnSpec:
     check: str | None  # check kind: vocabulary, pattern, whole, amount, year, datetime, ...
     check_params: dict[str, Any]
     help: dict[str, str]  # what to fill in (the template's input messages)
+    # Where the applicant's template shows the field: for every action (None),
+    # or where one of these rules applies or for these actions (``shown_for``).
+    shown_for: dict[str, tuple[str, ...]] | None = None
 
     def label(self, lang: str = "en") -> str:
         return self.labels.get(lang) or self.labels["en"]
@@ -90,6 +93,11 @@ def _column(key: str, data: dict[str, Any]) -> ColumnSpec:
         check=kind,
         check_params=params,
         help={lang: str(text) for lang, text in (data.get("help") or {}).items()},
+        shown_for=(
+            {k: tuple(str(v) for v in values) for k, values in data["shown_for"].items()}
+            if "shown_for" in data
+            else None
+        ),
     )
 
 

@@ -225,7 +225,9 @@ def _validation(sheet: Any, column: ColumnSpec, lang: str, cells: str, **kind: A
     sheet.add_data_validation(validation)
 
 
-def _project_sheet(sheet: Any, action: str, lists: _Lists, lang: str) -> dict[str, str]:
+def _project_sheet(
+    sheet: Any, action: str, shown: list[str], lists: _Lists, lang: str
+) -> dict[str, str]:
     spec = table_spec("project")
     put(sheet, 1, 1, t("template.field", lang)).font = HEADER_FONT
     put(sheet, 1, 2, t("template.value", lang)).font = HEADER_FONT
@@ -261,7 +263,7 @@ def _project_sheet(sheet: Any, action: str, lists: _Lists, lang: str) -> dict[st
         "start_date": {"type": "date", "operator": "greaterThan", "formula1": "36526"},
         "submitted_at": {"type": "date", "operator": "greaterThan", "formula1": "36526"},
     }
-    for offset, key in enumerate(project_rows()):
+    for offset, key in enumerate(shown):
         row = PROJECT_FIRST_ROW + offset
         column = spec.columns[key]
         label = put(sheet, row, 1, column.label(lang))
@@ -273,8 +275,30 @@ def _project_sheet(sheet: Any, action: str, lists: _Lists, lang: str) -> dict[st
             cell.number_format = formats[key]
         cells[key] = cell.coordinate
         _validation(sheet, column, lang, cell.coordinate, **kinds.get(key, {}))
-    put(sheet, PROJECT_FIRST_ROW + project_rows().index("action"), 2, action)
+    put(sheet, PROJECT_FIRST_ROW + shown.index("action"), 2, action)
     return cells
+
+
+def shown_fields(book: RuleBook, action: str) -> list[str]:
+    """The Project fields the template of ``action`` shows: every field for every
+    action, and the others where a rule that reads them applies (schemas/project.yaml
+    ``shown_for``): no Industrial ecosystem field on a school partnership."""
+    spec = table_spec("project")
+    ruleset = book.ruleset_of(action)
+    entries = [
+        e for s in (*book.universal_sets(), *([ruleset] if ruleset else [])) for e in s.entries
+    ]
+    rules = {e.rule for e in entries if _applies(e, action)}
+    shown = []
+    for key in project_rows():
+        condition = spec.columns[key].shown_for
+        if (
+            condition is None
+            or rules & set(condition.get("rules", ()))
+            or action in condition.get("actions", ())
+        ):
+            shown.append(key)
+    return shown
 
 
 def _partners_sheet(sheet: Any, lists: _Lists, lang: str) -> None:
@@ -492,7 +516,7 @@ def build_template(book: RuleBook, action_text: str, lang: str, file: str = "FIL
     lists_sheet = workbook.create_sheet("Lists")  # the formulas refer to it by this name
     lists = _lists(workbook, lists_sheet, book, ruleset, lang)
     lists_sheet.sheet_state = "hidden"
-    cells = _project_sheet(project, action, lists, lang)
+    cells = _project_sheet(project, action, shown_fields(book, action), lists, lang)
     _partners_sheet(partners, lists, lang)
     _panel(project, _panel_lines(book, ruleset, action, lang), cells, lang)
     autosize(project, {1: 30, 2: 46, 3: 4, 4: 4, 5: 34, 6: 10, 7: 10, 8: 16})

@@ -57,9 +57,9 @@ def _positive_amount(value: Any) -> bool:
     return _number(value) and value >= 0
 
 
-def list_of(item: Check, what: str) -> Check:
+def list_of(item: Check, what: str, empty: bool = False) -> Check:
     def check(value: Any) -> str | None:
-        if not isinstance(value, list) or not value:
+        if not isinstance(value, list) or not (value or empty):
             return f"a list of {what}"
         for entry in value:
             if item(entry) is not None:

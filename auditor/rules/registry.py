@@ -81,7 +81,8 @@ _ROW_PARAMS: dict[str, Params] = {
     "third-country-region": {
         "from_year": (p.year, False),
         "regions": (p.list_of(p.region, "regions"), False),
-        "excluded": (p.list_of(p.country, "country codes"), False),
+        # Belarus unless said otherwise; [] where an action excludes none.
+        "excluded": (p.list_of(p.country, "country codes", empty=True), False),
         **_ROLES,
     },
     "coordinator-country": {

@@ -1,0 +1,91 @@
+"""Actions 9-17 and KA229 (issue 13): the cases an independent review of the rule
+data found misjudged, each a verdict that was wrong before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Judge
+
+
+def _fired(judge_specs: Judge, spec: dict[str, object]) -> dict[str, str]:
+    result = judge_specs(spec)
+    return {f.rule: str(f.severity) for p in result.proposals for f in p.findings}
+
+
+@pytest.mark.parametrize(
+    ("spec", "rule", "severity"),
+    [
+        # A third-country coordinator is under the region limit too (before: eligible).
+        (
+            {
+                "base": "cb-you",
+                "project": {"call_year": 2025, "submitted_at": None},
+                "partners": [
+                    "coordinator|US|NGO",
+                    "partner|NL|NGO",
+                    "partner|UA|NGO",
+                    "partner|MD|NGO",
+                ],
+            },
+            "third-country-region",
+            "error",
+        ),
+        (
+            {
+                "base": "cbhe-s1",
+                "partners": [
+                    "coordinator|US|HEI",
+                    "partner|NL|HEI",
+                    "partner|BE|HEI",
+                    "partner|GE|HEI",
+                    "partner|GE|HEI",
+                ],
+            },
+            "third-country-region",
+            "error",
+        ),
+        # Belarus is excluded only where a source says so (before: an error in CB-VET).
+        ({"base": "cb-vet", "add": ["partner|BY|VET"]}, "third-country-region", None),
+        # CBHE 2023: EUR 200,000 to 1,000,000, every strand (before: no ceiling).
+        (
+            {
+                "base": "cbhe-s1",
+                "project": {
+                    "action": "CBHE-S3",
+                    "call_year": 2023,
+                    "duration_months": 48,
+                    "requested_grant_eur": 3000000,
+                    "submitted_at": "2023-02-10 10:00",
+                },
+            },
+            "grant-ceiling",
+            "error",
+        ),
+        # EMDM counts the HEIs it names, paid or not (before: two pool countries
+        # missing when the partner HEIs were associated).
+        (
+            {
+                "base": "emdm",
+                "project": {"call_year": 2023, "requested_grant_eur": 55000, "submitted_at": None},
+                "partners": [
+                    "coordinator|NL|HEI|grant=55000",
+                    "associated|BE|HEI",
+                    "associated|CA|HEI",
+                ],
+            },
+            "min-countries",
+            None,
+        ),
+        # A date without its hour is a warning (before: an error at 17:00).
+        (
+            {"base": "emjm", "project": {"call_year": 2022, "submitted_at": "2022-02-16 18:00"}},
+            "deadline",
+            "warning",
+        ),
+    ],
+)
+def test_reviewed_cases(
+    judge_specs: Judge, spec: dict[str, object], rule: str, severity: str | None
+) -> None:
+    assert _fired(judge_specs, spec).get(rule) == severity
