@@ -89,3 +89,43 @@ def test_reviewed_cases(
     judge_specs: Judge, spec: dict[str, object], rule: str, severity: str | None
 ) -> None:
     assert _fired(judge_specs, spec).get(rule) == severity
+
+
+@pytest.mark.parametrize(
+    ("topic", "country", "expected"),
+    [
+        # A regional topic admits its own region only (before: any of Regions 1-3).
+        ("ERASMUS-YOUTH-2025-CB-SMC", "UA", "error"),  # Region 2 in a Region 3 topic
+        ("ERASMUS-YOUTH-2025-CB-SMC", "TN", None),
+        ("ERASMUS-YOUTH-2025-CB-NE", "UA", None),
+        ("ERASMUS-YOUTH-2025-CB-NE", "AL", "error"),
+    ],
+)
+def test_a_regional_topic_admits_its_region(
+    judge_specs: Judge, topic: str, country: str, expected: str | None
+) -> None:
+    spec = {
+        "base": "cb-you",
+        "project": {"action": topic, "call_year": 2025, "submitted_at": None},
+        "partners": [
+            "coordinator|NL|NGO",
+            "partner|BE|YOUTH",
+            f"partner|{country}|NGO",
+            f"partner|{country}|YOUTH",
+        ],
+    }
+    assert _fired(judge_specs, spec).get("third-country-region") == expected
+
+
+def test_the_topic_id_field_names_the_topic(judge_specs: Judge) -> None:
+    """The Topic ID field says the topic where the action is given as its key."""
+    spec = {
+        "base": "cb-vet",
+        "project": {
+            "call_year": 2025,
+            "submitted_at": None,
+            "topic_id": "ERASMUS-EDU-2025-CB-VET-SSA",
+        },
+    }
+    # UA and MD (Region 2) in a Sub-Saharan Africa topic (Region 9).
+    assert _fired(judge_specs, spec).get("third-country-region") == "error"

@@ -114,7 +114,7 @@ def aggregate(
     (pool, country, from_year, until_year), ``eu_members`` (country,
     from_year, until_year).
     """
-    context = proposals.select(PKEY, "pool", "year")
+    context = proposals.select(PKEY, "pool", "year", n("topic_region"))
     rows = partners.join(context, on=PKEY, how="left").with_columns(organisation_identity(partners))
     rows = _flag_membership(rows, pools, ["pool"], "in_pool")
     rows = _flag_membership(rows, eu_members, [], "is_eu")

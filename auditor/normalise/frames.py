@@ -102,6 +102,20 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 
 
+# Regional call topics (ka2-other-actions.md 12-14): ...-CB-VET-NE, ...-CB-SMC,
+# ...-CBHE-REGION-3. The suffix names the one region the topic admits.
+_TOPIC_REGIONS = {"WB": "1", "NE": "2", "SMC": "3", "SSA": "9", "LA": "10", "CA": "11"}
+_TOPIC = re.compile(r"-(?:REGION-(\d{1,2})|(WB|NE|SMC|SSA|LA|CA))\s*$", re.IGNORECASE)
+
+
+def topic_region(text: str | None) -> str | None:
+    """The region a regional call topic admits, or None (no topic, or not regional)."""
+    match = _TOPIC.search(text or "")
+    if match is None:
+        return None
+    return match.group(1) or _TOPIC_REGIONS[match.group(2).upper()]
+
+
 def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.DataFrame:
     """Clean the project fields and add the ``n__`` columns and ``year``, the effective call year.
 
@@ -130,6 +144,7 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
             n("partnership_type"),
             n("strand"),
             n("number_of_sports"),
+            n("topic_region"),
             "year",
         )
     }
@@ -169,6 +184,7 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
         )
         columns[n("strand")].append(strand)
         columns[n("number_of_sports")].append(parse_whole(row.get("number_of_sports")))
+        columns[n("topic_region")].append(topic_region(row.get("topic_id") or row["action"]))
         columns["year"].append(effective)
     moment = pl.Datetime("us", "UTC")
     return frame.with_columns(
@@ -185,5 +201,6 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
         pl.Series(n("partnership_type"), columns[n("partnership_type")], dtype=pl.String),
         pl.Series(n("strand"), columns[n("strand")], dtype=pl.Int64),
         pl.Series(n("number_of_sports"), columns[n("number_of_sports")], dtype=pl.Int64),
+        pl.Series(n("topic_region"), columns[n("topic_region")], dtype=pl.String),
         pl.Series("year", columns["year"], dtype=pl.Int64),
     )

@@ -83,6 +83,8 @@ _ROW_PARAMS: dict[str, Params] = {
         "regions": (p.list_of(p.region, "regions"), False),
         # Belarus unless said otherwise; [] where an action excludes none.
         "excluded": (p.list_of(p.country, "country codes", empty=True), False),
+        # A regional call topic (Topic ID, or the action given as it) admits its region only.
+        "topic": (p.boolean, False),
         **_ROLES,
     },
     "coordinator-country": {

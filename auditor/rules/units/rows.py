@@ -43,11 +43,36 @@ class RowRule:
     rule_of: Callable[[dict[str, Any], RuleEntry, RuleBook], str] | None = None
 
 
-def admitted(entry: RuleEntry, book: RuleBook) -> Admitted:
-    """What the entry's region limit admits (``regions``, ``excluded``)."""
+def admitted(entry: RuleEntry, book: RuleBook, topic: str | None = None) -> Admitted:
+    """What the entry's region limit admits (``regions``, ``excluded``); with
+    ``topic: true``, a regional call topic admits its own region only."""
     regions = tuple(str(r) for r in entry.params.get("regions", ["1", "2", "3"]))
+    if topic is not None and entry.params.get("topic"):
+        regions = (topic,)
     excluded = tuple(str(c) for c in entry.params.get("excluded", ["BY"]))
     return book.admitted(regions, excluded)
+
+
+def _topic_of(row: dict[str, Any]) -> str | None:
+    topic: str | None = row.get("_topic") and row[n("topic_region")]
+    return topic
+
+
+def _region_admits(entry: RuleEntry, book: RuleBook) -> pl.Expr:
+    """Whether a row's country is confirmed in a region the limit admits: its
+    topic's region where the entry follows topics and the proposal has one."""
+    country = pl.col(n("country"))
+    usual = country.is_in(sorted(admitted(entry, book).confirmed))
+    if not entry.params.get("topic"):
+        return usual
+    topic = pl.col(n("topic_region"))
+    expression: Any = pl.when(topic.is_null()).then(usual)
+    for region in sorted(book.regions):
+        expression = expression.when(topic == region).then(
+            country.is_in(sorted(admitted(entry, book, region).confirmed))
+        )
+    result: pl.Expr = expression.otherwise(False)
+    return result
 
 
 def roles(entry: RuleEntry, default: tuple[str, ...]) -> list[str]:
@@ -147,17 +172,17 @@ ROW_RULES: dict[str, RowRule] = {
         failing=lambda e, book: (
             OUTSIDE
             & pl.col(n("role")).is_in(roles(e, ("partner", "affiliated")))
-            & ~pl.col(n("country")).is_in(sorted(admitted(e, book).confirmed))
+            & ~_region_admits(e, book)
         ),
         column="country",
         params=lambda row: {
             "country": row[n("country")],
             "from_year": str(row["_from_year"]),
-            "regions": row["_regions"],
+            "regions": _topic_of(row) or row["_regions"],
         },
         rule_of=lambda row, e, book: (
             "third-country-region"
-            if admitted(e, book).certainly_out(row[n("country")])
+            if admitted(e, book, _topic_of(row)).certainly_out(row[n("country")])
             else "region-unconfirmed"
         ),
     ),
@@ -272,11 +297,12 @@ def row_findings(
         "_from_year": entry.params.get("from_year"),
         "_list_date": ctx.book.register.date,
         "_regions": tuple(str(r) for r in entry.params.get("regions", ["1", "2", "3"])),
+        "_topic": bool(entry.params.get("topic")),
     }
     counts: dict[str, int] = {}
     for row in failing:
         pkey = row[PKEY]
-        rule = spec.rule_of(row, entry, ctx.book) if spec.rule_of else entry.rule
+        rule = spec.rule_of({**row, **extra}, entry, ctx.book) if spec.rule_of else entry.rule
         if rule == entry.rule:  # a warning of another rule does not fail this one
             counts[pkey] = counts.get(pkey, 0) + 1
         table = ctx.sources[pkey].partners
