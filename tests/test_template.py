@@ -45,6 +45,8 @@ FAMILIES = {
     "NFPSE": "lump-sum-tier",
     "NFPSE-LS": "min-sports",
     "KA229": "max-organisations",
+    "SPORT-SCP": "priority-required",
+    "SPORT-SSCP": "third-country-not-allowed",
 }
 SHEETS = {
     "en": ["Instructions", "Project", "Partners", "Lists"],
