@@ -51,7 +51,8 @@ from auditor.read.discover import InputFile, discover
 from auditor.read.isolation import load_reader, warm_up
 from auditor.read.model import PKEY, ReadBatch
 from auditor.rules.engine import evaluate
-from auditor.rules.rulebook import RuleBook, load_rulebook
+from auditor.rules.model import RuleBook
+from auditor.rules.rulebook import load_rulebook
 from auditor.state.blobs import pack_content, pack_judged
 
 if TYPE_CHECKING:

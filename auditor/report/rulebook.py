@@ -15,7 +15,7 @@ from auditor.core.errors import ConfigError
 from auditor.read.specs import batch_from_specs, expand, partner_columns
 from auditor.report.i18n import t
 from auditor.rules.expressions import describe
-from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
+from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 
 _SCHEMA_SCOPES = ("file", "row", "batch")
 

@@ -40,7 +40,7 @@ from auditor.report.excel import HEADER_FONT, autosize, put
 from auditor.report.files import write_atomic
 from auditor.report.i18n import t
 from auditor.report.rulebook import describe_params
-from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
+from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 
 ROWS = 60  # empty partner rows in the table
 LAST = PARTNER_HEADER_ROW + ROWS

@@ -21,7 +21,7 @@ from auditor.core.catalogue import catalogue, format_moment
 from auditor.core.findings import FindingDraft, Severity, Value
 from auditor.core.results import RuleCheck
 from auditor.read.model import PKEY, ProposalSource
-from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
+from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 
 ALL_ROLES = ("coordinator", "partner", "associated", "affiliated")
 

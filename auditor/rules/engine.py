@@ -31,8 +31,8 @@ from auditor.rules.context import (
 )
 from auditor.rules.counting import AGGREGATED, measure
 from auditor.rules.expressions import condition
+from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 from auditor.rules.registry import Unit, unit
-from auditor.rules.rulebook import RuleBook, RuleEntry, RuleSet
 from auditor.rules.units.counts import counts_of
 from auditor.rules.units.rows import failing_rows, row_findings
 

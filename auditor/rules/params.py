@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from auditor.core.errors import RulesError
 from auditor.normalise.dates import parse_datetime
 from auditor.normalise.vocabulary import categories
+from auditor.rules.counting import AMONG, PER, SCOPES, WHAT
 from auditor.rules.expressions import FIELDS, OPERATORS
 
 Check = Callable[[Any], str | None]  # None: fine; otherwise what is wrong
@@ -182,8 +182,6 @@ def category(value: Any) -> str | None:
 
 def count_spec(value: Any) -> str | None:
     """``count: {what, scope, categories, among, per}`` (rules/counting.py)."""
-    from auditor.rules.counting import AMONG, PER, SCOPES, WHAT
-
     shape = "a count such as {what: organisations, scope: eligible, categories: [hei]}"
     if not isinstance(value, dict) or not value:
         return shape
@@ -203,27 +201,3 @@ def count_spec(value: Any) -> str | None:
             allowed = ", ".join(str(c) for c in choices[key] if c is not None)
             return f"{shape} ({key} is one of {allowed})"
     return None
-
-
-def check_params(rule: str, params: dict[str, Any], when: Any, where: str) -> None:
-    """Raise RulesError naming ``where`` (file and rule), the parameter and what it must be."""
-    if when is not None:
-        problem = condition(when)
-        if problem is not None:
-            raise RulesError(f"{where} ({rule}): 'when' must be {problem}")
-    from auditor.rules.registry import declared_params
-
-    declared = declared_params(rule)
-    for name, value in params.items():
-        if name not in declared:
-            takes = ", ".join(declared) or "no parameters"
-            raise RulesError(f"{where} ({rule}): unknown parameter {name!r} (it takes {takes})")
-        problem = declared[name][0](value)
-        if problem is not None:
-            raise RulesError(f"{where} ({rule}): {name} must be {problem}, not {value!r}")
-    for name, (_, required) in declared.items():
-        if required and name not in params:
-            raise RulesError(f"{where} ({rule}): the parameter {name!r} is missing")
-    comparisons = ("min", "max", "exactly", "one_of")
-    if "one_of" in declared and not any(c in params for c in comparisons):
-        raise RulesError(f"{where} ({rule}): give one of min, max, exactly or one_of")

@@ -23,7 +23,7 @@ from typing import Any
 from auditor.rules import params as p
 from auditor.rules.context import Columns, Evaluator
 from auditor.rules.counting import DEFAULTS
-from auditor.rules.rulebook import RuleEntry
+from auditor.rules.model import RuleEntry
 from auditor.rules.units import counts, project, rows, whole
 
 Params = dict[str, tuple[p.Check, bool]]

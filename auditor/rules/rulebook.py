@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,12 @@ from auditor.core.errors import RulesError
 from auditor.core.findings import Severity
 from auditor.core.resources import package_file, shipped_dir
 from auditor.core.yamlfile import YAMLError, read_yaml
-from auditor.normalise.text import match_key
-from auditor.rules.params import check_params
-from auditor.rules.register import Register, load_register, register_digest
+from auditor.rules import params
+from auditor.rules.model import Admitted, Pool, Region, RuleBook, RuleEntry, RuleSet
+from auditor.rules.register import register_digest
+from auditor.rules.registry import declared_params, unit
+
+__all__ = ["Admitted", "Pool", "Region", "RuleBook", "RuleEntry", "RuleSet", "load_rulebook"]
 
 # Keys of a rule entry that are not parameters of its check.
 _ENTRY_KEYS = {"rule", "when", "source", "severity", "confirm"}
@@ -34,217 +36,6 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 ALL_ACTIONS = "*"
 # What a rule set's action pattern may be, and how much of a cell it is run on.
 MAX_PATTERN = 500
-MAX_SEARCHED = 500
-
-
-@dataclass(frozen=True, slots=True)
-class RuleEntry:
-    """One rule as an action applies it."""
-
-    rule: str
-    params: dict[str, Any]
-    when: dict[str, Any] | None = None
-    source: str | None = None
-    severity: Severity | None = None
-    # actions.md confidence policy: a value from one secondary source, or
-    # uncertain, is checked as a warning naming the call text to check.
-    confirm: str | None = None
-
-    @property
-    def own_severity(self) -> Severity | None:
-        """The severity the entry sets: its own, or a warning for a value to confirm."""
-        if self.severity is not None:
-            return self.severity
-        return Severity.WARNING if self.confirm else None
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSet:
-    id: str
-    title: dict[str, str]
-    actions: tuple[str, ...]  # empty for the set that applies to every action
-    aliases: dict[str, tuple[str, ...]]
-    patterns: dict[str, str]
-    years: tuple[int, int] | None
-    pool: str | None
-    source: str | None
-    note: dict[str, str]
-    entries: tuple[RuleEntry, ...]
-    path: str
-
-    @property
-    def universal(self) -> bool:
-        return not self.actions
-
-    def text(self, part: str, lang: str) -> str:
-        values: dict[str, str] = getattr(self, part)
-        return values.get(lang) or values.get("en", "")
-
-
-@dataclass(frozen=True, slots=True)
-class Pool:
-    id: str
-    title: dict[str, str]
-    source: str | None
-    members: tuple[tuple[str, int | None, int | None], ...]  # country, from, until
-
-
-@dataclass(frozen=True, slots=True)
-class Region:
-    """A region of third countries not associated to the Programme (pools.yaml)."""
-
-    id: str  # "1" ... "14", and windows such as "5a"
-    title: str
-    countries: tuple[str, ...]
-    confirmed: frozenset[str] | None  # None: every country confirmed
-
-    @property
-    def fully_confirmed(self) -> bool:
-        return self.confirmed is None
-
-    @property
-    def confirmed_countries(self) -> frozenset[str]:
-        return frozenset(self.countries) if self.confirmed is None else self.confirmed
-
-
-@dataclass(frozen=True, slots=True)
-class Admitted:
-    """Which third countries a region limit admits, and how sure that is.
-
-    ``confirmed``: the countries confirmed in an admitted region (and not
-    excluded). A country outside them is certainly out when every admitted
-    region's list is confirmed in full, when the country is confirmed in a
-    region that is not admitted (nor one of its windows: 5 for 5a), or when
-    it is excluded; otherwise only unconfirmed data says where it belongs.
-    """
-
-    confirmed: frozenset[str]
-    complete: bool
-    out: frozenset[str]
-
-    def certainly_out(self, country: str) -> bool:
-        return self.complete or country in self.out
-
-
-@dataclass(slots=True)
-class RuleBook:
-    """Every rule set and pool of a run, with the lookups the stages need."""
-
-    sets: dict[str, RuleSet]
-    pools: dict[str, Pool]
-    eu_members: tuple[tuple[str, int | None, int | None], ...]
-    regions: dict[str, Region]
-    version: str
-    eche: Path | None  # the ECHE holders list (None: the one shipped), read when first used
-    _aliases: dict[str, str] = field(default_factory=dict)
-    _patterns: list[tuple[str, str]] = field(default_factory=list)  # (regex, action)
-    _found: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
-    _by_action: dict[str, RuleSet] = field(default_factory=dict)
-    _admitted: dict[tuple[tuple[str, ...], tuple[str, ...]], Admitted] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for ruleset in self.sets.values():
-            for action in ruleset.actions:
-                if action in self._by_action:
-                    raise RulesError(
-                        f"action {action} is in two rule sets: "
-                        f"{self._by_action[action].id} and {ruleset.id}"
-                    )
-                self._by_action[action] = ruleset
-                self._aliases.setdefault(match_key(action), action)
-            for action, aliases in ruleset.aliases.items():
-                for alias in aliases:
-                    self._aliases.setdefault(match_key(alias), action)
-            for action, pattern in ruleset.patterns.items():
-                self._patterns.append((f"(?i){pattern}", action))
-
-    def lookup_action(self, text: str) -> tuple[str | None, int | None]:
-        """(action key, year named in a topic id) for what a workbook says."""
-        action = self._aliases.get(match_key(text))
-        if action is not None:
-            return action, None
-        found = self._found.get(text)
-        if found is None:
-            if len(self._found) > 10_000:  # the distinct texts of a batch: kept bounded
-                self._found.clear()
-            found = self._found[text] = self._search(text.strip()[:MAX_SEARCHED])
-        return found
-
-    def _search(self, text: str) -> tuple[str | None, int | None]:
-        # Rule sets' patterns run on polars' regex engine (Rust's): its time
-        # is linear in the text, so no pattern can hang a run however it is
-        # written (Python's ``re`` backtracks: ``(a+)+$`` takes for ever).
-        cell = pl.Series([text], dtype=pl.String)
-        for pattern, key in self._patterns:
-            if cell.str.contains(pattern).item():
-                year = None
-                if "(?P<year>" in pattern or "(?<year>" in pattern:
-                    groups = cell.str.extract_groups(pattern).struct.field("year").item()
-                    year = int(groups) if groups and str(groups).isdigit() else None
-                return key, year
-        return None, None
-
-    def ruleset_of(self, action: str | None) -> RuleSet | None:
-        return self._by_action.get(action) if action else None
-
-    @property
-    def actions(self) -> tuple[str, ...]:
-        return tuple(self._by_action)
-
-    def universal_sets(self) -> list[RuleSet]:
-        return [s for s in self.sets.values() if s.universal]
-
-    def action_sets(self) -> list[RuleSet]:
-        return [s for s in self.sets.values() if not s.universal]
-
-    def pool_frame(self) -> pl.DataFrame:
-        rows = [
-            (pool.id, country, start, end)
-            for pool in self.pools.values()
-            for country, start, end in pool.members
-        ]
-        return pl.DataFrame(
-            rows,
-            schema={
-                "pool": pl.String,
-                "country": pl.String,
-                "from_year": pl.Int64,
-                "until_year": pl.Int64,
-            },
-            orient="row",
-        )
-
-    def eu_frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            list(self.eu_members),
-            schema={"country": pl.String, "from_year": pl.Int64, "until_year": pl.Int64},
-            orient="row",
-        )
-
-    @property
-    def register(self) -> Register:
-        """The ECHE holders list, parsed the first time a rule reads it (rules/register.py)."""
-        return load_register(self.eche)
-
-    def admitted(self, regions: tuple[str, ...], excluded: tuple[str, ...]) -> Admitted:
-        """The third countries a limit to ``regions`` admits (see :class:`Admitted`)."""
-        key = (regions, excluded)
-        if key not in self._admitted:
-            chosen = [self.regions[r] for r in regions if r in self.regions]
-            confirmed = {c for region in chosen for c in region.confirmed_countries}
-            windows_of = {r.rstrip("abcdefghijklmnopqrstuvwxyz") for r in regions}
-            out = {
-                country
-                for region in self.regions.values()
-                if region.id not in regions and region.id not in windows_of
-                for country in region.confirmed_countries
-            }
-            self._admitted[key] = Admitted(
-                frozenset(confirmed - set(excluded)),
-                all(region.fully_confirmed for region in chosen),
-                frozenset((out - confirmed) | set(excluded)),
-            )
-        return self._admitted[key]
 
 
 def _load_yaml(path: Path) -> Any:
@@ -259,8 +50,6 @@ def _entry(data: dict[str, Any], where: str) -> RuleEntry:
     known = catalogue().rules
     if name not in known:
         raise RulesError(f"{where}: unknown rule {name!r} (see `auditor rules`)")
-    from auditor.rules.registry import unit  # the units build on this module's types
-
     if unit(name) is None:
         raise RulesError(
             f"{where}: {name} is checked in every workbook as it is read and cannot be "
@@ -272,11 +61,11 @@ def _entry(data: dict[str, Any], where: str) -> RuleEntry:
     for key in ("source", "confirm"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise RulesError(f"{where} ({name}): {key} must be a text")
-    params = {k: v for k, v in data.items() if k not in _ENTRY_KEYS}
-    check_params(name, params, data.get("when"), where)
+    values = {k: v for k, v in data.items() if k not in _ENTRY_KEYS}
+    _check_params(name, values, data.get("when"), where)
     return RuleEntry(
         rule=name,
-        params=params,
+        params=values,
         when=data.get("when"),
         source=data.get("source"),
         severity=Severity(severity) if severity else None,
@@ -465,3 +254,25 @@ def _merge_pools(base: dict[str, Any], extra: Any, path: Path) -> dict[str, Any]
         if key in extra:
             merged[key] = extra[key]
     return merged
+
+
+def _check_params(rule: str, values: dict[str, Any], when: Any, where: str) -> None:
+    """Raise RulesError naming ``where`` (file and rule), the parameter and what it must be."""
+    if when is not None:
+        problem = params.condition(when)
+        if problem is not None:
+            raise RulesError(f"{where} ({rule}): 'when' must be {problem}")
+    declared = declared_params(rule)
+    for name, value in values.items():
+        if name not in declared:
+            takes = ", ".join(declared) or "no parameters"
+            raise RulesError(f"{where} ({rule}): unknown parameter {name!r} (it takes {takes})")
+        problem = declared[name][0](value)
+        if problem is not None:
+            raise RulesError(f"{where} ({rule}): {name} must be {problem}, not {value!r}")
+    for name, (_, required) in declared.items():
+        if required and name not in values:
+            raise RulesError(f"{where} ({rule}): the parameter {name!r} is missing")
+    comparisons = ("min", "max", "exactly", "one_of")
+    if "one_of" in declared and not any(c in values for c in comparisons):
+        raise RulesError(f"{where} ({rule}): give one of min, max, exactly or one_of")

@@ -16,7 +16,7 @@ from auditor.read.model import PKEY
 from auditor.rules.context import CLEAR, COMPLETE, Columns, Context, Draft
 from auditor.rules.counting import Count, balance_of, comparison, count_of
 from auditor.rules.expressions import value
-from auditor.rules.rulebook import RuleEntry
+from auditor.rules.model import RuleEntry
 
 
 def _draft(name: str, scope: str, what: str, shown: Any = None) -> Draft:

@@ -14,7 +14,7 @@ from auditor.normalise.frames import n
 from auditor.read.model import PKEY
 from auditor.rules.context import CLEAR, COMPLETE, Columns, Context
 from auditor.rules.expressions import value
-from auditor.rules.rulebook import RuleEntry
+from auditor.rules.model import RuleEntry
 
 
 def coordinators(entry: RuleEntry) -> Columns:

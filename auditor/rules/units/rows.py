@@ -17,8 +17,8 @@ from auditor.normalise.frames import n
 from auditor.normalise.vocabulary import categories
 from auditor.read.model import PKEY, ROW
 from auditor.rules.context import ALL_ROLES, Context
+from auditor.rules.model import Admitted, RuleBook, RuleEntry, RuleSet
 from auditor.rules.register import Register, code_key
-from auditor.rules.rulebook import Admitted, RuleBook, RuleEntry, RuleSet
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from auditor.normalise.dates import parse_datetime, to_brussels
 from auditor.normalise.frames import n
 from auditor.read.model import PKEY, ROW
 from auditor.rules.context import Context, complete
-from auditor.rules.rulebook import RuleEntry, RuleSet
+from auditor.rules.model import RuleEntry, RuleSet
 
 
 def eqf(ctx: Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFrame) -> None:
