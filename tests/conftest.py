@@ -44,6 +44,12 @@ def judge_specs(book: RuleBook) -> Judge:
     return run
 
 
+def fired(judge_specs: Judge, spec: Mapping[str, Any]) -> dict[str, str]:
+    """Each rule that gave a finding on the proposal ``spec``, with its severity."""
+    result = judge_specs(spec)
+    return {f.rule: str(f.severity) for p in result.proposals for f in p.findings}
+
+
 def rules_of(result: AuditResult) -> set[str]:
     return {f.rule for p in result.proposals for f in p.findings} | {
         f.rule for file in result.files for f in file.findings

@@ -97,27 +97,20 @@ def test_a_new_action_is_a_yaml_file(tmp_path: Path) -> None:
     made = _run("template", "--action", "KA299-DEMO", "--rules", str(rules), "-o", str(template))
     assert made.returncode == 0, made.stderr
 
-    good = tmp_path / "good.xlsx"
-    fill_template(
-        template,
-        good,
-        _proposal(["coordinator|NL|HEI", "partner|DE|HEI", "partner|UA|HEI"], 150000),
-        "en",
-    )
-    checked = _run("check", str(good), "--rules", str(rules))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout.strip().endswith("eligible (0 errors, 0 warnings)")
+    outcomes = {}
+    for name, partners, grant in [
+        ("good", ["coordinator|NL|HEI", "partner|DE|HEI", "partner|UA|HEI"], 150000),
+        ("bad", ["coordinator|NL|HEI", "partner|DE|SCHOOL", "partner|US|HEI"], 200000),
+    ]:
+        filled = tmp_path / f"{name}.xlsx"
+        fill_template(template, filled, _proposal(partners, grant), "en")
+        outcomes[name] = _run("check", str(filled), "--rules", str(rules))
 
-    bad = tmp_path / "bad.xlsx"
-    fill_template(
-        template,
-        bad,
-        _proposal(["coordinator|NL|HEI", "partner|DE|SCHOOL", "partner|US|HEI"], 200000),
-        "en",
-    )
-    checked = _run("check", str(bad), "--rules", str(rules))
-    assert checked.returncode == 1
-    lines = checked.stdout
+    good, bad = outcomes["good"], outcomes["bad"]
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.strip().endswith("eligible (0 errors, 0 warnings)")
+    assert bad.returncode == 1
+    lines = bad.stdout
     assert "min-organisations error" in lines and ": 2; at least 3 required." in lines
     assert "min-third-country-organisations" not in lines  # the US HEI is a third country
     assert "third-country-region error United States" in lines

@@ -19,7 +19,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from auditor.api import judge
@@ -122,8 +122,7 @@ def test_a_code_the_list_does_not_hold_is_a_warning_naming_the_list_date(
 ) -> None:
     code = re.sub(r"\d+$", str(serial), row["Erasmus Code"].replace("\u00a0", " "))
     listed = {r["Erasmus Code"].replace("\u00a0", "").replace(" ", "") for r in SHIPPED}
-    if code.replace(" ", "") in listed:
-        return  # that serial exists: not the case under test
+    assume(code.replace(" ", "") not in listed)  # that serial exists: another case
     result = judge_specs(_spec(_hei(row, code)))
     (finding,) = _findings(result, "eche-not-found")
     assert str(finding.severity) == "warning" and finding.column == "erasmus_code"

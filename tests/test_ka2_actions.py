@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Judge
-
-
-def _fired(judge_specs: Judge, spec: dict[str, object]) -> dict[str, str]:
-    result = judge_specs(spec)
-    return {f.rule: str(f.severity) for p in result.proposals for f in p.findings}
+from tests.conftest import Judge, fired
 
 
 @pytest.mark.parametrize(
@@ -88,7 +83,7 @@ def _fired(judge_specs: Judge, spec: dict[str, object]) -> dict[str, str]:
 def test_reviewed_cases(
     judge_specs: Judge, spec: dict[str, object], rule: str, severity: str | None
 ) -> None:
-    assert _fired(judge_specs, spec).get(rule) == severity
+    assert fired(judge_specs, spec).get(rule) == severity
 
 
 @pytest.mark.parametrize(
@@ -114,7 +109,7 @@ def test_a_regional_topic_admits_its_region(
             f"partner|{country}|YOUTH",
         ],
     }
-    assert _fired(judge_specs, spec).get("third-country-region") == expected
+    assert fired(judge_specs, spec).get("third-country-region") == expected
 
 
 def test_the_topic_id_field_names_the_topic(judge_specs: Judge) -> None:
@@ -128,4 +123,17 @@ def test_the_topic_id_field_names_the_topic(judge_specs: Judge) -> None:
         },
     }
     # UA and MD (Region 2) in a Sub-Saharan Africa topic (Region 9).
-    assert _fired(judge_specs, spec).get("third-country-region") == "error"
+    assert fired(judge_specs, spec).get("third-country-region") == "error"
+
+
+def test_cbhe_reads_its_strand(judge_specs: Judge) -> None:
+    """CBHE with its Strand is that strand's action; without, the strand is missing
+    (schemas/project.yaml required_for) and the strand's rules do not apply."""
+    with_strand = {"base": "cbhe-s1", "project": {"action": "CBHE", "strand": 1}}
+    assert fired(judge_specs, with_strand) == {}
+    without = judge_specs({"base": "cbhe-s1", "project": {"action": "CBHE"}})
+    (finding,) = [f for p in without.proposals for f in p.findings]
+    assert (finding.rule, finding.column) == ("missing-value", "strand")
+    assert "duration" not in fired(
+        judge_specs, {**with_strand, "project": {"action": "CBHE", "duration_months": 30}}
+    )

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Judge, rules_of
+from tests.conftest import Judge, fired, rules_of
 
 
 def _ka201(year: int, partners: list[str]) -> dict[str, object]:
@@ -89,11 +89,6 @@ def test_iso_forms_gr_and_gb_in_erasmus_codes_are_their_countries(
     assert "erasmus-code-country" not in rules_of(result)
 
 
-def _fired(judge_specs: Judge, spec: dict[str, object]) -> dict[str, str]:
-    result = judge_specs(spec)
-    return {f.rule: str(f.severity) for p in result.proposals for f in p.findings}
-
-
 @pytest.mark.parametrize(
     ("spec", "rule", "severity"),
     [
@@ -153,7 +148,7 @@ def _fired(judge_specs: Judge, spec: dict[str, object]) -> dict[str, str]:
 def test_v2_rule_changes(
     judge_specs: Judge, spec: dict[str, object], rule: str, severity: str | None
 ) -> None:
-    assert _fired(judge_specs, spec).get(rule) == severity
+    assert fired(judge_specs, spec).get(rule) == severity
 
 
 def test_sector_skills_alliances_check_the_coordinators_country(judge_specs: Judge) -> None:
@@ -172,7 +167,7 @@ def test_sector_skills_alliances_check_the_coordinators_country(judge_specs: Jud
             "partner|DE|PUBLIC_BODY",
         ],
     }
-    assert _fired(judge_specs, spec).get("coordinator-country") == "error"
+    assert fired(judge_specs, spec).get("coordinator-country") == "error"
 
 
 @pytest.mark.parametrize(
@@ -192,7 +187,7 @@ def test_youth_strategic_partnerships_durations_by_call_year(
         },
         "partners": ["coordinator|NL|YOUTH", "partner|BE|NGO"],
     }
-    assert ("duration" in _fired(judge_specs, spec)) == fires
+    assert ("duration" in fired(judge_specs, spec)) == fires
 
 
 @pytest.mark.parametrize(
@@ -234,8 +229,8 @@ def test_affiliated_entities_meet_the_country_limits_of_full_partners(
 ) -> None:
     """Whatever limits a full partner's country limits an affiliated entity's:
     the same row as a full partner and as an affiliated entity gets the same rule."""
-    as_partner = _fired(judge_specs, {**spec, "add": [f"partner|{country}|NGO"]})
-    as_affiliated = _fired(judge_specs, {**spec, "add": [f"affiliated|{country}|NGO"]})
+    as_partner = fired(judge_specs, {**spec, "add": [f"partner|{country}|NGO"]})
+    as_affiliated = fired(judge_specs, {**spec, "add": [f"affiliated|{country}|NGO"]})
     assert rule in as_partner
     assert as_affiliated.get(rule) == as_partner[rule]
 
@@ -243,7 +238,7 @@ def test_affiliated_entities_meet_the_country_limits_of_full_partners(
 def test_the_coordinator_country_rule_is_not_an_affiliated_entitys(judge_specs: Judge) -> None:
     """coordinator-country aside: it asks where the coordinator is, not its affiliates."""
     spec = {"base": "knowledge-alliance", "add": ["affiliated|US|NGO|justification=Unique lab"]}
-    assert "coordinator-country" not in _fired(judge_specs, spec)
+    assert "coordinator-country" not in fired(judge_specs, spec)
 
 
 # Each rule that version 2 changed or added, and the words of its v2 source.
@@ -299,9 +294,9 @@ def test_a_call_year_not_known_leaves_the_rules_that_need_it_unjudged(judge_spec
 def test_sector_skills_alliances_compose_every_country_involved(judge_specs: Judge) -> None:
     """SSA: "in every country involved" (partner countries too); CoVE: each pool
     country involved. Before: a US VET provider alone passed in an SSA."""
-    fired = _fired(judge_specs, {"base": "sector-skills-alliance", "add": ["partner|US|VET"]})
-    assert fired.get("per-country-composition") == "error"
-    cove = _fired(
+    ssa = fired(judge_specs, {"base": "sector-skills-alliance", "add": ["partner|US|VET"]})
+    assert ssa.get("per-country-composition") == "error"
+    cove = fired(
         judge_specs,
         {"base": "cove", "add": ["partner|US|VET|justification=Unique testing lab"]},
     )
@@ -309,7 +304,7 @@ def test_sector_skills_alliances_compose_every_country_involved(judge_specs: Jud
 
 
 @pytest.mark.parametrize(
-    ("year", "fired"),
+    ("year", "expected"),
     [
         # Serbia is a programme country from the 2019 call: with the year not
         # known, nothing that hangs on it is judged (before: Serbia counted).
@@ -319,7 +314,7 @@ def test_sector_skills_alliances_compose_every_country_involved(judge_specs: Jud
     ],
 )
 def test_a_membership_of_some_years_with_the_call_year_not_known(
-    judge_specs: Judge, year: int | None, fired: set[str]
+    judge_specs: Judge, year: int | None, expected: set[str]
 ) -> None:
     spec = {
         "base": "strategic-partnership",
@@ -327,8 +322,8 @@ def test_a_membership_of_some_years_with_the_call_year_not_known(
         "project": {"action": "KA202", "call_year": year, "partnership_type": None},
         "partners": ["coordinator|NL|VET", "partner|BE|VET", "partner|RS|VET"],
     }
-    found = set(_fired(judge_specs, spec)) - {"missing-value"}
-    assert found == fired
+    found = set(fired(judge_specs, spec)) - {"missing-value"}
+    assert found == expected
 
 
 def test_a_late_fraction_of_a_second_reads_as_late(judge_specs: Judge) -> None:

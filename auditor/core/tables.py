@@ -32,6 +32,8 @@ class ColumnSpec:
     # Where the applicant's template shows the field: for every action (None),
     # or where one of these rules applies or for these actions (``shown_for``).
     shown_for: dict[str, tuple[str, ...]] | None = None
+    # Actions for which the field is required although it is optional elsewhere.
+    required_for: tuple[str, ...] = ()
 
     def label(self, lang: str = "en") -> str:
         return self.labels.get(lang) or self.labels["en"]
@@ -98,6 +100,7 @@ def _column(key: str, data: dict[str, Any]) -> ColumnSpec:
             if "shown_for" in data
             else None
         ),
+        required_for=tuple(str(a) for a in data.get("required_for", ())),
     )
 
 

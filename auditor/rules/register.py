@@ -68,9 +68,6 @@ class Register:
     origin: str  # the file's name, for messages and the rules version
     digest: str  # of the content: a new list means new judgements
 
-    def by_code(self) -> pl.DataFrame:
-        return self.frame
-
     def by_identifier(self, column: str) -> pl.DataFrame:
         """Code per OID (or PIC), for identifiers the list gives to one institution only."""
         key = f"eche_{column}"

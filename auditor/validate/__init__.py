@@ -14,6 +14,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from auditor.core.findings import FindingDraft
+from auditor.core.tables import table_spec
 from auditor.normalise.frames import n
 from auditor.read.model import PKEY, ROW, ProposalSource
 from auditor.validate.schema import OID_OR_PIC, schema
@@ -92,31 +93,25 @@ def validate_projects(projects: pl.DataFrame, sources: Mapping[str, ProposalSour
         return drafts
     # No call year written, and none to read from the proposal ID or the date:
     # the pools of 2014-2020 actions and the later region rules depend on it.
-    no_year = projects.filter(pl.col("year").is_null() & pl.col("call_year").is_null())
-    for (pkey,) in no_year.select(PKEY).rows():
-        source = sources[pkey]
-        drafts.setdefault(pkey, []).append(
-            FindingDraft(
-                "missing-value",
-                params={"variant": "call-year"},
-                sheet=source.project_sheet,
-                cell=source.project_cell("call_year") or source.project_cell("proposal_id"),
-                column="call_year",
+    missing = [(pl.col("year").is_null() & pl.col("call_year").is_null(), "call_year", "call-year")]
+    # A field some actions require (schemas/project.yaml required_for): CBHE's strand.
+    missing += [
+        (pl.col(n("action")).is_in(spec.required_for) & pl.col(n(name)).is_null(), name, name)
+        for name, spec in table_spec("project").columns.items()
+        if spec.required_for
+    ]
+    for condition, field, wording in missing:
+        for (pkey,) in projects.filter(condition).select(PKEY).rows():
+            source = sources[pkey]
+            drafts.setdefault(pkey, []).append(
+                FindingDraft(
+                    "missing-value",
+                    params={"variant": wording},
+                    sheet=source.project_sheet,
+                    cell=source.project_cell(field) or source.project_cell("proposal_id"),
+                    column=field,
+                )
             )
-        )
-    # CBHE given without its strand (actions.md 12): the strand's rules cannot apply.
-    no_strand = projects.filter((pl.col(n("action")) == "CBHE") & pl.col(n("strand")).is_null())
-    for (pkey,) in no_strand.select(PKEY).rows():
-        source = sources[pkey]
-        drafts.setdefault(pkey, []).append(
-            FindingDraft(
-                "missing-value",
-                params={"variant": "strand"},
-                sheet=source.project_sheet,
-                cell=source.project_cell("strand") or source.project_cell("action"),
-                column="strand",
-            )
-        )
     cases = _failure_cases(projects, "project")
     if cases.height == 0:
         return drafts
