@@ -5,12 +5,9 @@ Sheets: Instructions (the action's rules in the chosen language), Project
 formatted Excel table with dropdowns and input messages) and a hidden Lists
 sheet that feeds the dropdowns and the panel's lookups.
 
-The panel counts with formulas what the auditor counts (actions.md, "Counting
-organisations"): the coordinator and full partners from the action's pool
-countries for the call year, each organisation once (same OID, else same PIC,
-else same name and country). Hidden helper columns on the Partners sheet do
-the per-row work. The tests recalculate a filled template in LibreOffice and
-compare the panel with the auditor's metrics.
+The panel (report/panel.py) counts with formulas what the auditor counts,
+one line per count rule of the action, made from the rule set's count
+declarations.
 """
 
 from __future__ import annotations
@@ -22,20 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from auditor.aggregate import CATEGORY_METRICS
 from auditor.core.catalogue import catalogue
 from auditor.core.errors import ConfigError
 from auditor.core.tables import ColumnSpec, table_spec
 from auditor.normalise.countries import all_codes, country_name, dropdown_value
-from auditor.normalise.vocabulary import categories, vocabulary
+from auditor.normalise.vocabulary import vocabulary
 from auditor.read.specs import PARTNER_HEADER_ROW, PROJECT_FIRST_ROW, partner_columns, project_rows
+from auditor.report import panel
 from auditor.report.excel import HEADER_FONT, autosize, put
 from auditor.report.files import write_atomic
 from auditor.report.i18n import t
@@ -49,67 +45,9 @@ RED = PatternFill("solid", start_color="FFF4C7CE", end_color="FFF4C7CE")
 INPUT = PatternFill("solid", start_color="FFFFFBEA", end_color="FFFFFBEA")
 UNLOCKED = Protection(locked=False)
 
-# Helper columns on the Partners sheet, right of the table (hidden).
-HELPERS = (
-    "role_code",
-    "country_code",
-    "type_code",
-    "key",
-    "in_pool",
-    "is_eu",
-    "counted",
-    "first_org",
-    "first_country",
-    "first_eu",
-)
-
-
-@dataclass(frozen=True)
-class _Panel:
-    """One line of the consortium panel."""
-
-    label: str
-    formula: str
-    minimum: int
-    exact: bool = False
-
 
 def _letter(key: str) -> str:
     return str(get_column_letter(partner_columns().index(key) + 1))
-
-
-def _helper_index(name: str) -> int:
-    return len(partner_columns()) + 2 + HELPERS.index(name)
-
-
-def _helper(name: str) -> str:
-    return str(get_column_letter(_helper_index(name)))
-
-
-def _range(column: str) -> str:
-    return f"Partners!${column}${PARTNER_HEADER_ROW + 1}:${column}${LAST}"
-
-
-def _static_minimum(spec: Any, action: str) -> int | None:
-    """A rule's minimum for ``action`` where the cases depend only on the action."""
-    if isinstance(spec, int | float):
-        return int(spec)
-    if isinstance(spec, dict) and "value" in spec:
-        return int(spec["value"])
-    if isinstance(spec, list):
-        for case in spec:
-            when = case.get("when") or {}
-            if set(when) - {"action"}:
-                continue  # depends on the data (e.g. schools only): not the general case
-            condition = when.get("action", {})
-            if isinstance(condition, dict):
-                wanted = condition.get("eq")
-                allowed = condition.get("in", [wanted] if wanted else None)
-            else:
-                allowed = [condition]
-            if allowed is None or action in allowed:
-                return _static_minimum({k: v for k, v in case.items() if k != "when"}, action)
-    return None
 
 
 # ---------------------------------------------------------------- the lists
@@ -322,144 +260,18 @@ def _partners_sheet(sheet: Any, lists: _Lists, lang: str) -> None:
     )
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     sheet.add_table(table)
-    _helpers(sheet)
     sheet.freeze_panes = f"A{first}"
     autosize(sheet, {1: 6, 2: 24, 3: 40, 4: 13, 5: 12, 6: 24, 7: 34, 8: 16, 9: 16, 10: 16, 11: 40})
 
 
-def _lookup_formula(cell: str, table: str) -> str:
-    """The code for what a cell says (VLOOKUP ignores case), or empty."""
-    return f'=IFERROR(VLOOKUP(TRIM({cell}),{table},2,FALSE),"")'
-
-
-def _helpers(sheet: Any) -> None:
-    """Per-row formulas the panel sums (hidden, right of the table)."""
-    c = {key: _letter(key) for key in partner_columns()}
-    h = {name: _helper(name) for name in HELPERS}
-    first = PARTNER_HEADER_ROW + 1
-    for name in HELPERS:
-        put(sheet, PARTNER_HEADER_ROW, _helper_index(name), f"_{name}")
-    for row in range(first, LAST + 1):
-        above = row - 1
-        formulas = {
-            "role_code": _lookup_formula(f"{c['role']}{row}", "RoleLookup"),
-            "country_code": _lookup_formula(f"{c['country']}{row}", "CountryLookup"),
-            "type_code": _lookup_formula(f"{c['organisation_type']}{row}", "TypeLookup"),
-            # The same organisation: same OID, else same PIC, else same name and country.
-            "key": (
-                f'=IF(TRIM({c["oid"]}{row})<>"",UPPER(TRIM({c["oid"]}{row})),'
-                f'IF(TRIM({c["pic"]}{row})<>"",TRIM({c["pic"]}{row}),'
-                f'IF(TRIM({c["organisation_name"]}{row})<>"",'
-                f'LOWER(TRIM({c["organisation_name"]}{row}))&"|"&{h["country_code"]}{row},"")))'
-            ),
-            "in_pool": (
-                f'=IF(AND({h["country_code"]}{row}<>"",COUNTIFS(PoolCountry,{h["country_code"]}{row},'
-                f'PoolFrom,"<="&CallYear,PoolUntil,">="&CallYear)>0),1,0)'
-            ),
-            "is_eu": (
-                f'=IF(AND({h["country_code"]}{row}<>"",COUNTIFS(EUCountry,{h["country_code"]}{row},'
-                f'EUFrom,"<="&CallYear,EUUntil,">="&CallYear)>0),1,0)'
-            ),
-            "counted": (
-                f'=IF(AND(OR({h["role_code"]}{row}="coordinator",{h["role_code"]}{row}="partner"),'
-                f"{h['in_pool']}{row}=1),1,0)"
-            ),
-            "first_org": (
-                f"=IF(AND({h['counted']}{row}=1,COUNTIFS({h['key']}${first - 1}:{h['key']}{above},"
-                f"{h['key']}{row},{h['counted']}${first - 1}:{h['counted']}{above},1)=0),1,0)"
-            ),
-            "first_country": (
-                f"=IF(AND({h['counted']}{row}=1,COUNTIFS({h['country_code']}${first - 1}:"
-                f"{h['country_code']}{above},{h['country_code']}{row},"
-                f"{h['counted']}${first - 1}:{h['counted']}{above},1)=0),1,0)"
-            ),
-            "first_eu": f"=IF(AND({h['first_country']}{row}=1,{h['is_eu']}{row}=1),1,0)",
-        }
-        for name, formula in formulas.items():
-            cell = sheet[f"{h[name]}{row}"]
-            cell.value = formula
-            cell.protection = UNLOCKED
-    for name in HELPERS:
-        sheet.column_dimensions[h[name]].hidden = True
-
-
-def _metric_formula(metric: str) -> str:
-    first_org, types = _range(_helper("first_org")), _range(_helper("type_code"))
-    if metric in ("organisations", "full_partners"):
-        return f"=SUM({first_org})"
-    if metric == "countries":
-        return f"=SUM({_range(_helper('first_country'))})"
-    if metric == "eu_member_states":
-        return f"=SUM({_range(_helper('first_eu'))})"
-    codes = categories()[CATEGORY_METRICS[metric]]
-    return "=" + "+".join(f'SUMIFS({first_org},{types},"{code}")' for code in codes)
-
-
-def _panel_lines(book: RuleBook, ruleset: RuleSet, action: str, lang: str) -> list[_Panel]:
-    from auditor.rules.counting import DEFAULTS, METRIC_OF_RULE, count_of
-
-    lines = [
-        _Panel(
-            t("metric.coordinators", lang),
-            f'=COUNTIF({_range(_helper("role_code"))},"coordinator")',
-            1,
-            exact=True,
-        )
-    ]
-    for entry in ruleset.entries:
-        metric = METRIC_OF_RULE.get(entry.rule)
-        # The panel shows the counts it can compute with cell formulas: the
-        # usual one of each rule (a rule set's own count is left to the auditor).
-        usual = metric is not None and count_of(entry.rule, entry.params) == DEFAULTS[entry.rule]
-        if metric is not None and usual and _applies(entry, action):
-            minimum = _static_minimum(entry.params.get("min"), action)
-            if minimum is not None:
-                lines.append(_Panel(t(f"metric.{metric}", lang), _metric_formula(metric), minimum))
-    return lines
-
-
 def _applies(entry: RuleEntry, action: str) -> bool:
-    when = entry.when or {}
-    condition = when.get("action")
+    """Whether an entry may apply to ``action`` (its ``when`` on the action)."""
+    condition = (entry.when or {}).get("action")
     if condition is None:
         return True
     if isinstance(condition, dict):
         return action in condition.get("in", [condition.get("eq")])
     return bool(condition == action)
-
-
-def _panel(sheet: Any, lines: list[_Panel], cells: dict[str, str], lang: str) -> None:
-    column = 5  # E: beyond the two cells the reader reads as a field's value
-    put(sheet, 1, column, t("template.panel", lang)).font = HEADER_FONT
-    put(sheet, 1, column + 2, t("template.minimum", lang)).font = HEADER_FONT
-    put(sheet, 1, column + 3, t("template.status", lang)).font = HEADER_FONT
-    for offset, line in enumerate(lines):
-        row = 2 + offset
-        put(sheet, row, column, line.label)
-        value = sheet.cell(row=row, column=column + 1)
-        value.value = line.formula
-        value.font = Font(bold=True)
-        put(sheet, row, column + 2, line.minimum)
-        # Absolute columns: the conditional format is shared by the row's cells.
-        v, m = f"${get_column_letter(column + 1)}{row}", f"${get_column_letter(column + 2)}{row}"
-        good = f"{v}={m}" if line.exact else f"{v}>={m}"
-        bad_text = t("template.exactly_one", lang) if line.exact else t("template.too_few", lang)
-        sheet.cell(
-            row=row, column=column + 3
-        ).value = f'=IF({good},"\u2713 {t("template.ok", lang)}","\u2717 {bad_text}")'
-        area = f"{get_column_letter(column + 1)}{row}:{get_column_letter(column + 3)}{row}"
-        sheet.conditional_formatting.add(area, FormulaRule(formula=[good], fill=GREEN))
-        sheet.conditional_formatting.add(area, FormulaRule(formula=[f"NOT({good})"], fill=RED))
-    call_year, proposal_id = cells["call_year"], cells["proposal_id"]
-    # The call year the pools use: the field, else the leading year of the proposal ID.
-    helper = sheet.cell(row=len(lines) + 3, column=column)
-    put(sheet, helper.row, column, t("proposal.call_year", lang))
-    sheet.cell(row=helper.row, column=column + 1).value = (
-        f"=IF(ISNUMBER({call_year}),{call_year},IF(ISNUMBER(VALUE({call_year})),VALUE({call_year}),"
-        f"IFERROR(VALUE(LEFT({proposal_id},4)),0)))"
-    )
-    reference = f"Project!${get_column_letter(column + 1)}${helper.row}"
-    sheet.parent.defined_names["CallYear"] = DefinedName("CallYear", attr_text=reference)
 
 
 def _instructions(
@@ -518,7 +330,8 @@ def build_template(book: RuleBook, action_text: str, lang: str, file: str = "FIL
     lists_sheet.sheet_state = "hidden"
     cells = _project_sheet(project, action, shown_fields(book, action), lists, lang)
     _partners_sheet(partners, lists, lang)
-    _panel(project, _panel_lines(book, ruleset, action, lang), cells, lang)
+    helpers = panel.Helpers(partners, LAST)
+    panel.write(project, panel.lines(helpers, book, ruleset, action, cells, lang), cells, lang)
     autosize(project, {1: 30, 2: 46, 3: 4, 4: 4, 5: 34, 6: 10, 7: 10, 8: 16})
     for sheet in (project, partners):
         sheet.protection.sheet = True
