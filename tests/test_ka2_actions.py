@@ -137,3 +137,51 @@ def test_cbhe_reads_its_strand(judge_specs: Judge) -> None:
     assert "duration" not in fired(
         judge_specs, {**with_strand, "project": {"action": "CBHE", "duration_months": 30}}
     )
+
+
+@pytest.mark.parametrize(
+    ("topic", "partners", "findings"),
+    [
+        # Region 2 partners in a Region 3 topic: only the topic's reading keeps
+        # them out, and it is not confirmed: a warning each, naming the call text.
+        ("REGION-3", ["GE", "AM"], [("region-unconfirmed", "warning")] * 2),
+        ("REGION-2", ["GE", "AM"], []),
+        ("CROSS-REGIONAL", ["GE", "TN"], []),
+        # Outside every region CBHE admits: an error whatever the topic says.
+        (
+            "REGION-3",
+            ["GE", "US"],
+            [("region-unconfirmed", "warning"), ("third-country-region", "error")],
+        ),
+    ],
+)
+def test_cbhe_2026_regional_topics(
+    judge_specs: Judge, topic: str, partners: list[str], findings: list[tuple[str, str]]
+) -> None:
+    """CBHE 2026 topics per region ([U] in ka2-other-actions.md 12): a country
+    the topic's region leaves out is a warning to check, not an error."""
+    spec = {
+        "base": "cbhe-s1",
+        "project": {
+            "call_year": 2026,
+            "submitted_at": None,
+            "requested_grant_eur": 300000,
+            "topic_id": f"ERASMUS-EDU-2026-CBHE-{topic}",
+        },
+        "partners": [
+            "coordinator|NL|HEI|erasmus_code=NL AMSTERD01|oid=E10209442",
+            "partner|BE|HEI|erasmus_code=B  GENT01|oid=E10209444",
+            *(f"partner|{country}|HEI" for country in partners for _ in range(2)),
+        ],
+    }
+    result = judge_specs(spec)
+    got = sorted(
+        (f.rule, str(f.severity))
+        for p in result.proposals
+        for f in p.findings
+        if f.rule in ("region-unconfirmed", "third-country-region")
+    )
+    assert got == sorted(f for f in findings for _ in range(2))
+    for finding in (f for p in result.proposals for f in p.findings):
+        if finding.rule == "region-unconfirmed":
+            assert finding.column == "country" and "ERASMUS-EDU-2026-CBHE" in finding.message

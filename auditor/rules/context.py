@@ -108,9 +108,19 @@ def _code(rule: str) -> str:
     return catalogue()[rule].code
 
 
+# Values kept as they are (a check is made per rule per proposal: the usual
+# types are found by one lookup, not a chain of isinstance calls).
+_AS_IS = frozenset({type(None), str, bool, int})
+
+
 def plain(value: Any) -> Value:
     """A value as the results document shows it: numbers, text, lists of them."""
-    if value is None or isinstance(value, str | bool | int):
+    kind = type(value)
+    if kind in _AS_IS:
+        return value  # type: ignore[no-any-return]
+    if kind is float:
+        return int(value) if value.is_integer() else value
+    if isinstance(value, str | bool | int):  # subclasses
         return value
     if isinstance(value, float):
         return int(value) if value.is_integer() else value

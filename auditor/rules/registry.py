@@ -85,6 +85,8 @@ _ROW_PARAMS: dict[str, Params] = {
         "excluded": (p.list_of(p.country, "country codes", empty=True), False),
         # A regional call topic (Topic ID, or the action given as it) admits its region only.
         "topic": (p.boolean, False),
+        # ... where that reading is not confirmed: the call text to check (a warning).
+        "topic_confirm": (p.text, False),
         **_ROLES,
     },
     "coordinator-country": {

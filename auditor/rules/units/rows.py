@@ -39,8 +39,11 @@ class RowRule:
     locate: Callable[[dict[str, Any]], str] | None = None
     expected: Callable[[dict[str, Any]], Any] | None = None
     # The rule a failing row is a finding of, where it is not the entry's own
-    # (a region limit: an error, or a warning where the region is not confirmed).
-    rule_of: Callable[[dict[str, Any], RuleEntry, RuleBook], str] | None = None
+    # (a region limit: an error, or a warning where the region is not
+    # confirmed), and what its message adds.
+    rule_of: (
+        Callable[[dict[str, Any], RuleEntry, RuleBook], tuple[str, dict[str, Any]]] | None
+    ) = None
 
 
 def admitted(entry: RuleEntry, book: RuleBook, topic: str | None = None) -> Admitted:
@@ -73,6 +76,21 @@ def _region_admits(entry: RuleEntry, book: RuleBook) -> pl.Expr:
         )
     result: pl.Expr = expression.otherwise(False)
     return result
+
+
+def _region_rule(
+    row: dict[str, Any], entry: RuleEntry, book: RuleBook
+) -> tuple[str, dict[str, Any]]:
+    """A region limit's failing row: an error where the country is certainly
+    outside; a warning where only unconfirmed data place it, or where only a
+    regional topic's reading that is not confirmed (``topic_confirm``) keeps it out."""
+    country, topic = row[n("country")], _topic_of(row)
+    if not admitted(entry, book, topic).certainly_out(country):
+        return "region-unconfirmed", {}
+    unsure = entry.params.get("topic_confirm")
+    if topic and unsure and not admitted(entry, book).certainly_out(country):
+        return "region-unconfirmed", {"variant": "topic", "topic": topic, "confirm": unsure}
+    return "third-country-region", {}
 
 
 def roles(entry: RuleEntry, default: tuple[str, ...]) -> list[str]:
@@ -180,11 +198,7 @@ ROW_RULES: dict[str, RowRule] = {
             "from_year": str(row["_from_year"]),
             "regions": _topic_of(row) or row["_regions"],
         },
-        rule_of=lambda row, e, book: (
-            "third-country-region"
-            if admitted(e, book, _topic_of(row)).certainly_out(row[n("country")])
-            else "region-unconfirmed"
-        ),
+        rule_of=lambda row, e, book: _region_rule(row, e, book),
     ),
     "associated-partner-grant": RowRule(
         failing=lambda e, book: (
@@ -302,7 +316,9 @@ def row_findings(
     counts: dict[str, int] = {}
     for row in failing:
         pkey = row[PKEY]
-        rule = spec.rule_of({**row, **extra}, entry, ctx.book) if spec.rule_of else entry.rule
+        rule, more = (
+            spec.rule_of({**row, **extra}, entry, ctx.book) if spec.rule_of else (entry.rule, {})
+        )
         if rule == entry.rule:  # a warning of another rule does not fail this one
             counts[pkey] = counts.get(pkey, 0) + 1
         table = ctx.sources[pkey].partners
@@ -317,7 +333,7 @@ def row_findings(
             entry,
             FindingDraft(
                 rule,
-                params=spec.params({**row, **extra}),
+                params={**spec.params({**row, **extra}), **more},
                 sheet=table.sheet if table else None,
                 cell=cell,
                 column=column,
