@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.report.template import build_template
+from auditor.rules.rulebook import RuleBook
 from tests.conftest import Judge, fired
+from tests.test_cli import run
 
 
 @pytest.mark.parametrize(
@@ -185,3 +188,38 @@ def test_cbhe_2026_regional_topics(
     for finding in (f for p in result.proposals for f in p.findings):
         if finding.rule == "region-unconfirmed":
             assert finding.column == "country" and "ERASMUS-EDU-2026-CBHE" in finding.message
+
+
+# ka2-other-actions.md "Not found (no rule proposed)": the actions whose rules
+# leave something unchecked for want of a source, and a word of what.
+NOT_CHECKED = {
+    "CB-SPORT": "composition",
+    "CBHE-S1": "ECHE",
+    "EMJM": "2026 deadline",
+    "EMDM": "2024",
+    "FLP": "2022 and 2023",
+    "NFPSE-LS": "large-scale",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_what_is_not_checked_is_said(book: RuleBook, lang: str) -> None:
+    """`auditor rules --action` and the template's instructions say what the
+    action's rules leave unchecked (actions.md confidence policy)."""
+    heading = {"en": "Not checked", "nl": "Niet gecontroleerd"}[lang]
+    for action, word in NOT_CHECKED.items():
+        shown = run("rules", "--action", action, "--lang", lang)
+        assert shown.returncode == 0
+        said = " ".join(shown.stdout.split())
+        assert heading in said, action
+        if lang == "en":
+            assert word in said, action
+        texts = [
+            c.value
+            for row in build_template(book, action, lang).worksheets[0].iter_rows()
+            for c in row
+            if isinstance(c.value, str)
+        ]
+        assert any(text.startswith(heading) for text in texts), action
+    # Actions with nothing left unchecked say nothing of the kind.
+    assert heading not in run("rules", "--action", "KA220-SCH", "--lang", lang).stdout

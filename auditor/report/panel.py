@@ -35,7 +35,14 @@ from auditor.normalise.vocabulary import categories, vocabulary
 from auditor.read.specs import PARTNER_HEADER_ROW, partner_columns
 from auditor.report.excel import HEADER_FONT, put
 from auditor.report.i18n import t
-from auditor.rules.counting import DEFAULTS, FULL_ROLES, METRIC_OF_RULE, Count, comparison
+from auditor.rules.counting import (
+    DEFAULTS,
+    FULL_ROLES,
+    METRIC_OF_RULE,
+    Count,
+    comparison,
+    type_codes,
+)
 from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 from auditor.rules.registry import unit
 from auditor.rules.units.counts import counts_of
@@ -54,6 +61,11 @@ BASE = ("role_code", "country_code", "type_code", "key", "in_pool", "is_eu")
 
 def _letter(key: str) -> str:
     return str(get_column_letter(partner_columns().index(key) + 1))
+
+
+def _full(role: str) -> str:
+    """The row is the coordinator or a full partner (``counting.FULL_ROLES``)."""
+    return "OR(" + ",".join(f'{role}="{c}"' for c in FULL_ROLES) + ")"
 
 
 class Helpers:
@@ -121,12 +133,12 @@ class Helpers:
             if count.scope == "listed":  # every listed organisation but affiliated entities
                 parts = [f'{role}<>""', f'{role}<>"affiliated"']
             else:
-                parts = ["OR(" + ",".join(f'{role}="{c}"' for c in FULL_ROLES) + ")"]
+                parts = [_full(role)]
             if count.scope == "pool" or count.among == "pool":
                 parts.append(f"{self.at('in_pool', r)}=1")
             parts.append(f'{self.at("country_code", r)}<>""')
             if count.categories:
-                kinds = _types(count.categories)
+                kinds = type_codes(count.categories)
                 parts.append(
                     "OR(" + ",".join(f'{self.at("type_code", r)}="{k}"' for k in kinds) + ")"
                 )
@@ -157,7 +169,7 @@ class Helpers:
         def row(others_only: bool) -> Callable[[int], str]:
             def formula(r: int) -> str:
                 role, kind = self.at("role_code", r), self.at("type_code", r)
-                parts = ["OR(" + ",".join(f'{role}="{c}"' for c in FULL_ROLES) + ")"]
+                parts = [_full(role)]
                 if others_only:
                     parts.append("NOT(OR(" + ",".join(f'{kind}="{k}"' for k in schools) + "))")
                 return f"=IF(AND({','.join(parts)}),1,0)"
@@ -184,11 +196,6 @@ class Helpers:
         )
         cells = self.range(per_group)
         return f'=IF(COUNT({cells})=0,"",MIN({cells}))'
-
-
-def _types(names: tuple[str, ...]) -> list[str]:
-    group = categories()
-    return [code for name in names for code in group.get(name, (name,))]
 
 
 # ---------------------------------------------------------------- conditions and values

@@ -98,10 +98,11 @@ def print_rules(
     console.print(
         Text(f"{ruleset.text('title', lang)} ({', '.join(ruleset.actions)})", style="bold")
     )
-    if ruleset.note:
-        console.print(
-            Text(f"{t('explain.note', lang)}: {ruleset.text('note', lang)}", style="italic")
-        )
+    for part in ("note", "not_checked"):
+        if getattr(ruleset, part):
+            console.print(
+                Text(f"{t(f'explain.{part}', lang)}: {ruleset.text(part, lang)}", style="italic")
+            )
     table = Table(header_style="bold")
     for column in ("col.code", "col.rule", "col.severity", "col.parameters", "col.source"):
         table.add_column(t(column, lang), overflow="fold")
@@ -162,6 +163,7 @@ def explain(name: str, catalogue: Catalogue, book: RuleBook, console: Console, l
     used = uses(book, rule.name)
     if rule.source:
         console.print(f"  {rule.source}")
+    said: set[tuple[str, str]] = set()
     for ruleset, entry in used:
         params = describe_params(entry)
         source = entry.source or ruleset.source or ""
@@ -171,8 +173,10 @@ def explain(name: str, catalogue: Catalogue, book: RuleBook, console: Console, l
         )
         if source:
             console.print(f"    {source}")
-        if ruleset.note:
-            console.print(f"    {t('explain.note', lang)}: {ruleset.text('note', lang)}")
+        for part in ("note", "not_checked"):
+            if getattr(ruleset, part) and (ruleset.id, part) not in said:
+                said.add((ruleset.id, part))  # once per rule set, under its first entry
+                console.print(f"    {t(f'explain.{part}', lang)}: {ruleset.text(part, lang)}")
     for kind in ("eligible", "ineligible"):
         example = rule.examples.get(kind)
         if not example:

@@ -286,11 +286,12 @@ def _instructions(
         put(sheet, row, 1, t(key, lang))
     put(sheet, 7, 1, t("template.step4", lang, file=file))
     row = 9
-    if ruleset.note:
-        put(
-            sheet, row, 1, f"{t('explain.note', lang)}: {ruleset.text('note', lang)}"
-        ).alignment = Alignment(wrap_text=True)
-        row += 2
+    for part in ("note", "not_checked"):
+        if getattr(ruleset, part):
+            put(
+                sheet, row, 1, f"{t(f'explain.{part}', lang)}: {ruleset.text(part, lang)}"
+            ).alignment = Alignment(wrap_text=True)
+            row += 2
     put(sheet, row, 1, t("template.rules", lang)).font = Font(bold=True, size=12)
     row += 1
     for column, key in enumerate(

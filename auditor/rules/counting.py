@@ -136,7 +136,7 @@ def count_of(rule: str, params: dict[str, Any]) -> Count:
     return replace(base, **fields)
 
 
-def _types(names: tuple[str, ...]) -> list[str]:
+def type_codes(names: tuple[str, ...]) -> list[str]:
     """Organisation type codes of category names (a type code stands for itself)."""
     group = categories()
     codes: list[str] = []
@@ -158,7 +158,7 @@ def _filter(count: Count) -> pl.Expr:
         chosen = role.is_in(FULL_ROLES) & pl.col("in_pool")
     chosen = chosen & pl.col(n("country")).is_not_null()
     if count.categories:
-        chosen = chosen & pl.col(n("organisation_type")).is_in(_types(count.categories))
+        chosen = chosen & pl.col(n("organisation_type")).is_in(type_codes(count.categories))
     if count.among == "eu":
         chosen = chosen & pl.col("is_eu")
     elif count.among == "pool":

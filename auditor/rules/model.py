@@ -56,6 +56,9 @@ class RuleSet:
     note: dict[str, str]
     entries: tuple[RuleEntry, ...]
     path: str
+    # What the action's rules leave unchecked because no source gives a value
+    # (actions.md confidence policy): said wherever its rules are listed.
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     @property
     def universal(self) -> bool:

@@ -94,6 +94,7 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
             pool=_text_or_none(data.get("pool"), f"{path}: pool"),
             source=data.get("source"),
             note=dict(data.get("note") or {}),
+            not_checked=dict(data.get("not_checked") or {}),
             entries=tuple(
                 _entry(entry, f"{path} rule {i + 1}") for i, entry in enumerate(data["rules"])
             ),

@@ -41,9 +41,9 @@ class RowRule:
     # The rule a failing row is a finding of, where it is not the entry's own
     # (a region limit: an error, or a warning where the region is not
     # confirmed), and what its message adds.
-    rule_of: (
-        Callable[[dict[str, Any], RuleEntry, RuleBook], tuple[str, dict[str, Any]]] | None
-    ) = None
+    rule_of: Callable[[dict[str, Any], RuleEntry, RuleBook], tuple[str, dict[str, Any]]] | None = (
+        None
+    )
 
 
 def admitted(entry: RuleEntry, book: RuleBook, topic: str | None = None) -> Admitted:
