@@ -48,7 +48,7 @@ from auditor.read.batch import (
     stream_files,
 )
 from auditor.read.discover import InputFile, discover
-from auditor.read.isolation import load_reader, warm_up
+from auditor.read.isolation import fewer_collections, load_reader, warm_up
 from auditor.read.model import PKEY, ReadBatch
 from auditor.rules.engine import evaluate
 from auditor.rules.model import RuleBook
@@ -225,7 +225,8 @@ def audit(
                     chunk.contents = {c.read.index: pack_content(c) for c in part.contents}
                 take(chunk)
 
-    judged_parts(chunks)
+    with fewer_collections():
+        judged_parts(chunks)
     if again:
         if memory is not None:
             memory.to_read(again)

@@ -15,6 +15,7 @@ every row rule; the rules that need several rows at once run one by one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -29,7 +30,7 @@ from auditor.rules.context import (
     default_draft,
     judge,
 )
-from auditor.rules.counting import AGGREGATED, measure
+from auditor.rules.counting import AGGREGATED, Count, measure
 from auditor.rules.expressions import condition
 from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 from auditor.rules.registry import Unit, unit
@@ -69,25 +70,32 @@ def _struct(found: Unit, entry: RuleEntry, when: pl.Expr) -> tuple[pl.Expr, Draf
 
 def _call_years(ctx: Context, proposals: pl.DataFrame) -> None:
     """An action named for a call year its rules do not cover."""
-    for ruleset in ctx.book.action_sets():
-        if ruleset.years is None:
-            continue
-        low, high = ruleset.years
-        outside = proposals.filter(
-            pl.col(n("action")).is_in(ruleset.actions)
-            & pl.col("year").is_not_null()
-            & ~pl.col("year").is_between(low, high)
-        )
-        for pkey, action, year in outside.select(PKEY, n("action"), "year").rows():
-            ctx.result.drafts.setdefault(pkey, []).append(
-                ctx.anchored(
-                    pkey,
-                    "unknown-action",
-                    value=action,
-                    expected=f"{low}-{high}",
-                    params={"variant": "out-of-years", "year": str(year)},
-                )
+    years = ctx.book.compiled(
+        "years",
+        lambda: {a: s.years for s in ctx.book.action_sets() if s.years for a in s.actions},
+    )
+    if not years:
+        return
+    action = pl.col(n("action"))
+    low = action.replace_strict({a: y[0] for a, y in years.items()}, default=None)
+    high = action.replace_strict({a: y[1] for a, y in years.items()}, default=None)
+    outside = proposals.select(
+        PKEY, n("action"), "year", low.alias("_low"), high.alias("_high")
+    ).filter(
+        pl.col("_low").is_not_null()
+        & pl.col("year").is_not_null()
+        & ~pl.col("year").is_between(pl.col("_low"), pl.col("_high"))
+    )
+    for pkey, action_key, year, first, last in outside.rows():
+        ctx.result.drafts.setdefault(pkey, []).append(
+            ctx.anchored(
+                pkey,
+                "unknown-action",
+                value=action_key,
+                expected=f"{first}-{last}",
+                params={"variant": "out-of-years", "year": str(year)},
             )
+        )
 
 
 def evaluate(
@@ -108,9 +116,39 @@ def evaluate(
     return ctx.result
 
 
-def _with_counts(ctx: Context, ruleset: RuleSet, scope: pl.DataFrame) -> pl.DataFrame:
+@dataclass(frozen=True)
+class _Plan:
+    """A rule set's expressions: they depend on the rules alone, so they are
+    built once per process (``RuleBook.compiled``), not once per chunk."""
+
+    units: list[Unit]
+    columns: list[pl.Expr]  # per entry: a struct (``_e<i>``) or where it applies (``_w<i>``)
+    drafts: dict[int, Draft]
+    row_rules: dict[int, RuleEntry]
+    failing: dict[int, pl.Expr]  # per row rule: its failing rows
+    counts: dict[str, Count]  # every count the entries compare, by column name
+
+
+def _plan(book: RuleBook, ruleset: RuleSet) -> _Plan:
+    plan = _Plan([_unit(entry) for entry in ruleset.entries], [], {}, {}, {}, {})
+    for i, (entry, found) in enumerate(zip(ruleset.entries, plan.units, strict=True)):
+        when = condition(entry.when)
+        if found.counts:
+            plan.counts.update((c.key, c) for c in counts_of(entry))
+        if found.columns is not None:
+            struct, plan.drafts[i] = _struct(found, entry, when)
+            plan.columns.append(struct.alias(f"_e{i}"))
+        elif found.rows is not None:
+            plan.row_rules[i] = entry
+            plan.failing[i] = found.rows.failing(entry, book)
+            plan.columns.append((when & COMPLETE).alias(f"_w{i}"))
+        else:
+            plan.columns.append(when.alias(f"_w{i}"))
+    return plan
+
+
+def _with_counts(ctx: Context, counts: dict[str, Count], scope: pl.DataFrame) -> pl.DataFrame:
     """The proposals with a column per count the rule set's entries compare."""
-    counts = {c.key: c for e in ruleset.entries if _unit(e).counts for c in counts_of(e)}
     if not counts:
         return scope
     # The usual counts are the aggregation's metrics, already there.
@@ -131,24 +169,17 @@ def _with_counts(ctx: Context, ruleset: RuleSet, scope: pl.DataFrame) -> pl.Data
 def _evaluate_set(ctx: Context, ruleset: RuleSet, scope: pl.DataFrame) -> None:
     """One rule set over its proposals: a query for all its counts, one for its
     proposal-level rules, one for its row rules, one or two per remaining rule."""
-    scope = _with_counts(ctx, ruleset, scope)
-    columns: list[pl.Expr] = []
-    drafts: dict[int, Draft] = {}
-    row_rules: dict[int, RuleEntry] = {}
-    units = [_unit(entry) for entry in ruleset.entries]
-    for i, (entry, found) in enumerate(zip(ruleset.entries, units, strict=True)):
-        when = condition(entry.when)
-        if found.columns is not None:
-            struct, drafts[i] = _struct(found, entry, when)
-            columns.append(struct.alias(f"_e{i}"))
-        elif found.rows is not None:
-            row_rules[i] = entry
-            columns.append((when & COMPLETE).alias(f"_w{i}"))
-        else:
-            columns.append(when.alias(f"_w{i}"))
-    frame = scope.select(PKEY, *columns)
+    plan = ctx.book.compiled(f"plan:{ruleset.id}", lambda: _plan(ctx.book, ruleset))
+    scope = _with_counts(ctx, plan.counts, scope)
+    frame = scope.select(PKEY, *plan.columns)
+    row_rules, drafts, units = plan.row_rules, plan.drafts, plan.units
     failing = (
-        failing_rows(ctx, row_rules, frame.select(PKEY, *(f"_w{i}" for i in row_rules)))
+        failing_rows(
+            ctx,
+            row_rules,
+            plan.failing,
+            frame.select(PKEY, *(f"_w{i}" for i in row_rules)),
+        )
         if row_rules
         else {}
     )

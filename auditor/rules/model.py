@@ -7,9 +7,10 @@ consults (rules/registry.py), need not import the loader.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -17,6 +18,8 @@ from auditor.core.errors import RulesError
 from auditor.core.findings import Severity
 from auditor.normalise.text import match_key
 from auditor.rules.register import Register, load_register
+
+T = TypeVar("T")
 
 # How much of a cell the action patterns are run on.
 MAX_SEARCHED = 500
@@ -129,6 +132,7 @@ class RuleBook:
     _found: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
     _by_action: dict[str, RuleSet] = field(default_factory=dict)
     _admitted: dict[tuple[tuple[str, ...], tuple[str, ...]], Admitted] = field(default_factory=dict)
+    _compiled: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for ruleset in self.sets.values():
@@ -186,6 +190,9 @@ class RuleBook:
         return [s for s in self.sets.values() if not s.universal]
 
     def pool_frame(self) -> pl.DataFrame:
+        return self.compiled("pool_frame", self._pool_frame)
+
+    def _pool_frame(self) -> pl.DataFrame:
         rows = [
             (pool.id, country, start, end)
             for pool in self.pools.values()
@@ -203,11 +210,22 @@ class RuleBook:
         )
 
     def eu_frame(self) -> pl.DataFrame:
+        return self.compiled("eu_frame", self._eu_frame)
+
+    def _eu_frame(self) -> pl.DataFrame:
         return pl.DataFrame(
             list(self.eu_members),
             schema={"country": pl.String, "from_year": pl.Int64, "until_year": pl.Int64},
             orient="row",
         )
+
+    def compiled(self, key: str, build: Callable[[], T]) -> T:
+        """What is derived from the rules alone (a rule set's expressions, the
+        pool frames), built once per process: a run judges many chunks."""
+        if key not in self._compiled:
+            self._compiled[key] = build()
+        found: T = self._compiled[key]
+        return found
 
     @property
     def register(self) -> Register:

@@ -18,7 +18,7 @@ from auditor.normalise.vocabulary import categories
 from auditor.read.model import PKEY, ROW
 from auditor.rules.context import ALL_ROLES, Context
 from auditor.rules.model import Admitted, RuleBook, RuleEntry, RuleSet
-from auditor.rules.register import Register, code_key
+from auditor.rules.register import code_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,10 +278,16 @@ _IDENTITIES = (
     ("pic", pl.col(n("pic")), pl.col("eche_pic")),
     ("country", pl.col(n("country")), pl.col("eche_country")),
 )
+# The cells a contradicted identity is shown with, as the row gives them.
+_RAW = [name for name, _, _ in _IDENTITIES]
 
 
-def _with_register(partners: pl.LazyFrame, register: Register) -> pl.LazyFrame:
-    """The partner rows with what the ECHE list says of their code, OID and PIC."""
+def _register_view(partners: pl.LazyFrame, book: RuleBook) -> pl.LazyFrame:
+    """What the ECHE list says of the rows the register rules read (a code
+    given, or a higher education institution), by proposal and row: the
+    list's code, OID, PIC, country and name, the code it gives the row's OID
+    or PIC, and which identity of the row it contradicts."""
+    register = book.register
     differs = pl.lit(None, pl.String)
     value = pl.lit(None, pl.String)
     for name, given, listed in reversed(_IDENTITIES):
@@ -290,14 +296,22 @@ def _with_register(partners: pl.LazyFrame, register: Register) -> pl.LazyFrame:
             at_odds = at_odds & (pl.col("erasmus_country") == given)
         differs = pl.when(at_odds).then(pl.lit(name)).otherwise(differs)
         value = pl.when(at_odds).then(pl.col(name).cast(pl.String)).otherwise(value)
-    by_oid = register.by_identifier("oid").lazy()
-    by_pic = register.by_identifier("pic").lazy()
+    by_oid, by_pic = book.compiled(
+        "register_by_identifier",
+        lambda: (register.by_identifier("oid"), register.by_identifier("pic")),
+    )
+    read = [n("erasmus_code"), n("oid"), n("pic"), n("country"), "erasmus_country", *_RAW]
     return (
-        partners.with_columns(code_key(pl.col(n("erasmus_code"))).alias("eche_key"))
+        partners.filter(
+            pl.col(n("erasmus_code")).is_not_null() | (pl.col(n("organisation_type")) == "HEI")
+        )
+        .select(PKEY, ROW, *read)
+        .with_columns(code_key(pl.col(n("erasmus_code"))).alias("eche_key"))
         .join(register.frame.lazy(), on="eche_key", how="left")
-        .join(by_oid, left_on=n("oid"), right_on="_by", how="left")
-        .join(by_pic, left_on=n("pic"), right_on="_by", how="left")
+        .join(by_oid.lazy(), left_on=n("oid"), right_on="_by", how="left")
+        .join(by_pic.lazy(), left_on=n("pic"), right_on="_by", how="left")
         .with_columns(differs.alias("_eche_differs"), value.alias("_eche_value"))
+        .drop(*read, "eche_key")
     )
 
 
@@ -345,22 +359,24 @@ def row_findings(
 
 
 def failing_rows(
-    ctx: Context, entries: dict[int, RuleEntry], masks: pl.DataFrame
+    ctx: Context,
+    entries: dict[int, RuleEntry],
+    conditions: dict[int, pl.Expr],
+    masks: pl.DataFrame,
 ) -> dict[int, list[dict[str, Any]]]:
     """Each row rule's failing partner rows, from one query for the rule set.
 
-    ``masks`` holds, per proposal, ``_w<i>``: whether row rule ``i`` applies.
+    ``conditions`` holds each row rule's ``RowRule.failing`` expression, and
+    ``masks``, per proposal, ``_w<i>``: whether row rule ``i`` applies.
     """
-    failing = {
-        i: pl.col(f"_w{i}") & ROW_RULES[e.rule].failing(e, ctx.book) for i, e in entries.items()
-    }
+    failing = {i: pl.col(f"_w{i}") & conditions[i] for i in entries}
     partners = ctx.aggregates.partners.lazy()
     if any(ROW_RULES[e.rule].register for e in entries.values()):
-        # Joined once per batch, whichever rule sets read the register.
-        if "registered" not in ctx.derived:
-            registered = _with_register(partners, ctx.book.register).collect()
-            ctx.derived["registered"] = registered
-        partners = ctx.derived["registered"].lazy()
+        # Looked up once per batch, for the rows that give a code or are an
+        # HEI only, whichever rule sets read the register.
+        if "register" not in ctx.derived:
+            ctx.derived["register"] = _register_view(partners, ctx.book).collect()
+        partners = partners.join(ctx.derived["register"].lazy(), on=[PKEY, ROW], how="left")
     rows = (
         partners.join(masks.lazy(), on=PKEY, how="inner")
         .with_columns(expression.alias(f"_f{i}") for i, expression in failing.items())
