@@ -137,11 +137,13 @@ def _parse(data: bytes, origin: str, date: str, digest: str, workbook: bool = Fa
     if missing:
         raise ConfigError(f"the ECHE holders list {origin} lacks the column(s) {missing}")
     body = rows[header_at + 1 :]
-    width = max(columns.values()) + 1
+    # The columns read, only: the list has a dozen more.
     raw = pl.DataFrame(
-        [(row + [""] * width)[:width] for row in body],
-        schema=[f"c{i}" for i in range(width)],
-        orient="row",
+        {
+            f"c{i}": [row[i] if i < len(row) else "" for row in body]
+            for i in sorted(set(columns.values()))
+        },
+        schema={f"c{i}": pl.String for i in sorted(set(columns.values()))},
     )
 
     def given(name: str) -> pl.Expr:
