@@ -330,7 +330,7 @@ def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
     # that reuses every result never pays for it.
     from auditor import validate
 
-    projects = normalise_projects(batch.projects, book.lookup_action)
+    projects = normalise_projects(batch.projects, book.lookup_action, book.strand_action)
     partners = normalise_partners(batch.partners)
     drafts = _merge(
         batch.drafts,

@@ -75,6 +75,7 @@ def test_a_new_action_is_a_data_file(tmp_path: Path) -> None:
         ("id: x\nactions: [KA220-HED]\nrules: []\n", "two rule sets"),
         ("rules: [\n", "cannot read"),
         ("just text\n", "needs an 'id'"),
+        ("id: x\nactions: [A]\nstrands: {A: {1: B}}\nrules: []\n", "actions the set does not have"),
     ],
 )
 def test_bad_rule_sets_are_refused_with_a_reason(tmp_path: Path, text: str, message: str) -> None:
@@ -94,3 +95,28 @@ def test_norway_written_bare_in_yaml_is_explained(tmp_path: Path) -> None:
 def test_a_missing_rules_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="does not exist"):
         load_rulebook([tmp_path / "nowhere"])
+
+
+def test_an_action_with_a_strand_is_data(tmp_path: Path) -> None:
+    """A rule set's ``strands`` make an action given with a Strand read as the
+    strand's own action, whose rules then apply (no code per action)."""
+    (tmp_path / "strands.yaml").write_text(
+        """
+id: agency-strands
+title: {en: Strands}
+actions: [KA299-X, KA299-X1, KA299-X2]
+pool: eu-2021
+strands:
+  KA299-X: {1: KA299-X1, 2: KA299-X2}
+rules:
+  - rule: min-organisations
+    min: 4
+    when: {action: {eq: KA299-X2}}
+""",
+        encoding="utf-8",
+    )
+    base = {"base": "ka220", "project": {"action": "KA299-X", "call_year": 2024}}
+    one = {**base, "project": {**base["project"], "strand": 1}}
+    two = {**base, "project": {**base["project"], "strand": 2}}
+    assert "min-organisations" not in _judge(tmp_path, one)
+    assert "min-organisations" in _judge(tmp_path, two)

@@ -31,6 +31,8 @@ from auditor.normalise.vocabulary import vocabulary
 PREFIX = "n__"
 
 ActionLookup = Callable[[str], tuple[str | None, int | None]]
+# The action an action given with a Strand reads as (rule sets' ``strands``).
+StrandLookup = Callable[[str, int], str]
 
 
 def n(key: str) -> str:
@@ -116,7 +118,9 @@ def topic_region(text: str | None) -> str | None:
     return match.group(1) or _TOPIC_REGIONS[match.group(2).upper()]
 
 
-def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.DataFrame:
+def normalise_projects(
+    raw: pl.DataFrame, lookup_action: ActionLookup, strand_action: StrandLookup | None = None
+) -> pl.DataFrame:
     """Clean the project fields and add the ``n__`` columns and ``year``, the effective call year.
 
     One row per proposal, so this works row by row. The call year is the
@@ -164,9 +168,9 @@ def normalise_projects(raw: pl.DataFrame, lookup_action: ActionLookup) -> pl.Dat
         if effective is None and submitted is not None:
             effective = submitted.year
         strand = parse_whole(row.get("strand"))
-        # CBHE with its Strand is the strand's action (actions.md 12): CBHE-S1 ... S3.
-        if action == "CBHE" and strand in (1, 2, 3):
-            action = f"CBHE-S{strand}"
+        # An action with its Strand may be the strand's own (actions.md 12: CBHE-S1 ... S3).
+        if action is not None and strand is not None and strand_action is not None:
+            action = strand_action(action, strand)
         columns[n("action")].append(action)
         columns[n("call_year")].append(call_year)
         columns[n("duration_months")].append(parse_whole(row["duration_months"]))

@@ -62,6 +62,9 @@ class RuleSet:
     # What the action's rules leave unchecked because no source gives a value
     # (actions.md confidence policy): said wherever its rules are listed.
     not_checked: dict[str, str] = field(default_factory=dict)
+    # An action given with a Strand that reads as another action (CBHE with
+    # Strand 2 is CBHE-S2): action -> strand -> action.
+    strands: dict[str, dict[int, str]] = field(default_factory=dict)
 
     @property
     def universal(self) -> bool:
@@ -133,6 +136,7 @@ class RuleBook:
     _by_action: dict[str, RuleSet] = field(default_factory=dict)
     _admitted: dict[tuple[tuple[str, ...], tuple[str, ...]], Admitted] = field(default_factory=dict)
     _compiled: dict[str, Any] = field(default_factory=dict)
+    _strands: dict[str, dict[int, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for ruleset in self.sets.values():
@@ -149,6 +153,7 @@ class RuleBook:
                     self._aliases.setdefault(match_key(alias), action)
             for action, pattern in ruleset.patterns.items():
                 self._patterns.append((f"(?i){pattern}", action))
+            self._strands.update(ruleset.strands)
 
     def lookup_action(self, text: str) -> tuple[str | None, int | None]:
         """(action key, year named in a topic id) for what a workbook says."""
@@ -175,6 +180,10 @@ class RuleBook:
                     year = int(groups) if groups and str(groups).isdigit() else None
                 return key, year
         return None, None
+
+    def strand_action(self, action: str, strand: int) -> str:
+        """The action ``action`` given with ``strand`` reads as (itself if none)."""
+        return self._strands.get(action, {}).get(strand, action)
 
     def ruleset_of(self, action: str | None) -> RuleSet | None:
         return self._by_action.get(action) if action else None

@@ -95,6 +95,7 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
             source=data.get("source"),
             note=dict(data.get("note") or {}),
             not_checked=dict(data.get("not_checked") or {}),
+            strands=_strands(data.get("strands") or {}, actions, path),
             entries=tuple(
                 _entry(entry, f"{path} rule {i + 1}") for i, entry in enumerate(data["rules"])
             ),
@@ -102,6 +103,23 @@ def _ruleset(data: Any, path: Path) -> RuleSet:
         )
     except (TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
         raise RulesError(f"{path}: not a rule set the auditor reads ({error})") from error
+
+
+def _strands(data: Any, actions: Any, path: Path) -> dict[str, dict[int, str]]:
+    """``strands:`` of a rule set: each names actions of the set."""
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}: strands must map an action to its strands' actions")
+    out: dict[str, dict[int, str]] = {}
+    for action, by_strand in data.items():
+        if not isinstance(by_strand, dict):
+            raise RulesError(f"{path}: strands of {action} must map a number to an action")
+        out[str(action)] = {int(k): str(v) for k, v in by_strand.items()}
+        unknown = {str(action), *out[str(action)].values()} - {str(a) for a in actions}
+        if unknown:
+            raise RulesError(
+                f"{path}: strands name actions the set does not have: {sorted(unknown)}"
+            )
+    return out
 
 
 def _text_or_none(value: Any, where: str) -> str | None:
