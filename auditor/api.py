@@ -147,8 +147,9 @@ def audit(
     the others are read. Reused results come without rows unless
     ``reused_rows`` (the reports fetch the rows they still need: ``rows_of``).
 
-    Worker processes are started, so a script calling this needs the usual
-    ``if __name__ == "__main__":`` guard.
+    Worker processes are started; they never import the calling script
+    (read/isolation.py), so a script needs no ``if __name__ == "__main__":``
+    guard.
     """
     config = config or AuditConfig()
     started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from auditor.api import JUDGE_IN_WORKERS_FROM
 from auditor.core.catalogue import catalogue
 from auditor.report.rulebook import rules_markdown
 from auditor.rules.rulebook import RuleBook
@@ -42,3 +48,28 @@ def test_every_command_and_audit_option_is_in_the_readme() -> None:
         for option in parameter.opts:
             if option.startswith("--"):
                 assert option in block, option
+
+
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_the_python_example_runs_as_a_script_without_a_guard(tmp_path: Path, how: str) -> None:
+    """The README's library example, saved as a file and run as it is (no
+    ``if __name__ == "__main__":``), over enough files to start workers."""
+    match = re.search(r"```python\n(from auditor import .+?)\n```", README, re.DOTALL)
+    assert match, "the README's Python example"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    sample = ROOT / "samples" / "ka220-hed-eligible.xlsx"
+    for number in range(JUDGE_IN_WORKERS_FROM + 10):
+        shutil.copy(sample, inbox / f"proposal-{number}.xlsx")
+    (tmp_path / "example.py").write_text(match.group(1), encoding="utf-8")
+    command = ["example.py"] if how == "script" else ["-m", "example"]
+    done = subprocess.run(
+        [sys.executable, *command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout.splitlines()) == JUDGE_IN_WORKERS_FROM + 10

@@ -91,6 +91,34 @@ def warm_up(preload: Sequence[str] = ()) -> None:
     forkserver.ensure_running()
 
 
+@contextlib.contextmanager
+def _script_kept_out() -> Iterator[None]:
+    """Start a worker without running the caller's script again in it.
+
+    multiprocessing prepares a worker by importing the caller's ``__main__``
+    (its file, or its module under ``-m``), so a script that calls the
+    library without an ``if __name__ == "__main__":`` guard would start a
+    batch again in every worker, which multiprocessing refuses. A worker's
+    task is named by module ("auditor.api:read_and_judge"), never defined in
+    the script: with the script's file and module hidden while the worker
+    starts, the worker has no reason to import it.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    names: tuple[str, ...] = ("__file__", "__spec__")
+    hidden: dict[str, Any] = {name: main.__dict__[name] for name in names if name in main.__dict__}
+    for name in hidden:
+        del main.__dict__[name]
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(hidden)
+
+
 def load_reader(reader: str | None) -> Callable[..., Any]:
     """The function that reads one file: ``reader`` ("module:function") or the default."""
     return _load(reader or DEFAULT_READER)
@@ -379,7 +407,8 @@ class Supervisor:
             args=(theirs, self.task, self.limits, self.options, self.started % self.count, status),
             daemon=True,
         )
-        process.start()
+        with _script_kept_out():
+            process.start()
         self.started += 1
         theirs.close()
         worker = _Worker(process, ours, status)
