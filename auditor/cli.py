@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -387,142 +385,54 @@ def audit(
     A state file beside OUTDIR remembers every file and run: the next run
     reads only the files that changed, and reports what changed since.
     """
-    clock = time.monotonic()
     with _user_errors():
         _warm_up(limits)
-        from dataclasses import astuple, replace
-
-        from auditor.api import audit as run_audit
-        from auditor.core.filenames import printable
-        from auditor.core.places import check_places
-        from auditor.report.html import RunContext
         from auditor.report.json import render_json
-        from auditor.report.outputs import ReportOptions, ReportWriter, check_outdir
-        from auditor.rules.rulebook import load_rulebook
-        from auditor.state.memory import Memory
-        from auditor.state.store import default_state_path
+        from auditor.runner import AuditRun
 
         config = _config(lang, rules_dirs, workers, limits, eche)
-        started = datetime.now().astimezone().isoformat(timespec="seconds")
-        version = load_rulebook(rules_dirs, eche).version
-        options = ReportOptions(annotate, reports == "results", config.limits)
-        notes = _action_notes(rules_dirs, lang)
-        path = None if no_state else state_file or default_state_path(outdir)
-        # Before the state beside OUTDIR is made: nothing is written unless
-        # the inputs, OUTDIR and the state are apart, and OUTDIR is ours.
-        check_places(paths, outdir, path)
-        check_outdir(outdir, None if path is None else _state_id_of(path), path)
-        memory = None
-        if path is not None:
-            waiting = _waiting(wait, path, quiet)
-            memory = Memory(path, config, version, waiting, rehash, lazy_checks=True)
-        try:
-            run_id = memory.run_id if memory else None
-            state_id = memory.state_id if memory else None
-            inputs = [printable(p) for p in paths]
-            run = RunContext(__version__, started, version, inputs, run_id, state_id)
-            history = memory.history() if memory else None
-            reuse = _reuse(memory, outdir, config) if memory else None
-            writer = ReportWriter(
-                outdir, run, lang, options, notes, workers, wait, history, reuse, path
-            )
-            on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
-            try:
-                with bar or contextlib.nullcontext():
-                    result = run_audit(
-                        paths,
-                        config,
-                        progress=progress,
-                        on_files=on_files,
-                        on_chunk=writer.add,
-                        keep_rows=False,
-                        memory=memory,
-                        chunk_rows=not options.results_only,
-                        started_at=started,
-                        reused_rows=memory is None,
-                    )
-                if memory is not None:
-                    result = replace(result, run_id=run_id, changes=memory.changes(result))
-            except BaseException:
-                writer.abort()
-                raise
-            links = writer.finish(result)
-            if memory is not None:
-                # After the reports are in place: a run killed before this
-                # line leaves the state as the previous run left it. (What
-                # the workbooks said, not what the reports learnt: a copy
-                # that could not be made is tried again next run.)
-                ended = datetime.now().astimezone().isoformat(timespec="seconds")
-                outputs = {name: astuple(o) for name, o in writer.outputs.items()}
-                memory.commit(result, ended, time.monotonic() - clock, outputs)
-            result = writer.result or result
-        finally:
-            if memory is not None:
-                memory.close()
+        state: Path | bool = False if no_state else state_file or True
+        on_files, progress, bar = _progress(not quiet and output_format == "text", lang)
+        with (
+            AuditRun(
+                paths,
+                outdir,
+                config,
+                annotate=annotate,
+                results_only=reports == "results",
+                state=state,
+                wait=wait,
+                rehash=rehash,
+                on_wait=None if quiet else _say_waiting(wait),
+            ) as run,
+            bar or contextlib.nullcontext(),
+        ):
+            outcome = run.execute(progress=progress, on_files=on_files)
+        result = outcome.result
         code = exit_code(result, fail_on)
         if output_format == "json":  # the entries as results.json has them
-            click.echo(render_json(result, links, writer.entries), nl=False)
+            click.echo(render_json(result, outcome.links, outcome.entries), nl=False)
         if quiet:
-            seconds = time.monotonic() - clock
-            line = _log_line(result, memory, writer.linked, code, seconds, outdir)
+            line = _log_line(result, outcome.counts, outcome.linked, code, outcome.seconds, outdir)
             click.echo(line, err=output_format == "json")
         elif output_format == "text":
             _print_summary(
-                result, outdir / ("results.json" if options.results_only else "index.html")
+                result, outdir / ("results.json" if reports == "results" else "index.html")
             )
     sys.exit(code)
 
 
-def _reuse(memory: Any, outdir: Path, config: Any) -> Any:
-    """What the previous report can give an incremental run (report/reuse.py)."""
-    from auditor.api import rows_of
-    from auditor.core.marker import read_marker
-    from auditor.report.reuse import Output, Reuse
-    from auditor.rules.rulebook import load_rulebook
+def _say_waiting(wait: float) -> Callable[[Path], None]:
+    """Say so when another run holds the state (the run then waits for it)."""
 
-    folder = None
-    found = read_marker(outdir)
-    if (
-        memory.previous is not None
-        and found is not None
-        and (found.run_id, found.state_id) == (memory.previous.id, memory.state_id)
-    ):
-        folder = outdir  # the report this state's last run wrote
-    book = load_rulebook(config.rules_dirs, config.eche)
-    return Reuse(
-        folder,
-        {name: Output(*fields) for name, fields in memory.outputs().items()},
-        memory.salt,
-        memory.stamp,
-        lambda files: rows_of(files, memory, book, config),
-        memory.complete,
-    )
-
-
-def _state_id_of(path: Path) -> str | None:
-    """The identity of an existing state (None: none yet), to know OUTDIR is its own."""
-    from auditor.state.store import connect, state_id
-
-    if not path.exists():
-        return None
-    db = connect(path, create=False)
-    try:
-        return state_id(db)
-    finally:
-        db.close()
-
-
-def _waiting(wait: float, path: Path, quiet: bool) -> float:
-    """Say so when another run holds the state, then wait for it."""
-    from auditor.state.store import busy
-
-    if busy(path) and not quiet:
+    def say(path: Path) -> None:
         click.echo(f"auditor: another run is using {path}; waiting up to {wait:g} s", err=True)
-    return wait
+
+    return say
 
 
 def _log_line(
-    result: AuditResult, memory: Any, linked: int, code: int, seconds: float, outdir: Path
+    result: AuditResult, counts: Any, linked: int, code: int, seconds: float, outdir: Path
 ) -> str:
     """One line for logs: ``key=value`` pairs a log parser or grep can read."""
     from auditor.core.filenames import printable
@@ -531,8 +441,8 @@ def _log_line(
     if result.run_id is not None:
         pairs["run"] = result.run_id
     pairs.update(result.summary.to_dict())
-    if memory is not None:
-        c = memory.counts
+    if counts is not None:
+        c = counts
         pairs.update(hashed=c.hashed, read=c.read, rejudged=c.rejudged, reused=c.reused)
         pairs["files_withdrawn"] = c.withdrawn
         pairs["linked"] = linked  # pages and copies taken from the previous report
@@ -552,19 +462,6 @@ def _log_line(
     pairs["seconds"] = f"{seconds:.1f}"
     pairs["report"] = printable(str(outdir))
     return "auditor " + " ".join(f"{key}={value}" for key, value in pairs.items())
-
-
-def _action_notes(rules_dirs: tuple[Path, ...], lang: str) -> dict[str, str]:
-    """Each action's rule-set title and note, for the proposal pages."""
-    from auditor.rules.rulebook import load_rulebook
-
-    notes = {}
-    for ruleset in load_rulebook(rules_dirs).action_sets():
-        for action in ruleset.actions:
-            notes[f"title:{action}"] = ruleset.text("title", lang)
-            if ruleset.note:
-                notes[f"note:{action}"] = ruleset.text("note", lang)
-    return notes
 
 
 def _print_summary(result: AuditResult, path: Path) -> None:

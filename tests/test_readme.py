@@ -73,3 +73,26 @@ def test_the_python_example_runs_as_a_script_without_a_guard(tmp_path: Path, how
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(done.stdout.splitlines()) == JUDGE_IN_WORKERS_FROM + 10
+
+
+def test_the_python_run_example_writes_the_reports(tmp_path: Path) -> None:
+    """The README's AuditRun example, saved as a file and run as it is."""
+    match = re.search(
+        r"```python\n(from pathlib import Path\n.+?AuditRun.+?)\n```", README, re.DOTALL
+    )
+    assert match, "the README's AuditRun example"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(ROOT / "samples" / "ka220-hed-eligible.xlsx", inbox)
+    (tmp_path / "example.py").write_text(match.group(1), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "example.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "report" / "results.json").is_file()
+    assert (tmp_path / "report.state.sqlite").is_file()

@@ -26,8 +26,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkServerContext, ForkServerProcess
 from typing import Any
 
 from auditor.core.config import Limits
@@ -72,9 +72,23 @@ def worker_context() -> Any:
     and a worker starts in milliseconds instead of paying the imports again.
     """
     mark_main()  # before the server starts: its workers watch this process
-    context = get_context("forkserver")
+    context = _Context()
     context.set_forkserver_preload(["auditor.read.batch"])
     return context
+
+
+class _Process(ForkServerProcess):
+    """A worker that never imports the caller's script (``_script_kept_out``);
+    the readers' supervisor and the reports' process pool both start these."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        with _script_kept_out():
+            return ForkServerProcess._Popen(process_obj)
+
+
+class _Context(ForkServerContext):
+    Process = _Process
 
 
 def warm_up(preload: Sequence[str] = ()) -> None:
@@ -407,8 +421,7 @@ class Supervisor:
             args=(theirs, self.task, self.limits, self.options, self.started % self.count, status),
             daemon=True,
         )
-        with _script_kept_out():
-            process.start()
+        process.start()
         self.started += 1
         theirs.close()
         worker = _Worker(process, ours, status)
