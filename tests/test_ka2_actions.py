@@ -223,3 +223,45 @@ def test_what_is_not_checked_is_said(book: RuleBook, lang: str) -> None:
         assert any(text.startswith(heading) for text in texts), action
     # Actions with nothing left unchecked say nothing of the kind.
     assert heading not in run("rules", "--action", "KA220-SCH", "--lang", lang).stdout
+
+
+@pytest.mark.parametrize(
+    ("topic", "country", "expected"),
+    [
+        # A topic narrows the action's regions, never widens them (review of issue 13).
+        ("REGION-12", "US", "error"),  # CBHE admits no Region 12; the US is in none it admits
+        ("REGION-4", "RU", "error"),  # Region 4 is not CBHE's
+        ("REGION-99", "US", "error"),
+        ("REGION-2", "UA", None),
+    ],
+)
+def test_a_regional_topic_never_widens_the_actions_regions(
+    judge_specs: Judge, topic: str, country: str, expected: str | None
+) -> None:
+    spec = {
+        "base": "cbhe-s1",
+        "project": {
+            "call_year": 2026,
+            "submitted_at": None,
+            "requested_grant_eur": 300000,
+            "topic_id": f"ERASMUS-EDU-2026-CBHE-{topic}",
+        },
+        "partners": [
+            "coordinator|NL|HEI|erasmus_code=NL AMSTERD01|oid=E10209442",
+            "partner|BE|HEI|erasmus_code=B  GENT01|oid=E10209444",
+            f"partner|{country}|HEI",
+            f"partner|{country}|HEI",
+        ],
+    }
+    assert fired(judge_specs, spec).get("third-country-region") == expected
+
+
+@pytest.mark.parametrize("strand", [4, 0, 9])
+def test_a_strand_the_action_does_not_have_is_no_strand(judge_specs: Judge, strand: int) -> None:
+    """CBHE with Strand 4 is not eligible by escaping every strand's rules: it
+    is CBHE without one of its strands (missing-value on the Strand cell)."""
+    spec = {"base": "cbhe-s1", "project": {"action": "CBHE", "strand": strand}}
+    result = judge_specs(spec)
+    (proposal,) = result.proposals
+    assert str(proposal.verdict) == "ineligible"
+    assert [(f.rule, f.column) for f in proposal.findings] == [("missing-value", "strand")]

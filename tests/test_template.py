@@ -218,6 +218,34 @@ def _variant(proposal: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _identities(proposal: dict[str, Any]) -> dict[str, Any]:
+    """The consortium where identity and the call year take reading: no call
+    year (the proposal ID gives it), the first partner again with its OID
+    written with spaces, and again by its PIC alone."""
+    partners = [dict(row) for row in proposal["partners"]]
+    first = partners[0]
+    again = []
+    if first.get("oid"):
+        oid = str(first["oid"])
+        again.append({**first, "role": "partner", "oid": f"{oid[:5]} {oid[5:]}", "pic": None})
+    again.append({**first, "role": "partner", "oid": None, "pic": "912345678"})
+    again.append(
+        {
+            **first,
+            "role": "partner",
+            "oid": None,
+            "pic": "912 345 678",
+            "organisation_name": "Other name",
+        }
+    )
+    rows = [*partners, *again]
+    project = {k: v for k, v in proposal["project"].items() if k != "call_year"}
+    return {
+        "project": project,
+        "partners": [{**row, "partner_no": str(i + 1)} for i, row in enumerate(rows)],
+    }
+
+
 def _recalculate(soffice: str, tmp: Path, files: list[Path]) -> Path:
     out = tmp / "recalculated"
     done = subprocess.run(
@@ -269,7 +297,8 @@ def test_live_panel_counts_like_the_auditor(book: RuleBook, tmp_path: Path) -> N
         template = tmp_path / f"{action}-template.xlsx"
         write_template(book, action, lang, template)
         base = consortium(book, action)
-        for kind, proposal in (("base", base), ("variant", _variant(base))):
+        kinds = [("base", base), ("variant", _variant(base)), ("identities", _identities(base))]
+        for kind, proposal in kinds:
             target = tmp_path / f"{action}-{kind}.xlsx"
             fill_template(template, target, proposal, lang)
             filled.append((target, action))

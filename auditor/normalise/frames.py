@@ -32,7 +32,7 @@ PREFIX = "n__"
 
 ActionLookup = Callable[[str], tuple[str | None, int | None]]
 # The action an action given with a Strand reads as (rule sets' ``strands``).
-StrandLookup = Callable[[str, int], str]
+StrandLookup = Callable[[str, int], str | None]
 
 
 def n(key: str) -> str:
@@ -170,7 +170,9 @@ def normalise_projects(
         strand = parse_whole(row.get("strand"))
         # An action with its Strand may be the strand's own (actions.md 12: CBHE-S1 ... S3).
         if action is not None and strand is not None and strand_action is not None:
-            action = strand_action(action, strand)
+            # A strand the action does not have leaves it as it is: validation
+            # says so (schemas/project.yaml required_for).
+            action = strand_action(action, strand) or action
         columns[n("action")].append(action)
         columns[n("call_year")].append(call_year)
         columns[n("duration_months")].append(parse_whole(row["duration_months"]))

@@ -56,7 +56,16 @@ NUMBER_FIELDS = ("duration_months", "requested_grant_eur", "number_of_sports")
 # How the required value shows: the cell stays a number, the sign is its format.
 SIGNS = {"min": '"\u2265 "#,##0', "max": '"\u2264 "#,##0', "exactly": '"= "#,##0'}
 # Helper columns every count reads (per row of the Partners table).
-BASE = ("role_code", "country_code", "type_code", "key", "in_pool", "is_eu")
+BASE = (
+    "role_code",
+    "country_code",
+    "type_code",
+    "oid_key",
+    "pic_key",
+    "name_key",
+    "in_pool",
+    "is_eu",
+)
 
 
 def _letter(key: str) -> str:
@@ -80,13 +89,16 @@ class Helpers:
         self.add("country_code", lambda r: lookup.format(cell["country"], r, "CountryLookup"))
         self.add("type_code", lambda r: lookup.format(cell["organisation_type"], r, "TypeLookup"))
         oid, pic, name = cell["oid"], cell["pic"], cell["organisation_name"]
-        # The same organisation: same OID, else same PIC, else same name and country.
+        # The same organisation (aggregate.organisation_identity): the same OID
+        # or the same PIC, whatever their spaces; rows with neither, the same
+        # name and country.
+        self.add("oid_key", lambda r: f'=UPPER(SUBSTITUTE(TRIM({oid}{r})," ",""))')
+        self.add("pic_key", lambda r: f'=SUBSTITUTE(TRIM({pic}{r})," ","")')
         self.add(
-            "key",
+            "name_key",
             lambda r: (
-                f'=IF(TRIM({oid}{r})<>"",UPPER(TRIM({oid}{r})),IF(TRIM({pic}{r})<>"",'
-                f'TRIM({pic}{r}),IF(TRIM({name}{r})<>"",LOWER(TRIM({name}{r}))&"|"&'
-                f'{self.at("country_code", r)},"")))'
+                f'=IF(AND({self.at("oid_key", r)}="",{self.at("pic_key", r)}="",'
+                f'TRIM({name}{r})<>""),LOWER(TRIM({name}{r}))&"|"&{self.at("country_code", r)},"")'
             ),
         )
         self.add("in_pool", lambda r: self._member(r, "Pool"))
@@ -153,14 +165,22 @@ class Helpers:
     def first_of(self, count: Count) -> str:
         """1 where the row is the first counted one of its organisation (or country)."""
         chosen = self.chosen(count)
-        of = "key" if count.what == "organisations" else "country_code"
-        return self.add(
-            f"first {count.key}",
-            lambda r: (
-                f"=IF(AND({self.at(chosen, r)}=1,COUNTIFS({self.above(of, r)},{self.at(of, r)},"
-                f"{self.above(chosen, r)},1)=0),1,0)"
-            ),
+        keys = (
+            ("oid_key", "pic_key", "name_key")
+            if count.what == "organisations"
+            else ("country_code",)
         )
+
+        def formula(r: int) -> str:
+            # An earlier counted row with the same OID, PIC or name key (each where given).
+            earlier = "+".join(
+                f'IF({self.at(k, r)}<>"",COUNTIFS({self.above(k, r)},{self.at(k, r)},'
+                f"{self.above(chosen, r)},1),0)"
+                for k in keys
+            )
+            return f"=IF(AND({self.at(chosen, r)}=1,{earlier}=0),1,0)"
+
+        return self.add(f"first {count.key}", formula)
 
     def schools_only(self) -> str:
         """Every coordinator and full partner is a school (aggregate's ``schools_only``)."""
@@ -395,6 +415,25 @@ def lines(
     return out
 
 
+def _call_year(cells: dict[str, str]) -> str:
+    """The call year as the auditor reads it (normalise_projects): the field,
+    else the leading year of the proposal ID (four digits and no fifth), else
+    the year of submission; 0 where none says."""
+    year, pid = cells["call_year"], cells["proposal_id"]
+    fallback = "0"
+    if "submitted_at" in cells:
+        submitted = cells["submitted_at"]
+        fallback = f"IF(ISNUMBER({submitted}),YEAR({submitted}),0)"
+    from_id = (
+        f"IF(AND(LEN({pid})>=4,ISNUMBER(--LEFT({pid},4)),NOT(ISNUMBER(--MID({pid},5,1)))),"
+        f"VALUE(LEFT({pid},4)),{fallback})"
+    )
+    return (
+        f'=IF(ISNUMBER({year}),{year},IF(AND(TRIM({year})<>"",ISNUMBER(--TRIM({year}))),'
+        f"VALUE(TRIM({year})),{from_id}))"
+    )
+
+
 def write(sheet: Any, lines_: list[Line], cells: dict[str, str], lang: str) -> None:
     """The panel on the Project sheet, right of the fields, and the CallYear name."""
     for offset, key in enumerate(
@@ -429,13 +468,8 @@ def write(sheet: Any, lines_: list[Line], cells: dict[str, str], lang: str) -> N
         sheet.conditional_formatting.add(area, FormulaRule(formula=[shown], fill=GREEN))
         failed = f'LEFT(${status}{row},1)="\u2717"'
         sheet.conditional_formatting.add(area, FormulaRule(formula=[failed], fill=RED))
-    call_year, proposal_id = cells["call_year"], cells["proposal_id"]
-    # The call year the pools use: the field, else the leading year of the proposal ID.
     row = len(lines_) + 3
     put(sheet, row, COLUMN, t("proposal.call_year", lang))
-    sheet.cell(row=row, column=COLUMN + 1).value = (
-        f"=IF(ISNUMBER({call_year}),{call_year},IF(ISNUMBER(VALUE({call_year})),VALUE({call_year}),"
-        f"IFERROR(VALUE(LEFT({proposal_id},4)),0)))"
-    )
+    sheet.cell(row=row, column=COLUMN + 1).value = _call_year(cells)
     reference = f"Project!${value}${row}"
     sheet.parent.defined_names["CallYear"] = DefinedName("CallYear", attr_text=reference)

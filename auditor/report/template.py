@@ -213,7 +213,10 @@ def _project_sheet(
             cell.number_format = formats[key]
         cells[key] = cell.coordinate
         _validation(sheet, column, lang, cell.coordinate, **kinds.get(key, {}))
-    put(sheet, PROJECT_FIRST_ROW + shown.index("action"), 2, action)
+    # The template is made for its action: the panel's lines are that action's.
+    fixed = put(sheet, PROJECT_FIRST_ROW + shown.index("action"), 2, action)
+    fixed.protection = Protection(locked=True)
+    fixed.fill = PatternFill(fill_type=None)
     return cells
 
 

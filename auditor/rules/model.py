@@ -181,9 +181,11 @@ class RuleBook:
                 return key, year
         return None, None
 
-    def strand_action(self, action: str, strand: int) -> str:
-        """The action ``action`` given with ``strand`` reads as (itself if none)."""
-        return self._strands.get(action, {}).get(strand, action)
+    def strand_action(self, action: str, strand: int) -> str | None:
+        """The action ``action`` given with ``strand`` reads as: itself where
+        the action has no strands, None where ``strand`` is not one of them."""
+        strands = self._strands.get(action)
+        return action if strands is None else strands.get(strand)
 
     def ruleset_of(self, action: str | None) -> RuleSet | None:
         return self._by_action.get(action) if action else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from string import ascii_lowercase
 from typing import Any
 
 import polars as pl
@@ -51,7 +52,10 @@ def admitted(entry: RuleEntry, book: RuleBook, topic: str | None = None) -> Admi
     ``topic: true``, a regional call topic admits its own region only."""
     regions = tuple(str(r) for r in entry.params.get("regions", ["1", "2", "3"]))
     if topic is not None and entry.params.get("topic"):
-        regions = (topic,)
+        # The topic narrows the action's regions (Region 5 to the action's
+        # window 5a), never widens them: a topic of a region the action does
+        # not admit admits no third country.
+        regions = tuple(r for r in regions if r == topic or r.rstrip(ascii_lowercase) == topic)
     excluded = tuple(str(c) for c in entry.params.get("excluded", ["BY"]))
     return book.admitted(regions, excluded)
 
