@@ -76,6 +76,13 @@ def test_a_new_action_is_a_data_file(tmp_path: Path) -> None:
         ("rules: [\n", "cannot read"),
         ("just text\n", "needs an 'id'"),
         ("id: x\nactions: [A]\nstrands: {A: {1: B}}\nrules: []\n", "actions the set does not have"),
+        ("id: x\nactions: [A, B]\nstrands: {A: {1.5: B}}\nrules: []\n", "whole numbers to actions"),
+        (
+            "id: x\nactions: [A, B]\nstrands: {A: {true: B}}\nrules: []\n",
+            "whole numbers to actions",
+        ),
+        ("id: x\nactions: [A, B]\nstrands: {A: {one: B}}\nrules: []\n", "whole numbers to actions"),
+        ("id: x\nactions: [A, B]\nstrands: {A: {1: [B]}}\nrules: []\n", "whole numbers to actions"),
     ],
 )
 def test_bad_rule_sets_are_refused_with_a_reason(tmp_path: Path, text: str, message: str) -> None:

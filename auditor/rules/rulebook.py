@@ -111,8 +111,15 @@ def _strands(data: Any, actions: Any, path: Path) -> dict[str, dict[int, str]]:
         raise RulesError(f"{path}: strands must map an action to its strands' actions")
     out: dict[str, dict[int, str]] = {}
     for action, by_strand in data.items():
-        if not isinstance(by_strand, dict):
-            raise RulesError(f"{path}: strands of {action} must map a number to an action")
+        numbers_to_actions = isinstance(by_strand, dict) and all(
+            isinstance(k, int) and not isinstance(k, bool) and isinstance(v, str)
+            for k, v in by_strand.items()
+        )
+        if not numbers_to_actions:
+            raise RulesError(
+                f"{path}: strands of {action} must map whole numbers to actions "
+                f"(e.g. {{1: {action}-S1}}), not {by_strand!r}"
+            )
         out[str(action)] = {int(k): str(v) for k, v in by_strand.items()}
         unknown = {str(action), *out[str(action)].values()} - {str(a) for a in actions}
         if unknown:
