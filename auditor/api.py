@@ -335,7 +335,7 @@ def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
     partners = normalise_partners(batch.partners)
     drafts = _merge(
         batch.drafts,
-        validate.validate_projects(projects, batch.sources),
+        validate.validate_projects(projects, batch.sources, {"strand": book.actions_with_strands}),
         validate.validate_partners(partners, batch.sources),
     )
     projects = _context(projects, batch, book)

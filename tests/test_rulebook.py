@@ -11,6 +11,7 @@ from auditor.core.catalogue import catalogue
 from auditor.core.config import AuditConfig
 from auditor.core.errors import RulesError
 from auditor.read.specs import batch_from_specs
+from auditor.report.template import shown_fields
 from auditor.rules.rulebook import load_rulebook
 
 STRICTER_KA220 = """
@@ -127,3 +128,11 @@ rules:
     two = {**base, "project": {**base["project"], "strand": 2}}
     assert "min-organisations" not in _judge(tmp_path, one)
     assert "min-organisations" in _judge(tmp_path, two)
+    # Without one of its strands the action cannot be judged: said on the Strand cell.
+    for strand in (None, 9):
+        spec = {**base, "project": {**base["project"], "strand": strand}}
+        assert _judge(tmp_path, spec) == {"missing-value"}
+    # Its template asks for the Strand; the strands' own actions do not.
+    book = load_rulebook([tmp_path])
+    assert "strand" in shown_fields(book, "KA299-X")
+    assert "strand" not in shown_fields(book, "KA299-X1")

@@ -235,6 +235,7 @@ def shown_fields(book: RuleBook, action: str) -> list[str]:
         condition = spec.columns[key].shown_for
         if (
             condition is None
+            or (key == "strand" and action in book.actions_with_strands)
             or rules & set(condition.get("rules", ()))
             or action in condition.get("actions", ())
         ):

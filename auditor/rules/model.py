@@ -181,6 +181,11 @@ class RuleBook:
                 return key, year
         return None, None
 
+    @property
+    def actions_with_strands(self) -> tuple[str, ...]:
+        """Actions that a Strand turns into others (rule sets' ``strands``)."""
+        return tuple(self._strands)
+
     def strand_action(self, action: str, strand: int) -> str | None:
         """The action ``action`` given with ``strand`` reads as: itself where
         the action has no strands, None where ``strand`` is not one of them."""

@@ -86,7 +86,11 @@ def validate_partners(partners: pl.DataFrame, sources: Mapping[str, ProposalSour
     return drafts
 
 
-def validate_projects(projects: pl.DataFrame, sources: Mapping[str, ProposalSource]) -> Drafts:
+def validate_projects(
+    projects: pl.DataFrame,
+    sources: Mapping[str, ProposalSource],
+    required_for: Mapping[str, tuple[str, ...]] | None = None,
+) -> Drafts:
     """Field findings for the project fields of every proposal."""
     drafts: Drafts = {}
     if projects.height == 0:
@@ -98,10 +102,14 @@ def validate_projects(projects: pl.DataFrame, sources: Mapping[str, ProposalSour
     # required_for): the field turns them into another action (CBHE and its
     # Strand into CBHE-S1 ...), so one still named here lacks it, or has a
     # value it does not know (Strand 4).
+    # ``required_for`` adds what the rule sets say (the actions with strands).
+    needed = {name: spec.required_for for name, spec in table_spec("project").columns.items()}
+    for name, actions in (required_for or {}).items():
+        needed[name] = (*needed.get(name, ()), *actions)
     missing += [
-        (pl.col(n("action")).is_in(spec.required_for), name, name)
-        for name, spec in table_spec("project").columns.items()
-        if spec.required_for
+        (pl.col(n("action")).is_in(list(actions)), name, name)
+        for name, actions in needed.items()
+        if actions
     ]
     for condition, field, wording in missing:
         for (pkey,) in projects.filter(condition).select(PKEY).rows():
