@@ -142,6 +142,25 @@ def test_cbhe_reads_its_strand(judge_specs: Judge) -> None:
     )
 
 
+def _cbhe_2026(topic: str, countries: list[str]) -> dict[str, object]:
+    """A CBHE proposal of the 2026 call in a topic, two pool HEIs and two HEIs
+    from each of ``countries``."""
+    return {
+        "base": "cbhe-s1",
+        "project": {
+            "call_year": 2026,
+            "submitted_at": None,
+            "requested_grant_eur": 300000,
+            "topic_id": f"ERASMUS-EDU-2026-CBHE-{topic}",
+        },
+        "partners": [
+            "coordinator|NL|HEI|erasmus_code=NL AMSTERD01|oid=E10209442",
+            "partner|BE|HEI|erasmus_code=B  GENT01|oid=E10209444",
+            *(f"partner|{country}|HEI" for country in countries for _ in range(2)),
+        ],
+    }
+
+
 @pytest.mark.parametrize(
     ("topic", "partners", "findings"),
     [
@@ -163,21 +182,7 @@ def test_cbhe_2026_regional_topics(
 ) -> None:
     """CBHE 2026 topics per region ([U] in ka2-other-actions.md 12): a country
     the topic's region leaves out is a warning to check, not an error."""
-    spec = {
-        "base": "cbhe-s1",
-        "project": {
-            "call_year": 2026,
-            "submitted_at": None,
-            "requested_grant_eur": 300000,
-            "topic_id": f"ERASMUS-EDU-2026-CBHE-{topic}",
-        },
-        "partners": [
-            "coordinator|NL|HEI|erasmus_code=NL AMSTERD01|oid=E10209442",
-            "partner|BE|HEI|erasmus_code=B  GENT01|oid=E10209444",
-            *(f"partner|{country}|HEI" for country in partners for _ in range(2)),
-        ],
-    }
-    result = judge_specs(spec)
+    result = judge_specs(_cbhe_2026(topic, partners))
     got = sorted(
         (f.rule, str(f.severity))
         for p in result.proposals
@@ -238,21 +243,7 @@ def test_what_is_not_checked_is_said(book: RuleBook, lang: str) -> None:
 def test_a_regional_topic_never_widens_the_actions_regions(
     judge_specs: Judge, topic: str, country: str, expected: str | None
 ) -> None:
-    spec = {
-        "base": "cbhe-s1",
-        "project": {
-            "call_year": 2026,
-            "submitted_at": None,
-            "requested_grant_eur": 300000,
-            "topic_id": f"ERASMUS-EDU-2026-CBHE-{topic}",
-        },
-        "partners": [
-            "coordinator|NL|HEI|erasmus_code=NL AMSTERD01|oid=E10209442",
-            "partner|BE|HEI|erasmus_code=B  GENT01|oid=E10209444",
-            f"partner|{country}|HEI",
-            f"partner|{country}|HEI",
-        ],
-    }
+    spec = _cbhe_2026(topic, [country])
     assert fired(judge_specs, spec).get("third-country-region") == expected
 
 

@@ -50,6 +50,21 @@ def test_every_command_and_audit_option_is_in_the_readme() -> None:
                 assert option in block, option
 
 
+def _run_example(folder: Path, code: str, command: list[str]) -> subprocess.CompletedProcess[str]:
+    """A README example saved as ``folder/example.py`` and run as ``command``; it must succeed."""
+    (folder / "example.py").write_text(code, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, *command],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
 @pytest.mark.parametrize("how", ["script", "module"])
 def test_the_python_example_runs_as_a_script_without_a_guard(tmp_path: Path, how: str) -> None:
     """The README's library example, saved as a file and run as it is (no
@@ -61,17 +76,8 @@ def test_the_python_example_runs_as_a_script_without_a_guard(tmp_path: Path, how
     sample = ROOT / "samples" / "ka220-hed-eligible.xlsx"
     for number in range(JUDGE_IN_WORKERS_FROM + 10):
         shutil.copy(sample, inbox / f"proposal-{number}.xlsx")
-    (tmp_path / "example.py").write_text(match.group(1), encoding="utf-8")
     command = ["example.py"] if how == "script" else ["-m", "example"]
-    done = subprocess.run(
-        [sys.executable, *command],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = _run_example(tmp_path, match.group(1), command)
     assert len(done.stdout.splitlines()) == JUDGE_IN_WORKERS_FROM + 10
 
 
@@ -84,15 +90,6 @@ def test_the_python_run_example_writes_the_reports(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(ROOT / "samples" / "ka220-hed-eligible.xlsx", inbox)
-    (tmp_path / "example.py").write_text(match.group(1), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "example.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    _run_example(tmp_path, match.group(1), ["example.py"])
     assert (tmp_path / "report" / "results.json").is_file()
     assert (tmp_path / "report.state.sqlite").is_file()
