@@ -648,6 +648,150 @@ def diff(
             print_changes(changes, second.id, _console(), lang)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--data",
+    "data",
+    default="auditor-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where accounts, inboxes, reports and the log live (made if missing).",
+)
+@click.option("--root-path", default="", help="The prefix a reverse proxy serves the app under.")
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated).",
+)
+@click.option(
+    "--jobs",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Audits run at once (one per inbox at a time).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Reader processes per audit (default: decided per batch).",
+)
+@click.option(
+    "--max-upload-mb",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The largest upload taken, in MB.",
+)
+@click.option(
+    "--max-upload-files",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The most files one upload (with its zips) may hold.",
+)
+@_options(_LIMIT_OPTIONS)
+def serve(
+    host: str,
+    port: int,
+    data: Path,
+    root_path: str,
+    forwarded_allow_ips: str,
+    jobs: int,
+    workers: int | None,
+    max_upload_mb: int,
+    max_upload_files: int,
+    **limits: Any,
+) -> None:
+    """Serve the web application: agencies' inboxes and applicants' self-check."""
+    with _user_errors():
+        _warm_up(limits)
+        import uvicorn
+
+        from auditor.web.app import Settings, create_app
+        from auditor.web.uploads import UploadLimits
+
+        config = _config("en", (), workers, limits)
+        upload = UploadLimits(max_upload_mb * 1_000_000, max_upload_files, reader=config.limits)
+        settings = Settings(data, jobs, audit=config, upload=upload)
+        app = create_app(settings)
+        click.echo(f"auditor: serving http://{host}:{port}{root_path}/ (data in {data.resolve()})")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            root_path=root_path,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+            log_level="info",
+        )
+
+
+@cli.group()
+def users() -> None:
+    """Manage the web application's accounts (in the --data folder of auditor serve)."""
+
+
+_DATA = click.option(
+    "--data",
+    "data",
+    default="auditor-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The data folder of auditor serve.",
+)
+
+
+@users.command("add")
+@click.argument("name")
+@click.option(
+    "--role", type=click.Choice(["admin", "officer"]), default="officer", show_default=True
+)
+@_LANG
+@_DATA
+@click.password_option(help="Asked for when not given (at least 12 characters).")
+def users_add(name: str, role: str, lang: str, data: Path, password: str) -> None:
+    """Add an account (the first admin is made this way; there is no default one)."""
+    with _user_errors():
+        from auditor.web.accounts import add_user
+        from auditor.web.db import Database
+
+        db = Database(data / "auditor.sqlite")
+        add_user(db, name, password, role, lang)
+        db.log("command line", "user-added", detail=f"{name} ({role})")
+        click.echo(f"added {name} ({role})")
+
+
+@users.command("remove")
+@click.argument("name")
+@_DATA
+def users_remove(name: str, data: Path) -> None:
+    """Remove an account, its sessions, tokens and memberships."""
+    with _user_errors():
+        from auditor.web.accounts import remove_user
+        from auditor.web.db import Database
+
+        db = Database(data / "auditor.sqlite")
+        remove_user(db, name)
+        db.log("command line", "user-removed", detail=name)
+        click.echo(f"removed {name}")
+
+
+@users.command("list")
+@_DATA
+def users_list(data: Path) -> None:
+    """List the accounts: name, role, language."""
+    with _user_errors():
+        from auditor.web.accounts import list_users
+        from auditor.web.db import Database
+
+        for user in list_users(Database(data / "auditor.sqlite")):
+            click.echo(f"{user.name}\t{user.role}\t{user.lang}")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

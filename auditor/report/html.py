@@ -230,7 +230,7 @@ class ProposalContext:
     incomplete: bool = False  # cut short: the page ran over its time or memory limit
 
 
-def _view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
+def finding_view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
     fix = catalogue()[finding.rule].fix_for(finding, lang) if with_fix else ""
     return FindingView(
         finding.code, finding.rule, str(finding.severity), finding.message, finding.location(), fix
@@ -270,7 +270,7 @@ def index_context(result: AuditResult, links: Links) -> IndexContext:
                 countries=int(proposal.metrics.get("countries") or 0),
                 errors=proposal.errors,
                 warnings=proposal.warnings,
-                top_findings=[_view(f, lang) for f in ordered[:TOP_FINDINGS]],
+                top_findings=[finding_view(f, lang) for f in ordered[:TOP_FINDINGS]],
                 more_findings=max(0, len(ordered) - TOP_FINDINGS),
                 file=proposal.file,
                 page=links.pages[proposal.key],
@@ -343,7 +343,7 @@ def _file_view(file: FileResult, links: Links, lang: str) -> FileView:
         file=file.file,
         href=annotated or file.file,
         annotated=annotated,
-        findings=[_view(f, lang) for f in file.findings],
+        findings=[finding_view(f, lang) for f in file.findings],
     )
 
 
@@ -455,7 +455,7 @@ def proposal_context(
         ),
         checks=checks,
         findings=[
-            _view(f, lang, with_fix=True) for f in proposal.findings if f.rule in rules.rules
+            finding_view(f, lang, with_fix=True) for f in proposal.findings if f.rule in rules.rules
         ],
         project_sheet=proposal.project_sheet,
         fields=_project_fields(lang, proposal, rows),

@@ -1,0 +1,97 @@
+"""Signing in and out, and the user's own API tokens."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auditor.web.accounts import add_token, close_session, open_session, verify
+from auditor.web.http import (
+    SESSION,
+    base,
+    check_csrf,
+    current_user,
+    database,
+    finish,
+    redirect,
+    render,
+    require_user,
+    secure,
+    state,
+)
+
+
+def _next(request: Request, target: str) -> str:
+    """Where to go after signing in: a path of this application, never another site."""
+    prefix = base(request)
+    if prefix and target.startswith(prefix + "/"):
+        target = target[len(prefix) :]
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def login_page(request: Request) -> Response:
+    if current_user(request) is not None:
+        return redirect(request, "/")
+    return render(
+        request, "login.html.j2", failed=False, next=request.query_params.get("next", "/")
+    )
+
+
+async def login(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+    check_csrf(request, form)
+    target = _next(request, str(form.get("next", "/")))
+    if not state(request).login_rate.allow(request):
+        return render(request, "refused.html.j2", status=429, reason="rate", params={})
+    db = database(request)
+    name = str(form.get("name", ""))[:64]
+    user = verify(db, name, str(form.get("password", ""))[:1024])
+    if user is None:
+        db.log(name or "-", "login-failed", detail=request.client.host if request.client else "")
+        return render(request, "login.html.j2", status=401, failed=True, next=target)
+    db.log(user.name, "login")
+    response = redirect(request, target)
+    response.set_cookie(
+        SESSION,
+        open_session(db, user),
+        httponly=True,
+        secure=secure(request),
+        samesite="lax",
+        path=base(request) or "/",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=10)
+    check_csrf(request, form)
+    user = current_user(request)
+    close_session(database(request), request.cookies.get(SESSION))
+    if user is not None:
+        database(request).log(user.name, "logout")
+    response = redirect(request, "/login")
+    response.delete_cookie(SESSION, path=base(request) or "/")
+    return response
+
+
+async def tokens_page(request: Request) -> Response:
+    user = require_user(request)
+    rows = database(request).all(
+        "SELECT name, created FROM tokens WHERE user_id = ? ORDER BY created", user.id
+    )
+    return render(request, "tokens.html.j2", tokens=rows, new=None)
+
+
+async def new_token(request: Request) -> Response:
+    user = require_user(request)
+    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+    check_csrf(request, form)
+    name = " ".join(str(form.get("name", "")).split())[:80] or "script"
+    token = add_token(database(request), user, name)
+    database(request).log(user.name, "token-created", detail=name)
+    rows = database(request).all(
+        "SELECT name, created FROM tokens WHERE user_id = ? ORDER BY created", user.id
+    )
+    return finish(request, render(request, "tokens.html.j2", tokens=rows, new=token))
