@@ -7,14 +7,25 @@ photographs index.html and one proposal page with Debian's chromium driven by
 playwright (no browser download). Then fills in a Dutch template for Lot 1 of
 the Alliances for Innovation with one partner too few, lets LibreOffice
 recalculate it and print it to PDF, and turns the Project sheet (with the
-live consortium panel) into template.png with pdftoppm.
+live consortium panel) into template.png with pdftoppm. Last, starts
+``auditor serve`` on a scratch data folder and photographs the web
+application: an inbox after uploading samples/, a running audit, the batch
+page as the application serves it, and the applicant's self-check.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -60,7 +71,8 @@ def main(target: Path = ROOT / "docs") -> None:
             page.screenshot(path=str(target / "proposal.png"), full_page=True)
             browser.close()
         _template(Path(scratch), target)
-    print(f"wrote index.png, proposal.png and template.png in {target}")
+        _web(Path(scratch), target)
+    print(f"wrote index.png, proposal.png, template.png and web-*.png in {target}")
 
 
 def _template(scratch: Path, target: Path) -> None:
@@ -133,6 +145,86 @@ def _template(scratch: Path, target: Path) -> None:
         ],
         check=True,
     )
+
+
+@contextlib.contextmanager
+def _serving(data: Path) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "serve", "--data", str(data), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"{url}/login", timeout=2)
+                break
+            time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _web(scratch: Path, target: Path) -> None:
+    data, password = scratch / "web-data", secrets.token_urlsafe(16)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "users",
+            "add",
+            "officer",
+            "--data",
+            str(data),
+            "--role",
+            "admin",
+        ],
+        input=f"{password}\n{password}\n",
+        text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with _serving(data) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/login")
+        page.fill("input[name=name]", "officer")
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit].primary")
+        page.fill("input[name=name]", "KA2 call 2026, round 1")
+        page.click("#create-inbox")
+        page.set_input_files("#folder", str(ROOT / "samples"))
+        page.click("#upload")
+        page.wait_for_selector("#notice")
+        page.screenshot(path=str(target / "web-upload.png"))
+        page.click("#run")
+        # The pages allow no eval, so the progress is watched from here.
+        while page.get_attribute("#bar", "value") in (None, "0") and (
+            page.get_attribute("#status", "data-status") != "done"
+        ):
+            page.wait_for_timeout(50)
+        page.screenshot(path=str(target / "web-job.png"))
+        page.wait_for_selector("#done:not([hidden])", timeout=300_000)
+        page.click("#done a.button")
+        page.screenshot(path=str(target / "web-batch.png"))
+        applicant = browser.new_page(viewport={"width": 1280, "height": 900})
+        applicant.goto(f"{url}/check")
+        applicant.set_input_files(
+            "#workbook", str(ROOT / "samples" / "ka220-sch-ineligible-nl.xlsx")
+        )
+        applicant.click("#check")
+        applicant.wait_for_selector("#outcome")
+        applicant.screenshot(path=str(target / "web-check.png"))
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,26 @@ def test_every_command_and_audit_option_is_in_the_readme() -> None:
         for option in parameter.opts:
             if option.startswith("--"):
                 assert option in block, option
+
+
+def test_every_serve_option_is_in_the_readme() -> None:
+    from auditor.cli import _LIMIT_OPTIONS, serve
+
+    block = README[README.index("## Web application") : README.index("### Deployment")]
+    limits = {option for decorator in _LIMIT_OPTIONS for option in _names(decorator)}
+    for parameter in serve.params:
+        for option in parameter.opts:
+            if option.startswith("--") and option not in limits and option != "--help":
+                assert option in block, option
+
+
+def _names(decorator: Any) -> list[str]:
+    """The option names a click.option decorator adds."""
+
+    @decorator
+    def probe() -> None: ...
+
+    return [o for p in probe.__click_params__ for o in p.opts]  # type: ignore[attr-defined]
 
 
 def _run_example(folder: Path, code: str, command: list[str]) -> subprocess.CompletedProcess[str]:

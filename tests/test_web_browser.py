@@ -119,7 +119,7 @@ def test_officer_audits_a_folder_and_an_applicant_checks_a_file(
         if p.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods")
         and not p.name.startswith(("~$", "."))
     )
-    expect(page.locator("#notice")).to_contain_text(f"{len(workbooks)} workbooks received")
+    expect(page.locator("#notice")).to_contain_text(f"Workbooks received: {len(workbooks)}.")
     expect(page.locator("#files-table tbody tr")).to_have_count(len(workbooks))
 
     # The audit, watched: the page shows the counts as the job reports them.
@@ -154,7 +154,7 @@ def test_officer_audits_a_folder_and_an_applicant_checks_a_file(
     page.goto(inbox_url)
     page.set_input_files("#folder", str(changed))
     page.click("#upload")
-    expect(page.locator("#notice")).to_contain_text("1 workbooks received")
+    expect(page.locator("#notice")).to_contain_text("Workbooks received: 1.")
     _audit(page)
     page.goto(inbox_url)
     expect(page.locator("#since")).to_contain_text("Since the last run (run 1")
