@@ -421,10 +421,19 @@ def test_api_tokens_start_a_run_and_fetch_its_results(site: Site) -> None:
     assert results.status_code == 200 and results.json()["summary"]["ineligible"] == 1
     # A cookie is no token: the API takes only Bearer.
     assert bob.get(f"/api/inboxes/{site.a.id}/results.json").status_code == 401
+    # Revoked (by its owner only), it opens nothing.
+    listed = bob.get("/tokens").text
+    rowid = re.search(r'name="id" value="(\d+)"', listed)
+    assert rowid
+    cy = site.client("cy")
+    cy.post("/tokens", data={"csrf": site.token(cy), "do": "revoke", "id": rowid.group(1)})
+    assert script.get(f"/api/inboxes/{site.a.id}/results.json", headers=bearer).status_code == 200
+    bob.post("/tokens", data={"csrf": site.token(bob), "do": "revoke", "id": rowid.group(1)})
+    assert script.get(f"/api/inboxes/{site.a.id}/results.json", headers=bearer).status_code == 401
     actions = [
         r["action"] for r in site.server.db.all("SELECT action FROM log WHERE user_name = 'bob'")
     ]
-    assert "run" in actions and "download" in actions and "token-created" in actions
+    assert {"run", "download", "token-created", "token-revoked"} <= set(actions)
 
 
 def test_pages_carry_their_policy_and_their_cookies_their_flags(site: Site) -> None:
@@ -530,6 +539,8 @@ def test_both_languages_have_the_same_words() -> None:
     used = set()
     for template in (ROOT / "templates" / "web").glob("*.j2"):
         used |= set(re.findall(r"\bt\('([a-z_.0-9-]+)'\s*[,)]", template.read_text()))
+    for module in (ROOT / "auditor" / "web").glob("*.py"):
+        used |= set(re.findall(r'\bt\(\s*"([a-z_.0-9-]+)"', module.read_text()))
     assert used and used <= set(words["en"]), used - set(words["en"])
     # Every refusal an upload can meet has its words.
     source = (ROOT / "auditor" / "web" / "uploads.py").read_text()

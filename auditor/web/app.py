@@ -107,7 +107,7 @@ def routes() -> list[Route]:
         Route("/login", signin.login, methods=["POST"]),
         Route("/logout", signin.logout, methods=["POST"]),
         Route("/tokens", signin.tokens_page, methods=["GET"]),
-        Route("/tokens", signin.new_token, methods=["POST"]),
+        Route("/tokens", signin.change_tokens, methods=["POST"]),
         Route("/admin/users", admin.users_page, methods=["GET"]),
         Route("/admin/users", admin.change_users, methods=["POST"]),
         Route("/admin/log", admin.log_page),

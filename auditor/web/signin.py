@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,7 +15,6 @@ from auditor.web.http import (
     check_csrf,
     current_user,
     database,
-    finish,
     redirect,
     render,
     require_user,
@@ -47,7 +49,8 @@ async def login(request: Request) -> Response:
         return render(request, "refused.html.j2", status=429, reason="rate", params={})
     db = database(request)
     name = str(form.get("name", ""))[:64]
-    user = verify(db, name, str(form.get("password", ""))[:1024])
+    # argon2 takes its time on purpose: not on the event loop, which serves everyone.
+    user = await run_in_threadpool(verify, db, name, str(form.get("password", ""))[:1024])
     if user is None:
         db.log(name or "-", "login-failed", detail=request.client.host if request.client else "")
         return render(request, "login.html.j2", status=401, failed=True, next=target)
@@ -76,22 +79,36 @@ async def logout(request: Request) -> Response:
     return response
 
 
+def _tokens(request: Request, user_id: int) -> list[Any]:
+    return database(request).all(
+        "SELECT rowid, name, created FROM tokens WHERE user_id = ? ORDER BY created", user_id
+    )
+
+
 async def tokens_page(request: Request) -> Response:
     user = require_user(request)
-    rows = database(request).all(
-        "SELECT name, created FROM tokens WHERE user_id = ? ORDER BY created", user.id
-    )
-    return render(request, "tokens.html.j2", tokens=rows, new=None)
+    return render(request, "tokens.html.j2", tokens=_tokens(request, user.id), new=None)
 
 
-async def new_token(request: Request) -> Response:
+async def change_tokens(request: Request) -> Response:
+    """Make a token (shown this once), or revoke one of the user's own."""
     user = require_user(request)
     form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
     check_csrf(request, form)
+    db = database(request)
+    if form.get("do") == "revoke":
+        row = db.one(
+            "SELECT name FROM tokens WHERE rowid = ? AND user_id = ?",
+            str(form.get("id", "")),
+            user.id,
+        )
+        if row is not None:
+            db.run(
+                "DELETE FROM tokens WHERE rowid = ? AND user_id = ?", str(form.get("id")), user.id
+            )
+            db.log(user.name, "token-revoked", detail=row["name"])
+        return redirect(request, "/tokens")
     name = " ".join(str(form.get("name", "")).split())[:80] or "script"
-    token = add_token(database(request), user, name)
-    database(request).log(user.name, "token-created", detail=name)
-    rows = database(request).all(
-        "SELECT name, created FROM tokens WHERE user_id = ? ORDER BY created", user.id
-    )
-    return finish(request, render(request, "tokens.html.j2", tokens=rows, new=token))
+    token = add_token(db, user, name)
+    db.log(user.name, "token-created", detail=name)
+    return render(request, "tokens.html.j2", tokens=_tokens(request, user.id), new=token)

@@ -39,6 +39,7 @@ from auditor.web.inboxes import (
     visible_inboxes,
 )
 from auditor.web.jobs import QueueFull
+from auditor.web.report_pages import report_page
 from auditor.web.uploads import UploadRefused, extract_zips, receive, safe_relative
 
 # How report files are served: (content type, shown in the browser or downloaded).
@@ -261,13 +262,11 @@ async def report(request: Request) -> Response:
     user, inbox = opened_inbox(request)
     path = request.path_params.get("path") or "index.html"
     target = report_file(inbox, path)
-    kind, download = CONTENT_TYPES.get(target.suffix.lower(), ("application/octet-stream", True))
-    if download:
-        database(request).log(user.name, "download", inbox.id, path)
     if target.suffix.lower() == ".html":
-        from auditor.web.pages import report_page
-
         return finish(request, report_page(target))
+    # Pages are read; files are taken away, so each is in the log.
+    database(request).log(user.name, "download", inbox.id, path)
+    kind, download = CONTENT_TYPES.get(target.suffix.lower(), ("application/octet-stream", True))
     response = FileResponse(
         target,
         media_type=kind,
