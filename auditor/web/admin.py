@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from auditor.core.errors import ConfigError
-from auditor.web.accounts import ROLES, add_user, find_user, list_users, remove_user
-from auditor.web.http import check_csrf, database, redirect, render, require_admin, state
+from auditor.web.accounts import ROLES, User, add_user, find_user, list_users, remove_user
+from auditor.web.db import Database
+from auditor.web.http import (
+    check_csrf,
+    database,
+    redirect,
+    refused,
+    render,
+    require_admin,
+    state,
+)
 from auditor.web.inboxes import (
+    Inbox,
     add_member,
     create_inbox,
     delete_inbox,
@@ -26,10 +37,7 @@ async def users_page(request: Request) -> Response:
 
 
 async def change_users(request: Request) -> Response:
-    admin = require_admin(request)
-    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
-    check_csrf(request, form)
-    db = database(request)
+    admin, form, db = await _admin_form(request)
     name = str(form.get("name", ""))
     try:
         if form.get("do") == "remove":
@@ -54,37 +62,36 @@ async def change_users(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
-    admin = require_admin(request)
-    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
-    check_csrf(request, form)
-    db = database(request)
+    admin, form, db = await _admin_form(request)
     try:
         inbox = create_inbox(db, state(request).data, str(form.get("name", "")), [admin])
     except ConfigError as error:
-        return render(
-            request, "refused.html.j2", status=400, reason="invalid", params={"detail": str(error)}
-        )
+        return refused(request, 400, "invalid", detail=str(error))
     db.log(admin.name, "inbox-created", inbox.id, inbox.name)
     return redirect(request, f"/inboxes/{inbox.id}")
 
 
-async def members(request: Request) -> Response:
+async def _admin_form(request: Request) -> tuple[User, FormData, Database]:
+    """An admin's form, its CSRF token checked."""
     admin = require_admin(request)
     form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
     check_csrf(request, form)
-    db = database(request)
+    return admin, form, database(request)
+
+
+def _inbox(request: Request, db: Database) -> Inbox:
     inbox = get_inbox(db, state(request).data, int(request.path_params["inbox"]))
-    user = find_user(db, str(form.get("name", "")))
     if inbox is None:
         raise HTTPException(404)
+    return inbox
+
+
+async def members(request: Request) -> Response:
+    admin, form, db = await _admin_form(request)
+    inbox = _inbox(request, db)
+    user = find_user(db, str(form.get("name", "")))
     if user is None:
-        return render(
-            request,
-            "refused.html.j2",
-            status=400,
-            reason="no-user",
-            params={"name": str(form.get("name", ""))},
-        )
+        return refused(request, 400, "no-user", name=str(form.get("name", "")))
     if form.get("do") == "remove":
         remove_member(db, inbox.id, user)
         db.log(admin.name, "member-removed", inbox.id, user.name)
@@ -95,15 +102,10 @@ async def members(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
-    admin = require_admin(request)
-    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
-    check_csrf(request, form)
-    db = database(request)
-    inbox = get_inbox(db, state(request).data, int(request.path_params["inbox"]))
-    if inbox is None:
-        raise HTTPException(404)
+    admin, _form, db = await _admin_form(request)
+    inbox = _inbox(request, db)
     if state(request).jobs.busy(inbox.id):
-        return render(request, "refused.html.j2", status=409, reason="busy", params={})
+        return refused(request, 409, "busy")
     delete_inbox(db, inbox)
     db.log(admin.name, "inbox-deleted", inbox.id, inbox.name)
     return redirect(request, "/")

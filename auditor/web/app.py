@@ -24,7 +24,7 @@ from starlette.routing import Route
 from auditor.core.config import AuditConfig
 from auditor.web import admin, api, selfcheck, signin, workspace
 from auditor.web.db import Database
-from auditor.web.http import RateLimit, finish, render
+from auditor.web.http import RateLimit, finish, refused
 from auditor.web.jobs import JobQueue
 from auditor.web.selfcheck import SelfChecks
 from auditor.web.uploads import UploadLimits
@@ -94,7 +94,7 @@ async def error_page(request: Request, error: Exception) -> Response:
     reason = "csrf" if error.detail == "csrf" else str(error.status_code)
     if error.status_code not in (400, 401, 403, 404, 405, 409, 413, 429, 503):
         return finish(request, PlainTextResponse(str(error.detail), error.status_code))
-    return render(request, "refused.html.j2", status=error.status_code, reason=reason, params={})
+    return refused(request, error.status_code, reason)
 
 
 def routes() -> list[Route]:

@@ -206,6 +206,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return finish(request, response)
 
 
+def refused(request: Request, status: int, reason: str, **params: Any) -> Response:
+    """The page that says what was not done and why (``refused.<reason>`` in messages.yaml)."""
+    return render(request, "refused.html.j2", status=status, reason=reason, params=params)
+
+
 def redirect(request: Request, path: str, **query: Any) -> Response:
     return finish(request, RedirectResponse(href(request, path, **query), status_code=303))
 

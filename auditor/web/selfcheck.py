@@ -32,7 +32,7 @@ from auditor.read.discover import WORKBOOK_SUFFIXES
 from auditor.report.html import finding_view
 from auditor.rules.rulebook import load_rulebook
 from auditor.runner import AuditRun
-from auditor.web.http import check_csrf, finish, lang_of, render, state
+from auditor.web.http import check_csrf, finish, lang_of, refused, render, state
 from auditor.web.uploads import UploadLimits, UploadRefused, receive
 
 ANNOTATED = "annotated"
@@ -99,7 +99,7 @@ async def run_check(request: Request) -> Response:
     server = state(request)
     lang = lang_of(request)
     if not server.check_rate.allow(request):
-        return render(request, "refused.html.j2", status=429, reason="rate", params={})
+        return refused(request, 429, "rate")
     checks: SelfChecks = server.checks
     checks.sweep()
     token, folder = checks.new()
@@ -113,19 +113,13 @@ async def run_check(request: Request) -> Response:
         check_csrf(request, received.fields)
     except UploadRefused as refusal:
         checks.forget(token)
-        return render(
-            request,
-            "refused.html.j2",
-            status=refusal.status,
-            reason=refusal.reason,
-            params=refusal.params,
-        )
+        return refused(request, refusal.status, refusal.reason, **refusal.params)
     except BaseException:
         checks.forget(token)
         raise
     if len(received.files) != 1 or Path(received.files[0]).suffix.lower() not in WORKBOOK_SUFFIXES:
         checks.forget(token)
-        return render(request, "refused.html.j2", status=400, reason="one-workbook", params={})
+        return refused(request, 400, "one-workbook")
     workbook = folder / "in" / received.files[0]
     try:
         async with checks.running:
@@ -133,9 +127,7 @@ async def run_check(request: Request) -> Response:
         annotated = _keep_annotated(folder)
     except AuditorError as error:
         checks.forget(token)
-        return render(
-            request, "refused.html.j2", status=400, reason="audit", params={"detail": str(error)}
-        )
+        return refused(request, 400, "audit", detail=str(error))
     except BaseException:
         checks.forget(token)
         raise

@@ -16,6 +16,7 @@ from auditor.web.http import (
     current_user,
     database,
     redirect,
+    refused,
     render,
     require_user,
     secure,
@@ -46,7 +47,7 @@ async def login(request: Request) -> Response:
     check_csrf(request, form)
     target = _next(request, str(form.get("next", "/")))
     if not state(request).login_rate.allow(request):
-        return render(request, "refused.html.j2", status=429, reason="rate", params={})
+        return refused(request, 429, "rate")
     db = database(request)
     name = str(form.get("name", ""))[:64]
     # argon2 takes its time on purpose: not on the event loop, which serves everyone.

@@ -25,6 +25,7 @@ from auditor.web.http import (
     database,
     finish,
     redirect,
+    refused,
     render,
     require_user,
     state,
@@ -131,7 +132,7 @@ async def upload(request: Request) -> Response:
     user, inbox = opened_inbox(request)
     server = state(request)
     if server.jobs.busy(inbox.id):
-        return render(request, "refused.html.j2", status=409, reason="busy", params={})
+        return refused(request, 409, "busy")
     staging = server.scratch / f"upload-{secrets.token_hex(8)}"
     try:
         received = await receive(request, staging, server.upload)
@@ -140,13 +141,7 @@ async def upload(request: Request) -> Response:
         kept, skipped = _move_in(staging, inbox, names)
     except UploadRefused as refusal:
         database(request).log(user.name, "upload-refused", inbox.id, refusal.reason)
-        return render(
-            request,
-            "refused.html.j2",
-            status=refusal.status,
-            reason=refusal.reason,
-            params=refusal.params,
-        )
+        return refused(request, refusal.status, refusal.reason, **refusal.params)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     database(request).log(
@@ -181,7 +176,7 @@ async def delete_file(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     check_csrf(request, form)
     if state(request).jobs.busy(inbox.id):
-        return render(request, "refused.html.j2", status=409, reason="busy", params={})
+        return refused(request, 409, "busy")
     name = str(form.get("name", ""))
     if not remove_file(inbox, name):
         raise HTTPException(404)
@@ -198,7 +193,7 @@ async def start_run(request: Request) -> Response:
     try:
         job, new = state(request).jobs.submit(inbox, user.name, lang_of(request))
     except QueueFull:
-        return render(request, "refused.html.j2", status=503, reason="queue-full", params={})
+        return refused(request, 503, "queue-full")
     if new:
         database(request).log(user.name, "run", inbox.id, f"job {job}")
     return redirect(request, f"/inboxes/{inbox.id}/jobs/{job}")
