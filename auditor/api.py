@@ -132,6 +132,7 @@ def audit(
     chunk_rows: bool = True,
     started_at: str | None = None,
     reused_rows: bool = True,
+    labels: Mapping[str, str] | None = None,
 ) -> AuditResult:
     """Audit the workbooks found under ``paths``.
 
@@ -146,6 +147,7 @@ def audit(
     keep their stored results or are judged from their cached rows, and only
     the others are read. Reused results come without rows unless
     ``reused_rows`` (the reports fetch the rows they still need: ``rows_of``).
+    ``labels`` shows a path's files under another name (read/discover.py).
 
     Worker processes are started; they never import the calling script
     (read/isolation.py), so a script needs no ``if __name__ == "__main__":``
@@ -153,7 +155,7 @@ def audit(
     """
     config = config or AuditConfig()
     started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")
-    items = discover(list(paths), config.follow_links)
+    items = discover(list(paths), config.follow_links, labels)
     rows = keep_rows or (on_chunk is not None and chunk_rows)
     plan = memory.plan(items, rows and reused_rows) if memory is not None else None
     to_read = plan.read if plan is not None else items
@@ -235,7 +237,8 @@ def audit(
     # Without reused rows, the reports fetch the rows of revised proposals.
     complete = memory.complete if memory is not None else None
     _settle_duplicates(judged, items, book, config, on_chunk, rows and reused_rows, complete)
-    return _result(judged, book, config, tuple(printable(p) for p in paths), started)
+    shown = tuple(printable((labels or {}).get(p, p)) for p in paths)
+    return _result(judged, book, config, shown, started)
 
 
 def rows_of(

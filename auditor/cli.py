@@ -727,6 +727,10 @@ def serve(
             proxy_headers=True,
             forwarded_allow_ips=forwarded_allow_ips,
             log_level="info",
+            # Connections beyond this get 503 rather than the server's memory;
+            # idle ones are closed. (Slow senders are the reverse proxy's to cut.)
+            limit_concurrency=512,
+            timeout_keep_alive=10,
         )
 
 
@@ -778,6 +782,22 @@ def users_remove(name: str, data: Path) -> None:
         remove_user(db, name)
         db.log("command line", "user-removed", detail=name)
         click.echo(f"removed {name}")
+
+
+@users.command("password")
+@click.argument("name")
+@_DATA
+@click.password_option(help="Asked for when not given (at least 12 characters).")
+def users_password(name: str, data: Path, password: str) -> None:
+    """Give an account a new password; its sessions end."""
+    with _user_errors():
+        from auditor.web.accounts import set_password
+        from auditor.web.db import Database
+
+        db = Database(data / "auditor.sqlite")
+        set_password(db, name, password)
+        db.log("command line", "password-set", detail=name)
+        click.echo(f"new password for {name}")
 
 
 @users.command("list")

@@ -17,7 +17,7 @@ run left it::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import astuple, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -57,7 +57,8 @@ class AuditRun:
 
     ``state`` is the state file (default: beside ``outdir``); ``wait`` how
     long to wait for another run on the same state; ``on_wait(path)`` is
-    told when another run holds it.
+    told when another run holds it; ``labels`` shows a path's files under
+    another name (the web application's inboxes: not where they lie).
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class AuditRun:
         wait: float = 300.0,
         rehash: bool = False,
         on_wait: Callable[[Path], None] | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.paths, self.outdir, self.config = list(paths), outdir, config
         self.options = ReportOptions(annotate, results_only, config.limits)
@@ -80,6 +82,7 @@ class AuditRun:
         else:
             self.state_path = state or None
         self.wait, self.rehash, self.on_wait = wait, rehash, on_wait
+        self.labels = dict(labels or {})
         self.memory: Memory | None = None
         self.clock = time.monotonic()
         self.started = datetime.now().astimezone().isoformat(timespec="seconds")
@@ -122,7 +125,7 @@ class AuditRun:
             __version__,
             self.started,
             book.version,
-            [printable(p) for p in self.paths],
+            [printable(self.labels.get(p, p)) for p in self.paths],
             run_id,
             memory.state_id if memory else None,
         )
@@ -150,6 +153,7 @@ class AuditRun:
                 chunk_rows=not self.options.results_only,
                 started_at=self.started,
                 reused_rows=memory is None,
+                labels=self.labels,
             )
             if memory is not None:
                 result = replace(result, run_id=run_id, changes=memory.changes(result))

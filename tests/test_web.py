@@ -26,8 +26,10 @@ import yaml
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from auditor.web.accounts import find_user
+from auditor.core.errors import ConfigError
+from auditor.web.accounts import add_user, find_user, verify
 from auditor.web.app import Settings, create_app, routes
+from auditor.web.db import Database
 from auditor.web.inboxes import create_inbox, get_inbox
 from auditor.web.uploads import UploadLimits
 from tests.web_server import (
@@ -633,3 +635,203 @@ def test_a_server_killed_mid_run_leaves_the_inbox_consistent(tmp_path: Path) -> 
     after = json.loads((report / "results.json").read_bytes())
     assert after["run"]["id"] == 2  # the killed run left no trace in the state
     assert after["summary"]["files"] == 3 + 8 * len(list(SAMPLES.glob("*.xlsx")))
+
+
+# --- what the security review found (each once a way in) ------------------
+
+
+def _slow_upload(site: Site, client: TestClient, name: str, body: bytes) -> tuple[Any, Any]:
+    """Start an upload whose body waits for ``go``; the thread and its result holder."""
+    go, result = threading.Event(), {}
+    boundary = "slow-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n'
+        f"{site.token(client)}\r\n--{boundary}\r\nContent-Disposition: form-data; "
+        f'name="files"; filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
+
+    def parts() -> Iterator[bytes]:
+        yield head
+        go.wait(30)
+        yield body + f"\r\n--{boundary}--\r\n".encode()
+
+    def send() -> None:
+        result["response"] = client.post(
+            f"/inboxes/{site.a.id}/upload",
+            content=parts(),
+            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        )
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not list(site.server.scratch.glob("upload-*")):  # the upload has begun
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return thread, (go, result)
+
+
+def test_an_upload_that_ends_after_its_inbox_was_deleted_keeps_nothing(site: Site) -> None:
+    bob, ada = site.client("bob"), site.client("ada")
+    thread, (go, result) = _slow_upload(site, bob, "secret.xlsx", b"PK confidential")
+    assert (
+        ada.post(f"/inboxes/{site.a.id}/delete", data={"csrf": site.token(ada)}).status_code == 303
+    )
+    go.set()
+    thread.join(30)
+    assert result["response"].status_code == 404
+    assert not site.a.folder.exists()
+    # The next inbox gets a number of its own, never the deleted one's.
+    made = create_inbox(
+        site.server.db, site.server.data, "Cy's round", [find_user(site.server.db, "cy")]
+    )
+    assert made.id > site.b.id and list(made.files.iterdir()) == []
+    assert not list(site.data.rglob("secret.xlsx"))
+
+
+def test_an_upload_that_ends_while_an_audit_runs_is_refused(site: Site) -> None:
+    bob = site.client("bob")
+    thread, (go, result) = _slow_upload(site, bob, "late.xlsx", b"PK late")
+    site.server.jobs.active[site.a.id] = 999  # an audit took the inbox meanwhile
+    go.set()
+    thread.join(30)
+    del site.server.jobs.active[site.a.id]
+    assert result["response"].status_code == 409
+    assert list(site.a.files.iterdir()) == [] and list(site.server.scratch.glob("upload-*")) == []
+    token = site.token(bob)
+    with site.server.jobs.change(site.a.id):  # and the other way round: no audit mid-upload
+        assert bob.post(f"/inboxes/{site.a.id}/run", data={"csrf": token}).status_code == 409
+
+
+def test_a_name_that_clashes_with_the_inbox_moves_nothing(site: Site) -> None:
+    bob = site.client("bob")
+    token = site.token(bob)
+    assert _upload(bob, site.a.id, [("coll.xlsx", b"PK one")], token).status_code == 303
+    outside = site.data.parent / "outside"
+    outside.mkdir()
+    (site.a.files / "link").symlink_to(outside)
+    for names in (
+        ["aaa.xlsx", "coll.xlsx/inner.xlsx"],  # a folder where the inbox has a file
+        ["aaa.xlsx", "link/inner.xlsx"],  # through a link planted in the inbox
+        ["aaa.xlsx", "link"],  # onto the link itself (not a workbook name: skipped)
+    ):
+        parts = [(n, b"PK two") for n in names]
+        response = _upload(bob, site.a.id, parts, token)
+        if names[-1] == "link":
+            assert response.status_code == 303
+            assert (site.a.files / "link").is_symlink()
+            (site.a.files / "aaa.xlsx").unlink()
+            continue
+        assert response.status_code == 400 and 'data-reason="clash"' in response.text
+        assert not (site.a.files / "aaa.xlsx").exists() and list(outside.iterdir()) == []
+    refusals = site.server.db.all("SELECT detail FROM log WHERE action = 'upload-refused'")
+    assert len(refusals) == 2
+
+
+def test_odd_urls_get_pages_not_errors(site: Site) -> None:
+    bob = site.client("bob")
+    page = bob.get(f"/inboxes/{site.a.id}", params={"notice": "uploaded", "count": "Call 555/x"})
+    assert page.status_code == 200 and "Call 555" not in page.text
+    for url in (f"/inboxes/{2**70}", f"/inboxes/{site.a.id}/jobs/{2**64}", f"/inboxes/{2**63}"):
+        response = bob.get(url)
+        assert response.status_code == 404 and "content-security-policy" in response.headers
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    site.app.router.routes.insert(0, Route("/broken", broken))
+    response = TestClient(site.app, raise_server_exceptions=False).get("/broken")
+    assert response.status_code == 500 and 'data-reason="500"' in response.text
+    assert "a bug" not in response.text and "content-security-policy" in response.headers
+
+
+def test_a_download_set_off_by_another_site_is_refused_and_not_logged(site: Site) -> None:
+    bob = site.client("bob")
+    _audited(site, bob, site.a.id, ["afi-lot1-ineligible.xlsx"])
+    before = len(site.server.db.all("SELECT * FROM log WHERE action = 'download'"))
+    for path in ("report/summary.xlsx", "report/results.json", "report.zip", "report/index.html"):
+        url = f"/inboxes/{site.a.id}/{path}"
+        assert bob.get(url, headers={"sec-fetch-site": "cross-site"}).status_code == 403
+        assert bob.get(url, headers={"sec-fetch-site": "same-origin"}).status_code == 200
+    after = len(site.server.db.all("SELECT * FROM log WHERE action = 'download'"))
+    assert after - before == 3  # the same-origin ones (a page is read, not downloaded)
+
+
+def test_a_planted_csrf_cookie_does_not_pass_for_a_signed_in_user(site: Site) -> None:
+    bob = site.client("bob")
+    bob.cookies.set("auditor_csrf", "chosen-by-attacker")
+    response = bob.post("/tokens", data={"csrf": "chosen-by-attacker", "name": "stolen"})
+    assert response.status_code == 403
+    assert site.server.db.all("SELECT * FROM tokens") == []
+
+
+def test_a_link_checker_does_not_use_up_the_applicants_copy(site: Site) -> None:
+    visitor = site.client()
+    response = visitor.post(
+        "/check",
+        data={"csrf": site.token(visitor)},
+        files={"file": ("a.xlsx", (SAMPLES / "ka210-ineligible.xlsx").read_bytes(), XLSX)},
+    )
+    link = re.search(r'href="(/check/[^"]+/annotated)"', response.text)
+    assert link
+    assert visitor.head(link.group(1)).status_code == 200
+    assert visitor.get(link.group(1)).status_code == 200
+    assert visitor.get(link.group(1)).status_code == 404
+
+
+def test_reports_name_the_inbox_not_where_the_server_keeps_it(site: Site) -> None:
+    bob = site.client("bob")
+    _audited(site, bob, site.a.id, ["afi-lot2-ineligible.xlsx", "afi-lot1-ineligible.xlsx"])
+    shown = []
+    for path in site.a.report.rglob("*"):
+        if path.suffix in (".html", ".json"):
+            shown.append(path.read_text())
+        elif path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as archive:
+                shown += [
+                    archive.read(n).decode() for n in archive.namelist() if n.endswith(".xml")
+                ]
+    assert shown
+    assert not [text for text in shown if str(site.data) in text]
+    results = json.loads((site.a.report / "results.json").read_text())
+    assert results["run"]["inputs"] == ["Inbox A"]
+    assert {p["file"] for p in results["proposals"]} == {
+        "Inbox A/afi-lot2-ineligible.xlsx",
+        "Inbox A/afi-lot1-ineligible.xlsx",
+    }
+
+
+def test_the_rate_limit_forgets_rather_than_grows() -> None:
+    from types import SimpleNamespace
+
+    from auditor.web.http import RateLimit
+
+    limit = RateLimit(5, 60.0, most=100)
+    for n in range(5_000):
+        assert limit.allow(
+            SimpleNamespace(client=SimpleNamespace(host=f"10.0.{n // 250}.{n % 250}"))
+        )  # type: ignore[arg-type]
+    assert len(limit.seen) <= 200
+    # An IPv6 household counts as one.
+    for n in range(5):
+        assert limit.allow(SimpleNamespace(client=SimpleNamespace(host=f"2001:db8:1:2::{n}")))  # type: ignore[arg-type]
+    assert not limit.allow(SimpleNamespace(client=SimpleNamespace(host="2001:db8:1:2::99")))  # type: ignore[arg-type]
+
+
+def test_accounts_take_only_known_languages_and_passwords_can_be_changed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_user(data, "bob")
+    site_db = Database(data / "auditor.sqlite")
+    with pytest.raises(ConfigError, match="language"):
+        add_user(site_db, "eve", PASSWORD, "officer", '"><b>x')
+    changed = subprocess.run(
+        [sys.executable, "-m", "auditor", "users", "password", "bob", "--data", str(data)],
+        input="another long password\nanother long password\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert verify(site_db, "bob", PASSWORD) is None
+    assert verify(site_db, "bob", "another long password") is not None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,9 +95,10 @@ def _judge_link(full: str, root: str, follow_links: bool) -> tuple[str | None, s
     return None, ""
 
 
-def _walk(given: str, follow_links: bool) -> list[_Found]:
+def _walk(given: str, follow_links: bool, label: str | None = None) -> list[_Found]:
     root = os.path.realpath(given)
-    base = str(Path(given))  # as Path writes it: "samples/" -> "samples"
+    # As Path writes it ("samples/" -> "samples"), or the name the caller shows it by.
+    base = str(Path(given)) if label is None else label
     if inside_report(given):
         return []  # an auditor report, or a folder of one
     found: list[_Found] = []
@@ -136,9 +138,9 @@ def _walk(given: str, follow_links: bool) -> list[_Found]:
     return found
 
 
-def _named(given: str) -> _Found:
+def _named(given: str, label: str | None = None) -> _Found:
     """A file named on the command line: taken whatever its suffix, if it is a regular file."""
-    found = _Found(given, given, os.path.basename(given))
+    found = _Found(given, given if label is None else label, os.path.basename(given))
     try:
         mode = os.stat(given).st_mode
     except OSError:
@@ -148,17 +150,28 @@ def _named(given: str) -> _Found:
     return found
 
 
-def discover(paths: list[str] | tuple[str, ...], follow_links: bool = False) -> list[InputFile]:
+def discover(
+    paths: list[str] | tuple[str, ...],
+    follow_links: bool = False,
+    labels: Mapping[str, str] | None = None,
+) -> list[InputFile]:
     """Every workbook under ``paths``, in a stable order, each once.
 
     Folders are walked recursively (see the module docstring); a file named
     explicitly is taken whatever its suffix, so a CSV renamed to .xlsx still
-    gets an answer.
+    gets an answer. ``labels`` names a path as its files are to be shown
+    (a web inbox's files by the inbox's name, not by where they lie on the
+    server); a path without one is shown as given.
     """
     found: list[_Found] = []
     seen: set[object] = set()
+    labels = labels or {}
     for given in paths:
-        candidates = _walk(given, follow_links) if os.path.isdir(given) else [_named(given)]
+        label = labels.get(given)
+        if os.path.isdir(given):
+            candidates = _walk(given, follow_links, label)
+        else:
+            candidates = [_named(given, label)]
         for candidate in candidates:
             # The same file twice (named twice, or through a link) is audited
             # once; its device and inode say so with one system call, where

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from auditor.core.config import LANGUAGES
 from auditor.core.errors import ConfigError
 from auditor.web.db import Database, digest, now
 
@@ -48,10 +49,11 @@ def _user(row: sqlite3.Row | None) -> User | None:
 def add_user(db: Database, name: str, password: str, role: str, lang: str = "en") -> User:
     if not _NAME.match(name):
         raise ConfigError(f"a user name is 1-64 letters, digits or . _ @ -, not {name!r}")
+    if lang not in LANGUAGES:
+        raise ConfigError(f"the language is one of {', '.join(LANGUAGES)}, not {lang!r}")
     if role not in ROLES:
         raise ConfigError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
-    if len(password) < MIN_PASSWORD:
-        raise ConfigError(f"a password has at least {MIN_PASSWORD} characters")
+    _check_password(password)
     try:
         db.run(
             "INSERT INTO users (name, password, role, lang, created) VALUES (?, ?, ?, ?, ?)",
@@ -66,6 +68,21 @@ def add_user(db: Database, name: str, password: str, role: str, lang: str = "en"
     user = find_user(db, name)
     assert user is not None
     return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ConfigError(f"a password has at least {MIN_PASSWORD} characters")
+
+
+def set_password(db: Database, name: str, password: str) -> None:
+    """A new password; the user's sessions end (whoever knew the old one is out)."""
+    user = find_user(db, name)
+    if user is None:
+        raise ConfigError(f"there is no user {name!r}")
+    _check_password(password)
+    db.run("UPDATE users SET password = ? WHERE id = ?", _HASHER.hash(password), user.id)
+    db.run("DELETE FROM sessions WHERE user_id = ?", user.id)
 
 
 def remove_user(db: Database, name: str) -> None:
@@ -102,12 +119,17 @@ def verify(db: Database, name: str, password: str) -> User | None:
 
 
 def open_session(db: Database, user: User) -> str:
-    """A new session for ``user``; the cookie's value (only its hash is kept)."""
+    """A new session for ``user``; the cookie's value (only its hash is kept).
+
+    It gets its own CSRF token: forms of a signed-in user carry the
+    session's token, which no cookie planted from elsewhere can match.
+    """
     token = secrets.token_urlsafe(32)
     db.run(
-        "INSERT INTO sessions (token, user_id, expires) VALUES (?, ?, ?)",
+        "INSERT INTO sessions (token, user_id, csrf, expires) VALUES (?, ?, ?, ?)",
         digest(token),
         user.id,
+        secrets.token_urlsafe(32),
         time.time() + SESSION_SECONDS,
     )
     # Expired sessions are of no use to anyone: sweep them while we are here.
@@ -115,16 +137,19 @@ def open_session(db: Database, user: User) -> str:
     return token
 
 
-def session_user(db: Database, token: str | None) -> User | None:
+def session_user(db: Database, token: str | None) -> tuple[User, str] | None:
+    """The session's user and its CSRF token, if the session is live."""
     if not token:
         return None
     row = db.one(
-        "SELECT users.* FROM sessions JOIN users ON users.id = sessions.user_id "
+        "SELECT users.*, sessions.csrf AS csrf FROM sessions "
+        "JOIN users ON users.id = sessions.user_id "
         "WHERE sessions.token = ? AND sessions.expires > ?",
         digest(token),
         time.time(),
     )
-    return _user(row)
+    user = _user(row)
+    return None if user is None or row is None else (user, row["csrf"])
 
 
 def close_session(db: Database, token: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from auditor.web.db import Database
 from auditor.web.http import (
     check_csrf,
     database,
+    number,
     redirect,
     refused,
     render,
@@ -27,6 +29,7 @@ from auditor.web.inboxes import (
     get_inbox,
     remove_member,
 )
+from auditor.web.jobs import InboxBusy
 
 
 async def users_page(request: Request) -> Response:
@@ -80,7 +83,7 @@ async def _admin_form(request: Request) -> tuple[User, FormData, Database]:
 
 
 def _inbox(request: Request, db: Database) -> Inbox:
-    inbox = get_inbox(db, state(request).data, int(request.path_params["inbox"]))
+    inbox = get_inbox(db, state(request).data, number(request, "inbox"))
     if inbox is None:
         raise HTTPException(404)
     return inbox
@@ -104,9 +107,11 @@ async def members(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     admin, _form, db = await _admin_form(request)
     inbox = _inbox(request, db)
-    if state(request).jobs.busy(inbox.id):
+    try:
+        with state(request).jobs.change(inbox.id):
+            await run_in_threadpool(delete_inbox, db, inbox)
+    except InboxBusy:
         return refused(request, 409, "busy")
-    delete_inbox(db, inbox)
     db.log(admin.name, "inbox-deleted", inbox.id, inbox.name)
     return redirect(request, "/")
 

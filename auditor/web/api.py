@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from auditor.web.http import api_user, database, finish, href, state
-from auditor.web.jobs import QueueFull
+from auditor.web.jobs import InboxBusy, QueueFull
 from auditor.web.workspace import job_row, job_status, member_inbox
 
 
@@ -23,6 +23,8 @@ async def start(request: Request) -> Response:
         job, new = state(request).jobs.submit(inbox, user.name, user.lang)
     except QueueFull:
         raise HTTPException(503, detail="the queue is full; try again later") from None
+    except InboxBusy:
+        raise HTTPException(409, detail="the inbox's files are being changed") from None
     if new:
         database(request).log(user.name, "run", inbox.id, f"job {job} (api)")
     body = {"job": job, "status": href(request, f"/api/inboxes/{inbox.id}/jobs/{job}")}

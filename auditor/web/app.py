@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,8 @@ from auditor.web.http import RateLimit, finish, refused
 from auditor.web.jobs import JobQueue
 from auditor.web.selfcheck import SelfChecks
 from auditor.web.uploads import UploadLimits
+
+log = logging.getLogger("auditor.web")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ def make_server(settings: Settings) -> Server:
     # Whatever a previous server left half-received is of no use now.
     for leftover in scratch.glob("upload-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in scratch.glob("zip-*.zip"):
+        leftover.unlink()
     scratch.mkdir(exist_ok=True)
     db = Database(data / "auditor.sqlite")
 
@@ -95,6 +100,17 @@ async def error_page(request: Request, error: Exception) -> Response:
     if error.status_code not in (400, 401, 403, 404, 405, 409, 413, 429, 503):
         return finish(request, PlainTextResponse(str(error.detail), error.status_code))
     return refused(request, error.status_code, reason)
+
+
+async def failure_page(request: Request, error: Exception) -> Response:
+    """A bug: the visitor gets a page (with the usual headers), the log the traceback."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+    try:
+        if request.url.path.startswith(f"{request.scope.get('root_path', '')}/api/"):
+            return finish(request, JSONResponse({"error": "internal error"}, 500))
+        return refused(request, 500, "500")
+    except Exception:  # the page itself failed (the database?): plain words then
+        return finish(request, PlainTextResponse("internal error", 500))
 
 
 def routes() -> list[Route]:
@@ -149,7 +165,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,
-        exception_handlers={HTTPException: error_page},
+        exception_handlers={HTTPException: error_page, Exception: failure_page},
     )
     app.state.server = server
     return app

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,  -- the forms' token while signed in: tied to this session
     expires REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tokens (
@@ -39,7 +40,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     created TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS inboxes (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- a deleted inbox's number is never given again
     name TEXT NOT NULL UNIQUE,
     created TEXT NOT NULL
 );
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (inbox_id, user_id)
 );
 CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     inbox_id INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
     user_name TEXT NOT NULL,
     lang TEXT NOT NULL,

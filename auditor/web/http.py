@@ -28,12 +28,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from auditor.core.config import LANGUAGES
 from auditor.core.resources import shipped_dir
 from auditor.core.yamlfile import read_yaml
 from auditor.web.accounts import User, session_user, set_lang, token_user
 from auditor.web.db import Database
 
-LANGUAGES = ("en", "nl")
 SESSION, CSRF, LANG = "auditor_session", "auditor_csrf", "auditor_lang"
 PAGE_CSP = (
     "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
@@ -93,16 +93,25 @@ def href(request: Request, path: str, **query: Any) -> str:
     return f"{base(request)}{quote(path)}{tail}"
 
 
+def number(request: Request, name: str) -> int:
+    """A number from the URL that can be a row's id; anything else is a page not found."""
+    value = request.path_params.get(name)
+    if not isinstance(value, int) or not 0 < value < 2**63:
+        raise HTTPException(404)
+    return value
+
+
 def secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
 def current_user(request: Request) -> User | None:
-    cached: User | None = request.scope.get("auditor.user")
-    if cached is None:
-        cached = session_user(state(request).db, request.cookies.get(SESSION))
-        request.scope["auditor.user"] = cached
-    return cached
+    if "auditor.user" not in request.scope:
+        found = session_user(state(request).db, request.cookies.get(SESSION))
+        request.scope["auditor.user"] = found[0] if found else None
+        request.scope["auditor.session.csrf"] = found[1] if found else None
+    user: User | None = request.scope["auditor.user"]
+    return user
 
 
 def require_user(request: Request) -> User:
@@ -119,6 +128,17 @@ def require_admin(request: Request) -> User:
     if not user.admin:
         raise HTTPException(403)
     return user
+
+
+def same_site(request: Request) -> None:
+    """Refuse a download another site's page set off (it would be logged in our user's name).
+
+    Browsers say where a request came from (Sec-Fetch-Site); a top-level
+    link from another site carries the session cookie (SameSite=Lax) but
+    says "cross-site". Scripts send no such header and use the API anyway.
+    """
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise HTTPException(403)
 
 
 def api_user(request: Request) -> User:
@@ -147,7 +167,14 @@ def lang_of(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    """This browser's CSRF token (made on first use, sent back as a cookie)."""
+    """The token this request's forms carry.
+
+    Signed in: the session's own (accounts.open_session). Anonymous (the
+    login form, the applicant's check): this browser's, made on first use
+    and sent back as a cookie, which the form must match.
+    """
+    if current_user(request) is not None:
+        return str(request.scope["auditor.session.csrf"])
     token = request.cookies.get(CSRF) or request.scope.get("auditor.csrf.new")
     if not token:
         token = secrets.token_urlsafe(32)
@@ -156,10 +183,13 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, fields: Mapping[str, Any]) -> None:
-    """Refuse a form whose token is not this browser's (a page elsewhere posting here)."""
-    cookie = request.cookies.get(CSRF, "")
+    """Refuse a form whose token is not this session's or browser's (a page elsewhere posting)."""
+    if current_user(request) is not None:
+        expected = str(request.scope["auditor.session.csrf"])
+    else:
+        expected = request.cookies.get(CSRF, "")
     sent = str(fields.get("csrf", ""))
-    if not cookie or not secrets.compare_digest(cookie.encode(), sent.encode()):
+    if not expected or not secrets.compare_digest(expected.encode(), sent.encode()):
         raise HTTPException(403, detail="csrf")
 
 
@@ -176,6 +206,8 @@ def finish(request: Request, response: Response) -> Response:
         response.set_cookie(LANG, lang, max_age=365 * 86400, samesite="lax", **flags)
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if secure(request):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     response.headers.setdefault("Content-Security-Policy", NOTHING_CSP)
     response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -222,9 +254,12 @@ class RateLimit:
     limit: int
     window: float
     seen: dict[str, deque[float]] = field(default_factory=dict)
+    most: int = 10_000  # addresses remembered before the quiet ones are forgotten
 
     def allow(self, request: Request) -> bool:
         address = request.client.host if request.client else "?"
+        if ":" in address:  # IPv6: one household or office has a /64, not one address
+            address = ":".join(address.split(":")[:4])
         moment = time.monotonic()
         times = self.seen.setdefault(address, deque())
         while times and times[0] <= moment - self.window:
@@ -232,9 +267,14 @@ class RateLimit:
         if len(times) >= self.limit:
             return False
         times.append(moment)
-        if len(self.seen) > 10_000:  # forget quiet addresses rather than grow forever
-            for key in [k for k, v in self.seen.items() if not v]:
+        if len(self.seen) > self.most:
+            # Forget the addresses whose attempts have all aged out; if that is
+            # not enough (a flood of new addresses), the longest quiet ones.
+            for key in [k for k, v in self.seen.items() if v[-1] <= moment - self.window]:
                 del self.seen[key]
+            while len(self.seen) > self.most // 2:
+                del self.seen[min(self.seen, key=lambda k: self.seen[k][-1])]
+            self.most = max(self.most, 2 * len(self.seen))
         return True
 
 

@@ -13,11 +13,13 @@ import os
 import shutil
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from auditor.core.errors import ConfigError
+from auditor.read.discover import WORKBOOK_SUFFIXES
 from auditor.web.accounts import User
 from auditor.web.db import Database, now
+from auditor.web.uploads import safe_relative
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class Inbox:
     @property
     def report(self) -> Path:
         return self.folder / "report"
+
+    @property
+    def label(self) -> str:
+        """How the reports name the inbox's folder: its name, with no path separator."""
+        return self.name.replace("/", "-").replace("\\", "-")
 
 
 def inbox_folder(data: Path, inbox_id: int) -> Path:
@@ -58,7 +65,10 @@ def create_inbox(db: Database, data: Path, name: str, members: list[User]) -> In
         add_member(db, inbox_id, user)
     inbox = get_inbox(db, data, inbox_id)
     assert inbox is not None
-    inbox.files.mkdir(parents=True, exist_ok=True)
+    # A new number has no folder; one that exists is not this inbox's to take.
+    inbox.folder.parent.mkdir(parents=True, exist_ok=True)
+    inbox.folder.mkdir()
+    inbox.files.mkdir()
     return inbox
 
 
@@ -111,6 +121,47 @@ def delete_inbox(db: Database, inbox: Inbox) -> None:
     if inbox.folder.exists():
         inbox.folder.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Moved:
+    kept: list[str]  # relative names now in the inbox
+    replaced: int  # of which replaced a file of the same name
+    skipped: int  # not workbooks: the audit would not read them anyway
+
+
+class Clash(Exception):
+    """A received name needs a folder where the inbox has a file, or a link (``name``)."""
+
+
+def move_in(inbox: Inbox, staging: Path, names: list[str]) -> Moved:
+    """Move received workbooks into the inbox, replacing files of the same name.
+
+    Everything is checked before anything moves: each folder on the way must
+    be a real folder of the inbox (or not exist yet), never a file or a
+    symbolic link, and the target must not be a folder; else nothing moves.
+    The caller holds the inbox (``JobQueue.change``), so nothing changes
+    between the check and the move.
+    """
+    plan, skipped = [], 0
+    for name in names:
+        relative = safe_relative(name)
+        if relative is None or PurePosixPath(relative).suffix.lower() not in WORKBOOK_SUFFIXES:
+            skipped += 1
+            continue
+        parts = PurePosixPath(relative).parts
+        for depth in range(1, len(parts) + 1):
+            step = inbox.files.joinpath(*parts[:depth])
+            last = depth == len(parts)
+            if step.is_symlink() or (step.exists() and step.is_dir() == last):
+                raise Clash(relative)
+        plan.append((staging / name, inbox.files / relative, relative))
+    replaced = 0
+    for source, target, _ in plan:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replaced += target.exists()
+        source.replace(target)
+    return Moved([relative for _, _, relative in plan], replaced, skipped)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ dead server left queued or running is marked interrupted, never "running".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 from auditor.core.config import AuditConfig
@@ -28,6 +29,10 @@ log = logging.getLogger("auditor.web")
 
 class QueueFull(Exception):
     """More jobs are waiting than the server takes; try again later (503)."""
+
+
+class InboxBusy(Exception):
+    """The inbox's files are being audited or changed; try again when that ends (409)."""
 
 
 @dataclass
@@ -50,6 +55,7 @@ class JobQueue:
         self.queue: queue.Queue[tuple[int, Inbox] | None] = queue.Queue(maxsize=waiting)
         self.progress: dict[int, Progress] = {}
         self.active: dict[int, int] = {}  # inbox id -> its queued or running job
+        self.changing: set[int] = set()  # inboxes whose files are being changed
         self.lock = threading.Lock()
         self.slots = slots
         self.threads: list[threading.Thread] = []
@@ -83,11 +89,31 @@ class JobQueue:
         for _ in threads:
             self.queue.put(None)
 
+    @contextlib.contextmanager
+    def change(self, inbox_id: int) -> Iterator[None]:
+        """Hold the inbox's files for a change: no audit starts, no other change meanwhile.
+
+        Uploads, removals and the inbox's deletion all change its files; an
+        audit must never read a folder half-changed, and a deleted inbox
+        must not come back because an upload finished after it went.
+        """
+        with self.lock:
+            if inbox_id in self.active or inbox_id in self.changing:
+                raise InboxBusy
+            self.changing.add(inbox_id)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.changing.discard(inbox_id)
+
     def submit(self, inbox: Inbox, user: str, lang: str) -> tuple[int, bool]:
         """The job auditing ``inbox``: a new one, or (False) the one already under way."""
         with self.lock:
             if inbox.id in self.active:
                 return self.active[inbox.id], False
+            if inbox.id in self.changing:
+                raise InboxBusy
             job = self.db.run(
                 "INSERT INTO jobs (inbox_id, user_name, lang, status, created) "
                 "VALUES (?, ?, ?, 'queued', ?)",
@@ -106,7 +132,7 @@ class JobQueue:
             return job, True
 
     def busy(self, inbox_id: int) -> int | None:
-        """The job under way on the inbox, if any (its files must not change meanwhile)."""
+        """The job under way on the inbox, if any (to show it; ``change`` is the guard)."""
         with self.lock:
             return self.active.get(inbox_id)
 
@@ -135,7 +161,10 @@ class JobQueue:
 
         try:
             inbox.files.mkdir(parents=True, exist_ok=True)
-            with AuditRun([str(inbox.files)], inbox.report, self.config(row["lang"])) as run:
+            # Files are shown by the inbox's name, not by where the server keeps them.
+            labels = {str(inbox.files): inbox.label}
+            config = self.config(row["lang"])
+            with AuditRun([str(inbox.files)], inbox.report, config, labels=labels) as run:
                 outcome = run.execute(progress=advance, on_files=total)
         except AuditorError as error:
             self._end(job, "failed", error=str(error))

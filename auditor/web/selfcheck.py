@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from auditor.core.config import LANGUAGES
 from auditor.core.errors import AuditorError
 from auditor.core.findings import Severity
 from auditor.core.results import AuditResult
@@ -46,6 +47,8 @@ class SelfChecks:
     root: Path
     expiry: float = 900.0
     running: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    # Anonymous uploads being received at once: each may be as large as a workbook may.
+    receiving: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
     expires: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -108,8 +111,12 @@ async def run_check(request: Request) -> Response:
         max_files=1,
         reader=server.upload.reader,
     )
+    if checks.receiving.locked():
+        checks.forget(token)
+        return refused(request, 503, "503")
     try:
-        received = await receive(request, folder / "in", limits)
+        async with checks.receiving:
+            received = await receive(request, folder / "in", limits)
         check_csrf(request, received.fields)
     except UploadRefused as refusal:
         checks.forget(token)
@@ -146,7 +153,11 @@ async def run_check(request: Request) -> Response:
 
 
 def _audit(workbook: Path, outdir: Path, server: Any, lang: str) -> AuditResult:
-    with AuditRun([str(workbook)], outdir, server.config(lang), annotate="all", state=False) as run:
+    labels = {str(workbook): workbook.name}  # the applicant's name for it, not the server's path
+    config = server.config(lang)
+    with AuditRun(
+        [str(workbook)], outdir, config, annotate="all", state=False, labels=labels
+    ) as run:
         return run.execute().result
 
 
@@ -191,6 +202,8 @@ async def annotated_copy(request: Request) -> Response:
     copies = sorted((folder / ANNOTATED).glob("*")) if folder is not None else []
     if folder is None or len(copies) != 1 or not copies[0].is_file():
         raise HTTPException(404)
+    if request.method == "HEAD":  # a link checker asking: the copy stays for its owner
+        return finish(request, Response(media_type=XLSX))
     # Taken out of the register now: a second request finds nothing.
     checks.expires.pop(token, None)
     response = FileResponse(
@@ -214,7 +227,7 @@ def _template_bytes(action: str, lang: str) -> bytes:
 async def template(request: Request) -> Response:
     action = request.query_params.get("action", "")
     lang = request.query_params.get("lang", lang_of(request))
-    if action not in {key for key, _ in actions("en")} or lang not in ("en", "nl"):
+    if action not in {key for key, _ in actions("en")} or lang not in LANGUAGES:
         raise HTTPException(404)
     data = await run_in_threadpool(_template_bytes, action, lang)
     response = Response(

@@ -17,29 +17,33 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from auditor.read.discover import WORKBOOK_SUFFIXES
 from auditor.report.names import safe_stem
 from auditor.web.accounts import User
 from auditor.web.http import (
     check_csrf,
     database,
     finish,
+    lang_of,
+    number,
     redirect,
     refused,
     render,
     require_user,
+    same_site,
     state,
 )
 from auditor.web.inboxes import (
+    Clash,
     Inbox,
     get_inbox,
     list_files,
     may_open,
     member_names,
+    move_in,
     remove_file,
     visible_inboxes,
 )
-from auditor.web.jobs import QueueFull
+from auditor.web.jobs import InboxBusy, QueueFull
 from auditor.web.report_pages import report_page
 from auditor.web.uploads import UploadRefused, extract_zips, receive, safe_relative
 
@@ -63,10 +67,7 @@ def opened_inbox(request: Request) -> tuple[User, Inbox]:
 
 
 def member_inbox(request: Request, user: User) -> Inbox:
-    try:
-        inbox_id = int(request.path_params["inbox"])
-    except (KeyError, ValueError):
-        raise HTTPException(404) from None
+    inbox_id = number(request, "inbox")
     db = database(request)
     inbox = get_inbox(db, state(request).data, inbox_id)
     if inbox is None or not may_open(db, user, inbox_id):
@@ -102,10 +103,8 @@ def results_of(inbox: Inbox) -> dict[str, Any] | None:
 
 def shown_name(inbox: Inbox, path: str) -> str:
     """A results.json file path as the inbox's officers know it (relative to its files)."""
-    try:
-        return Path(path).relative_to(inbox.files).as_posix()
-    except ValueError:
-        return Path(path).name
+    prefix = inbox.label + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else Path(path).name
 
 
 async def inbox_page(request: Request) -> Response:
@@ -123,62 +122,63 @@ async def inbox_page(request: Request) -> Response:
         results=results_of(inbox),
         shown=lambda path: shown_name(inbox, path),
         notice=request.query_params.get("notice"),
-        count=request.query_params.get("count"),
+        counts=_counts(request.query_params.get("count", "")),
         limits=state(request).upload,
     )
+
+
+def _counts(text: str) -> tuple[int, int]:
+    """The notice's "kept/skipped" numbers; anything else in the URL is not shown."""
+    kept, _, skipped = text.partition("/")
+    return (int(kept), int(skipped)) if kept.isdigit() and skipped.isdigit() else (0, 0)
 
 
 async def upload(request: Request) -> Response:
     user, inbox = opened_inbox(request)
     server = state(request)
-    if server.jobs.busy(inbox.id):
+    if server.jobs.busy(inbox.id):  # said before the upload is sent; checked again below
         return refused(request, 409, "busy")
     staging = server.scratch / f"upload-{secrets.token_hex(8)}"
+    db = database(request)
     try:
         received = await receive(request, staging, server.upload)
         check_csrf(request, received.fields)
         names = await run_in_threadpool(extract_zips, staging, received, server.upload)
-        kept, skipped = _move_in(staging, inbox, names)
+        with server.jobs.change(inbox.id):
+            if get_inbox(db, server.data, inbox.id) is None:  # deleted meanwhile
+                raise HTTPException(404)
+            moved = move_in(inbox, staging, names)
     except UploadRefused as refusal:
-        database(request).log(user.name, "upload-refused", inbox.id, refusal.reason)
+        db.log(user.name, "upload-refused", inbox.id, refusal.reason)
         return refused(request, refusal.status, refusal.reason, **refusal.params)
+    except Clash as clash:
+        db.log(user.name, "upload-refused", inbox.id, f"clash: {clash}")
+        return refused(request, 400, "clash", name=str(clash))
+    except InboxBusy:
+        return refused(request, 409, "busy")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    database(request).log(
-        user.name, "upload", inbox.id, f"{len(kept)} files: " + ", ".join(kept)[:2000]
-    )
+    detail = f"{len(moved.kept)} files ({moved.replaced} replaced): " + ", ".join(moved.kept)
+    db.log(user.name, "upload", inbox.id, detail)
     return redirect(
-        request, f"/inboxes/{inbox.id}", notice="uploaded", count=f"{len(kept)}/{skipped}"
+        request,
+        f"/inboxes/{inbox.id}",
+        notice="uploaded",
+        count=f"{len(moved.kept)}/{moved.skipped}",
     )
-
-
-def _move_in(staging: Path, inbox: Inbox, names: list[str]) -> tuple[list[str], int]:
-    """Move the received workbooks into the inbox (replacing files of the same name)."""
-    kept, skipped = [], 0
-    for name in names:
-        relative = safe_relative(name)
-        source = staging / name
-        if relative is None or Path(name).suffix.lower() not in WORKBOOK_SUFFIXES:
-            skipped += 1  # not a workbook: the audit would not read it anyway
-            continue
-        target = inbox.files / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_dir() and not target.is_symlink():
-            skipped += 1
-            continue
-        source.replace(target)
-        kept.append(relative)
-    return kept, skipped
 
 
 async def delete_file(request: Request) -> Response:
     user, inbox = opened_inbox(request)
     form = await request.form(max_files=0, max_fields=10)
     check_csrf(request, form)
-    if state(request).jobs.busy(inbox.id):
-        return refused(request, 409, "busy")
     name = str(form.get("name", ""))
-    if not remove_file(inbox, name):
+    try:
+        with state(request).jobs.change(inbox.id):
+            found = remove_file(inbox, name)
+    except InboxBusy:
+        return refused(request, 409, "busy")
+    if not found:
         raise HTTPException(404)
     database(request).log(user.name, "delete-file", inbox.id, name)
     return redirect(request, f"/inboxes/{inbox.id}", notice="removed")
@@ -188,22 +188,19 @@ async def start_run(request: Request) -> Response:
     user, inbox = opened_inbox(request)
     form = await request.form(max_files=0, max_fields=10)
     check_csrf(request, form)
-    from auditor.web.http import lang_of
-
     try:
         job, new = state(request).jobs.submit(inbox, user.name, lang_of(request))
     except QueueFull:
         return refused(request, 503, "queue-full")
+    except InboxBusy:
+        return refused(request, 409, "busy")
     if new:
         database(request).log(user.name, "run", inbox.id, f"job {job}")
     return redirect(request, f"/inboxes/{inbox.id}/jobs/{job}")
 
 
 def job_row(request: Request, inbox: Inbox) -> Any:
-    try:
-        job_id = int(request.path_params["job"])
-    except ValueError:
-        raise HTTPException(404) from None
+    job_id = number(request, "job")
     row = database(request).one(
         "SELECT * FROM jobs WHERE id = ? AND inbox_id = ?", job_id, inbox.id
     )
@@ -255,6 +252,7 @@ def report_file(inbox: Inbox, path: str) -> Path:
 
 async def report(request: Request) -> Response:
     user, inbox = opened_inbox(request)
+    same_site(request)
     path = request.path_params.get("path") or "index.html"
     target = report_file(inbox, path)
     if target.suffix.lower() == ".html":
@@ -271,16 +269,8 @@ async def report(request: Request) -> Response:
     return finish(request, response)
 
 
-async def report_zip(request: Request) -> Response:
-    """Everything the last run wrote, in one zip (made on demand, deleted once sent)."""
-    user, inbox = opened_inbox(request)
-    results = results_of(inbox)
-    if results is None:
-        raise HTTPException(404)
-    handle, name = tempfile.mkstemp(suffix=".zip", dir=state(request).scratch)
-    os.close(handle)
-    root = inbox.report
-    with zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED) as archive:
+def _zip_report(root: Path, target: Path) -> None:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for folder, dirs, files in os.walk(root, followlinks=False):
             dirs.sort()
             for file in sorted(files):
@@ -288,6 +278,18 @@ async def report_zip(request: Request) -> Response:
                 if path.is_symlink() or file.startswith("."):
                     continue
                 archive.write(path, path.relative_to(root).as_posix())
+
+
+async def report_zip(request: Request) -> Response:
+    """Everything the last run wrote, in one zip (made on demand, deleted once sent)."""
+    user, inbox = opened_inbox(request)
+    same_site(request)
+    results = results_of(inbox)
+    if results is None:
+        raise HTTPException(404)
+    handle, name = tempfile.mkstemp(prefix="zip-", suffix=".zip", dir=state(request).scratch)
+    os.close(handle)
+    await run_in_threadpool(_zip_report, inbox.report, Path(name))
     run = results.get("run", {}).get("id") or "last"
     database(request).log(user.name, "download", inbox.id, "report.zip")
     response = FileResponse(
