@@ -718,7 +718,10 @@ def serve(
         upload = UploadLimits(max_upload_mb * 1_000_000, max_upload_files, reader=config.limits)
         settings = Settings(data, jobs, audit=config, upload=upload)
         app = create_app(settings)
-        click.echo(f"auditor: serving http://{host}:{port}{root_path}/ (data in {data.resolve()})")
+        where = f"http://{host}:{port}/"
+        if root_path:  # the proxy strips the prefix; the links carry it
+            where += f" (behind a proxy that serves it under {root_path}/)"
+        click.echo(f"auditor: serving {where}; data in {data.resolve()}")
         uvicorn.run(
             app,
             host=host,
@@ -778,7 +781,7 @@ def users_remove(name: str, data: Path) -> None:
         from auditor.web.accounts import remove_user
         from auditor.web.db import Database
 
-        db = Database(data / "auditor.sqlite")
+        db = Database(data / "auditor.sqlite", create=False)
         remove_user(db, name)
         db.log("command line", "user-removed", detail=name)
         click.echo(f"removed {name}")
@@ -794,7 +797,7 @@ def users_password(name: str, data: Path, password: str) -> None:
         from auditor.web.accounts import set_password
         from auditor.web.db import Database
 
-        db = Database(data / "auditor.sqlite")
+        db = Database(data / "auditor.sqlite", create=False)
         set_password(db, name, password)
         db.log("command line", "password-set", detail=name)
         click.echo(f"new password for {name}")
@@ -808,7 +811,7 @@ def users_list(data: Path) -> None:
         from auditor.web.accounts import list_users
         from auditor.web.db import Database
 
-        for user in list_users(Database(data / "auditor.sqlite")):
+        for user in list_users(Database(data / "auditor.sqlite", create=False)):
             click.echo(f"{user.name}\t{user.role}\t{user.lang}")
 
 

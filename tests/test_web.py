@@ -91,8 +91,9 @@ def _upload(client: TestClient, inbox: int, files: list[tuple[str, bytes]], toke
 def _audited(site: Site, client: TestClient, inbox: int, names: list[str]) -> dict[str, Any]:
     """Upload samples into the inbox and audit them; the finished job."""
     token = site.token(client)
-    response = _upload(client, inbox, [(n, (SAMPLES / n).read_bytes()) for n in names], token)
-    assert response.status_code == 303, response.text
+    if names:
+        response = _upload(client, inbox, [(n, (SAMPLES / n).read_bytes()) for n in names], token)
+        assert response.status_code == 303, response.text
     started = client.post(f"/inboxes/{inbox}/run", data={"csrf": token})
     assert started.status_code == 303
     job = started.headers["location"]
@@ -275,6 +276,7 @@ def test_an_oversized_upload_gets_413_and_leaves_nothing(tmp_path: Path) -> None
         response = _upload(bob, site.a.id, files, token)
         assert response.status_code == 413, files[0][0]
         assert "Nothing was kept" in response.text or "Nothing was extracted" in response.text
+        assert "(0.3 MB)" in response.text or "(3)" in response.text  # the limit, named
         assert sorted(p.name for p in site.a.files.iterdir()) == ["kept.xlsx"]
         assert list(site.server.scratch.glob("upload-*")) == []
     assert (site.a.files / "kept.xlsx").read_bytes() == b"old"
@@ -835,3 +837,55 @@ def test_accounts_take_only_known_languages_and_passwords_can_be_changed(tmp_pat
     assert changed.returncode == 0, changed.stderr
     assert verify(site_db, "bob", PASSWORD) is None
     assert verify(site_db, "bob", "another long password") is not None
+
+
+def test_what_a_new_user_stumbled_over(site: Site) -> None:
+    """From a fresh-clone review: each of these once confused or misled."""
+    bob = site.client("bob")
+    token = site.token(bob)
+    # Nothing chosen is not "0 workbooks received".
+    empty = bob.post(
+        f"/inboxes/{site.a.id}/upload", data={"csrf": token}, files={"files": ("", b"")}
+    )
+    assert empty.status_code == 400 and 'data-reason="nothing"' in empty.text
+    # One proposal's workbook in two folders: said on the inbox page.
+    body = (SAMPLES / "ka210-ineligible.xlsx").read_bytes()
+    _upload(bob, site.a.id, [("round1/ka210.xlsx", body), ("ka210.xlsx", body)], token)
+    page = bob.get(f"/inboxes/{site.a.id}").text
+    warning = page[page.index('id="same-names"') :]
+    assert "<li>ka210.xlsx · round1/ka210.xlsx</li>" in warning
+    # What cannot be undone asks first.
+    assert "data-confirm=" in page
+    # A report page leads back to its inbox; the report's bookkeeping is not served.
+    (site.a.files / "round1" / "ka210.xlsx").unlink()
+    _audited(site, bob, site.a.id, [])
+    report = bob.get(f"/inboxes/{site.a.id}/report/index.html").text
+    assert f'href="/inboxes/{site.a.id}">&larr; Inbox A</a>' in report
+    assert bob.get(f"/inboxes/{site.a.id}/report/.auditor-report").status_code == 404
+    # The applicant sees which findings are only warnings.
+    visitor = site.client()
+    checked = visitor.post(
+        "/check",
+        data={"csrf": site.token(visitor)},
+        files={"file": ("w.xlsx", (SAMPLES / "ka220-hed-eche-warnings.xlsx").read_bytes(), XLSX)},
+    )
+    assert 'data-verdict="eligible"' in checked.text
+    assert "0 errors, 2 warnings" in checked.text and ">warning</span>" in checked.text
+
+
+def test_one_server_per_data_folder_and_no_folder_made_by_a_typo(
+    site: Site, tmp_path: Path
+) -> None:
+    from auditor.core.errors import OutputError
+
+    with pytest.raises(OutputError, match="another auditor serve"):
+        create_app(Settings(site.data))
+    listed = subprocess.run(
+        [sys.executable, "-m", "auditor", "users", "list", "--data", str(tmp_path / "typo")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert listed.returncode == 2 and "not an auditor serve data folder" in listed.stderr
+    assert not (tmp_path / "typo").exists()

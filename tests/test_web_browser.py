@@ -79,7 +79,7 @@ def _watch(page: Page, problems: list[str]) -> None:
 def _audit(page: Page) -> dict[str, str]:
     """Start an audit from the inbox page and follow its progress to the end."""
     page.click("#run")
-    expect(page.locator("h1")).to_contain_text("Audit #")
+    expect(page.locator("h1")).to_contain_text("Job #")
     seen = {page.locator("#status").get_attribute("data-status") or ""}
     deadline = time.monotonic() + 300
     while "done" not in seen and "failed" not in seen and time.monotonic() < deadline:

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import PurePath
 from typing import Any
 
 import jinja2
@@ -128,7 +129,7 @@ class RuleBar:
 @dataclass(frozen=True)
 class FileView:
     file: str
-    href: str
+    href: str | None  # the workbook itself, where a link can reach it
     annotated: str | None
     findings: list[FindingView]
 
@@ -339,9 +340,12 @@ def _changes_view(result: AuditResult, links: Links) -> ChangesView:
 
 def _file_view(file: FileResult, links: Links, lang: str) -> FileView:
     annotated = links.annotated.get(file.file)
+    # An unreadable file has no copy; a link to it works only by its absolute
+    # path (a relative one is relative to where the audit ran, not to the page).
+    path = PurePath(file.file)
     return FileView(
         file=file.file,
-        href=annotated or file.file,
+        href=annotated or (path.as_uri() if path.is_absolute() else None),
         annotated=annotated,
         findings=[finding_view(f, lang) for f in file.findings],
     )

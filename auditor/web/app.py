@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from auditor.core.config import AuditConfig
+from auditor.core.locks import hold
 from auditor.web import admin, api, selfcheck, signin, workspace
 from auditor.web.db import Database
 from auditor.web.http import RateLimit, finish, refused
@@ -58,12 +59,23 @@ class Server:
     login_rate: RateLimit
     check_rate: RateLimit
     config: Callable[[str], AuditConfig]
+    held: contextlib.ExitStack  # the data folder's lock, for as long as the process serves
 
 
 def make_server(settings: Settings) -> Server:
     data = settings.data.resolve()
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)  # proposals hold personal data
+    held = contextlib.ExitStack()
+    # Two servers on one folder would each take the other's running jobs for
+    # a dead server's (and mark them interrupted): one server per folder.
+    held.enter_context(
+        hold(
+            data / "serve.lock",
+            0,
+            lambda holder: f"another auditor serve ({holder}) uses {data}; stop it first",
+        )
+    )
     scratch = data / "scratch"
     # Whatever a previous server left half-received is of no use now.
     for leftover in scratch.glob("upload-*"):
@@ -86,6 +98,7 @@ def make_server(settings: Settings) -> Server:
         login_rate=RateLimit(*settings.login_rate),
         check_rate=RateLimit(*settings.check_rate),
         config=config,
+        held=held,
     )
 
 

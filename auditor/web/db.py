@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.core.errors import ConfigError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
@@ -88,9 +90,13 @@ def digest(secret: str) -> str:
 class Database:
     """The SQLite file; one short connection per use, so threads never share one."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = True) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() and not create:
+            raise ConfigError(f"{path.parent} is not an auditor serve data folder (no {path.name})")
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True)
+            path.parent.chmod(0o700)  # proposals hold personal data
         if not path.exists():
             # Password hashes and the log are nobody else's business.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

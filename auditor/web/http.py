@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,13 @@ def t(key: str, lang: str, **values: Any) -> str:
     """The web page's words for ``key`` in ``lang``."""
     texts = messages()
     text = texts.get(lang, {}).get(key) or texts["en"][key]
-    return text.format(**values) if values else text
+    # A value the message names but the caller lacks shows as "?", never an error page.
+    return text.format_map(_Values(values)) if "{" in text else text
+
+
+class _Values(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 @cache
@@ -74,7 +81,19 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["summary_line"] = lambda text, t: t("job.summary", **json.loads(text))
+    env.filters["when"] = _when
     return env
+
+
+def _when(stamp: str | None) -> str:
+    """``2026-12-03T19:35:36+00:00`` as people read it: ``2026-12-03 19:35 UTC``."""
+    if not stamp:
+        return "–"
+    try:
+        moment = datetime.fromisoformat(stamp).astimezone(UTC)
+    except ValueError:
+        return stamp
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def state(request: Request) -> Any:
@@ -239,8 +258,19 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def refused(request: Request, status: int, reason: str, **params: Any) -> Response:
-    """The page that says what was not done and why (``refused.<reason>`` in messages.yaml)."""
-    return render(request, "refused.html.j2", status=status, reason=reason, params=params)
+    """The page that says what was not done and why (``refused.<reason>`` in messages.yaml).
+
+    Its way back is the page the visitor came from, if it was one of ours;
+    else the start page (or, for an applicant, the self-check).
+    """
+    came_from = request.headers.get("referer", "")
+    ours = str(request.base_url)
+    back = came_from if came_from.startswith(ours) else None
+    if back is None:
+        back = href(request, "/" if current_user(request) else "/check")
+    return render(
+        request, "refused.html.j2", status=status, reason=reason, params=params, back=back
+    )
 
 
 def redirect(request: Request, path: str, **query: Any) -> Response:

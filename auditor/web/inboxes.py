@@ -184,6 +184,14 @@ def list_files(inbox: Inbox) -> list[StoredFile]:
     return found
 
 
+def same_names(files: list[StoredFile]) -> list[list[str]]:
+    """Workbooks of one name in different folders (likely two versions of one proposal)."""
+    by_name: dict[str, list[str]] = {}
+    for file in files:
+        by_name.setdefault(PurePosixPath(file.name).name.casefold(), []).append(file.name)
+    return [names for names in by_name.values() if len(names) > 1]
+
+
 def remove_file(inbox: Inbox, relative: str) -> bool:
     """Remove one of the inbox's files by its listed name; False if it is not one."""
     if relative not in {f.name for f in list_files(inbox)}:

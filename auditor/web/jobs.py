@@ -15,6 +15,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
@@ -156,8 +157,18 @@ class JobQueue:
         def total(count: int) -> None:
             counter.total = count
 
+        saved = [time.monotonic()]
+
         def advance(count: int) -> None:
             counter.done += count
+            if time.monotonic() - saved[0] > 2:  # what a killed server's job page will show
+                saved[0] = time.monotonic()
+                self.db.run(
+                    "UPDATE jobs SET done = ?, total = ? WHERE id = ?",
+                    counter.done,
+                    counter.total,
+                    job,
+                )
 
         try:
             inbox.files.mkdir(parents=True, exist_ok=True)

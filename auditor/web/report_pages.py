@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 from pathlib import Path
 
 from starlette.responses import Response
 
+_BODY = re.compile(rb"<body[^>]*>", re.IGNORECASE)
 _BLOCK = re.compile(rb"<(script|style)(?:\s[^>]*)?>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
 
 
@@ -27,8 +29,13 @@ def inline_hashes(page: bytes) -> dict[str, list[str]]:
     return found
 
 
-def report_page(path: Path) -> Response:
-    page = path.read_bytes()
+def report_page(path: Path, back: str, label: str) -> Response:
+    """The page, with a way back to the inbox (``back``, named ``label``) at its top."""
+    bar = (
+        f'<nav><a href="{html.escape(back)}">&larr; {html.escape(label)}</a></nav>'
+        '<link rel="icon" href="data:,">'
+    ).encode()
+    page = _BODY.sub(lambda m: m.group(0) + bar, path.read_bytes(), count=1)
     hashes = inline_hashes(page)
     scripts = " ".join(hashes["script"]) or "'none'"
     styles = " ".join(hashes["style"]) or "'none'"

@@ -187,6 +187,8 @@ def _outcome(result: AuditResult, lang: str, name: str) -> dict[str, Any]:
                 "acronym": proposal.acronym,
                 "verdict": str(proposal.verdict),
                 "findings": [finding_view(f, lang, with_fix=True) for f in findings],
+                "errors": sum(f.severity is Severity.ERROR for f in findings),
+                "warnings": sum(f.severity is not Severity.ERROR for f in findings),
             }
         )
     problems = [

@@ -37,9 +37,8 @@ def _next(request: Request, target: str) -> str:
 async def login_page(request: Request) -> Response:
     if current_user(request) is not None:
         return redirect(request, "/")
-    return render(
-        request, "login.html.j2", failed=False, next=request.query_params.get("next", "/")
-    )
+    target = request.query_params.get("next", "/")
+    return render(request, "login.html.j2", failed=False, next=target, name="")
 
 
 async def login(request: Request) -> Response:
@@ -54,7 +53,7 @@ async def login(request: Request) -> Response:
     user = await run_in_threadpool(verify, db, name, str(form.get("password", ""))[:1024])
     if user is None:
         db.log(name or "-", "login-failed", detail=request.client.host if request.client else "")
-        return render(request, "login.html.j2", status=401, failed=True, next=target)
+        return render(request, "login.html.j2", status=401, failed=True, next=target, name=name)
     db.log(user.name, "login")
     response = redirect(request, target)
     response.set_cookie(
@@ -86,9 +85,20 @@ def _tokens(request: Request, user_id: int) -> list[Any]:
     )
 
 
+def _origin(request: Request) -> str:
+    """``https://host`` as the visitor reached us (the examples are for copying)."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
 async def tokens_page(request: Request) -> Response:
     user = require_user(request)
-    return render(request, "tokens.html.j2", tokens=_tokens(request, user.id), new=None)
+    return render(
+        request,
+        "tokens.html.j2",
+        tokens=_tokens(request, user.id),
+        new=None,
+        origin=_origin(request),
+    )
 
 
 async def change_tokens(request: Request) -> Response:
@@ -112,4 +122,10 @@ async def change_tokens(request: Request) -> Response:
     name = " ".join(str(form.get("name", "")).split())[:80] or "script"
     token = add_token(db, user, name)
     db.log(user.name, "token-created", detail=name)
-    return render(request, "tokens.html.j2", tokens=_tokens(request, user.id), new=token)
+    return render(
+        request,
+        "tokens.html.j2",
+        tokens=_tokens(request, user.id),
+        new=token,
+        origin=_origin(request),
+    )

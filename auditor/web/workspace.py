@@ -23,6 +23,7 @@ from auditor.web.http import (
     check_csrf,
     database,
     finish,
+    href,
     lang_of,
     number,
     redirect,
@@ -41,6 +42,7 @@ from auditor.web.inboxes import (
     member_names,
     move_in,
     remove_file,
+    same_names,
     visible_inboxes,
 )
 from auditor.web.jobs import InboxBusy, QueueFull
@@ -111,11 +113,13 @@ async def inbox_page(request: Request) -> Response:
     _user, inbox = opened_inbox(request)
     db = database(request)
     jobs = db.all("SELECT * FROM jobs WHERE inbox_id = ? ORDER BY id DESC LIMIT 50", inbox.id)
+    files = list_files(inbox)
     return render(
         request,
         "inbox.html.j2",
         inbox=inbox,
-        files=list_files(inbox),
+        files=files,
+        same_names=same_names(files),
         members=member_names(db, inbox.id),
         jobs=jobs,
         busy=state(request).jobs.busy(inbox.id),
@@ -144,6 +148,8 @@ async def upload(request: Request) -> Response:
         received = await receive(request, staging, server.upload)
         check_csrf(request, received.fields)
         names = await run_in_threadpool(extract_zips, staging, received, server.upload)
+        if not names:
+            return refused(request, 400, "nothing")
         with server.jobs.change(inbox.id):
             if get_inbox(db, server.data, inbox.id) is None:  # deleted meanwhile
                 raise HTTPException(404)
@@ -241,7 +247,8 @@ async def job_json(request: Request) -> Response:
 def report_file(inbox: Inbox, path: str) -> Path:
     """The report's file at ``path``, never anything outside the report folder."""
     relative = safe_relative(path)
-    if relative is None:
+    # Dot files are the report's own bookkeeping (its marker names the state file).
+    if relative is None or any(part.startswith(".") for part in relative.split("/")):
         raise HTTPException(404)
     root = inbox.report.resolve()
     target = (root / relative).resolve()
@@ -256,7 +263,8 @@ async def report(request: Request) -> Response:
     path = request.path_params.get("path") or "index.html"
     target = report_file(inbox, path)
     if target.suffix.lower() == ".html":
-        return finish(request, report_page(target))
+        back = href(request, f"/inboxes/{inbox.id}")
+        return finish(request, report_page(target, back, inbox.name))
     # Pages are read; files are taken away, so each is in the log.
     database(request).log(user.name, "download", inbox.id, path)
     kind, download = CONTENT_TYPES.get(target.suffix.lower(), ("application/octet-stream", True))
