@@ -36,6 +36,7 @@ from auditor.web.accounts import User, session_user, set_lang, token_user
 from auditor.web.db import Database
 
 SESSION, CSRF, LANG = "auditor_session", "auditor_csrf", "auditor_lang"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_CSP = (
     "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
     "img-src 'self' data:; connect-src 'self'; form-action 'self'; "

@@ -17,6 +17,7 @@ from pathlib import Path
 from starlette.responses import Response
 
 _BODY = re.compile(rb"<body[^>]*>", re.IGNORECASE)
+_HEADER = re.compile(rb'<header class="page">', re.IGNORECASE)
 _BLOCK = re.compile(rb"<(script|style)(?:\s[^>]*)?>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
 
 
@@ -30,12 +31,18 @@ def inline_hashes(page: bytes) -> dict[str, list[str]]:
 
 
 def report_page(path: Path, back: str, label: str) -> Response:
-    """The page, with a way back to the inbox (``back``, named ``label``) at its top."""
-    bar = (
-        f'<nav><a href="{html.escape(back)}">&larr; {html.escape(label)}</a></nav>'
-        '<link rel="icon" href="data:,">'
-    ).encode()
-    page = _BODY.sub(lambda m: m.group(0) + bar, path.read_bytes(), count=1)
+    """The page, with a way back to the inbox (``back``, named ``label``) at its top.
+
+    The link goes into the page's own header, so the page's own stylesheet
+    places it (the policy admits no style of ours).
+    """
+    link = f'<p class="meta"><a href="{html.escape(back)}">&larr; {html.escape(label)}</a></p>'
+    icon = b'<link rel="icon" href="data:,">'
+    page = path.read_bytes()
+    top = _HEADER.search(page) or _BODY.search(page)
+    if top is not None:
+        page = page[: top.end()] + link.encode() + page[top.end() :]
+    page = page.replace(b"</head>", icon + b"</head>", 1)
     hashes = inline_hashes(page)
     scripts = " ".join(hashes["script"]) or "'none'"
     styles = " ".join(hashes["style"]) or "'none'"

@@ -33,11 +33,10 @@ from auditor.read.discover import WORKBOOK_SUFFIXES
 from auditor.report.html import finding_view
 from auditor.rules.rulebook import load_rulebook
 from auditor.runner import AuditRun
-from auditor.web.http import check_csrf, finish, lang_of, refused, render, state
+from auditor.web.http import XLSX, check_csrf, finish, lang_of, refused, render, state
 from auditor.web.uploads import UploadLimits, UploadRefused, receive
 
 ANNOTATED = "annotated"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass

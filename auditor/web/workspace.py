@@ -20,6 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from auditor.report.names import safe_stem
 from auditor.web.accounts import User
 from auditor.web.http import (
+    XLSX,
     check_csrf,
     database,
     finish,
@@ -49,11 +50,10 @@ from auditor.web.jobs import InboxBusy, QueueFull
 from auditor.web.report_pages import report_page
 from auditor.web.uploads import UploadRefused, extract_zips, receive, safe_relative
 
-# How report files are served: (content type, shown in the browser or downloaded).
+# How report files other than pages are served: (content type, downloaded or shown).
 CONTENT_TYPES = {
-    ".html": ("text/html; charset=utf-8", False),
     ".json": ("application/json", False),
-    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", True),
+    ".xlsx": (XLSX, True),
     ".xlsm": ("application/vnd.ms-excel.sheet.macroEnabled.12", True),
 }
 
