@@ -342,6 +342,11 @@ def cli(debug: bool) -> None:
 @_state_file("The state of incremental runs (default: OUTDIR.state.sqlite beside OUTDIR).")
 @click.option("--no-state", is_flag=True, help="Keep no state: read every file, no history.")
 @click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Audit paths that hold no workbook (else that is an error, exit code 2).",
+)
+@click.option(
     "--rehash",
     is_flag=True,
     help="Hash every file, even those whose size and modification time are unchanged.",
@@ -373,6 +378,7 @@ def audit(
     reports: str,
     state_file: Path | None,
     no_state: bool,
+    allow_empty: bool,
     rehash: bool,
     wait: float,
     quiet: bool,
@@ -404,6 +410,7 @@ def audit(
                 wait=wait,
                 rehash=rehash,
                 on_wait=None if quiet else _say_waiting(wait),
+                allow_empty=allow_empty,
             ) as run,
             bar or contextlib.nullcontext(),
         ):
@@ -632,12 +639,20 @@ def diff(
     with _user_errors():
         import json
 
+        from auditor.core.errors import ConfigError
         from auditor.report.text import print_changes
         from auditor.state.runs import diff as compare_runs
         from auditor.state.runs import resolve_run
 
         db = _open_state(outdir, state_file)
         first, second = resolve_run(db, earlier), resolve_run(db, later)
+        if first.id == second.id:
+            db.close()
+            raise ConfigError(
+                f"{earlier!r} and {later!r} are both run {first.id}: nothing to compare "
+                "(auditor diff previous: what the last run changed)"
+            )
+        # In the order given: from EARLIER to LATER, whichever is the older.
         changes = compare_runs(db, first, second)
         db.close()
         if output_format == "json":

@@ -27,6 +27,7 @@ from typing import Any
 from auditor import __version__
 from auditor.api import audit, rows_of
 from auditor.core.config import AuditConfig
+from auditor.core.errors import NothingToAudit
 from auditor.core.filenames import printable
 from auditor.core.marker import read_marker
 from auditor.core.places import check_places
@@ -59,6 +60,9 @@ class AuditRun:
     long to wait for another run on the same state; ``on_wait(path)`` is
     told when another run holds it; ``labels`` shows a path's files under
     another name (the web application's inboxes: not where they lie).
+    Unless ``allow_empty``, paths holding no workbook raise ``NothingToAudit``
+    before anything is written (a nightly run over an unmounted share must
+    not look like a quiet night).
     """
 
     def __init__(
@@ -74,6 +78,7 @@ class AuditRun:
         rehash: bool = False,
         on_wait: Callable[[Path], None] | None = None,
         labels: Mapping[str, str] | None = None,
+        allow_empty: bool = True,
     ) -> None:
         self.paths, self.outdir, self.config = list(paths), outdir, config
         self.options = ReportOptions(annotate, results_only, config.limits)
@@ -83,6 +88,7 @@ class AuditRun:
             self.state_path = state or None
         self.wait, self.rehash, self.on_wait = wait, rehash, on_wait
         self.labels = dict(labels or {})
+        self.allow_empty = allow_empty
         self.memory: Memory | None = None
         self.clock = time.monotonic()
         self.started = datetime.now().astimezone().isoformat(timespec="seconds")
@@ -141,12 +147,23 @@ class AuditRun:
             _reuse(memory, self.outdir, config) if memory else None,
             self.state_path,
         )
+
+        def found(count: int) -> None:
+            if count == 0 and not self.allow_empty:
+                shown = ", ".join(printable(self.labels.get(p, p)) for p in self.paths)
+                raise NothingToAudit(
+                    f"no workbook found in {shown}; no report was written "
+                    "(--allow-empty audits an empty folder anyway)"
+                )
+            if on_files is not None:
+                on_files(count)
+
         try:
             result = audit(
                 self.paths,
                 config,
                 progress=progress,
-                on_files=on_files,
+                on_files=found,
                 on_chunk=writer.add,
                 keep_rows=False,
                 memory=memory,

@@ -173,6 +173,16 @@ def build(folder: Path) -> dict[str, Expected]:
     expected["csv-renamed.xlsx"] = Expected("unreadable", "unreadable-file", "not-zip", 0)
     (folder / "empty.xlsx").write_bytes(b"")
     expected["empty.xlsx"] = Expected("unreadable", "unreadable-file", "empty", 0)
+    # Other Office files (and any zip) renamed .xlsx: said what they are.
+    for name, part, variant in (
+        ("letter-renamed.xlsx", "word/document.xml", "word-document"),
+        ("slides-renamed.xlsm", "ppt/presentation.xml", "presentation"),
+        ("archive-renamed.xlsx", "data/notes.txt", "not-workbook"),
+    ):
+        with zipfile.ZipFile(folder / name, "w") as document:
+            document.writestr("[Content_Types].xml", "<Types/>")
+            document.writestr(part, "<document/>")
+        expected[name] = Expected("unreadable", "unreadable-file", variant, 0)
 
     from msoffcrypto.format.ooxml import OOXMLFile
 

@@ -6,6 +6,8 @@ import re
 import string
 from pathlib import Path
 
+import pytest
+
 from auditor.core.catalogue import catalogue
 from auditor.core.tables import table_spec
 from auditor.normalise.vocabulary import vocabulary
@@ -244,3 +246,28 @@ def test_every_text_key_the_templates_use_exists_in_both_languages() -> None:
     used |= {f"severity.{s}" for s in ("error", "warning")}
     missing = {key for key in used if key not in messages["en"] or key not in messages["nl"]}
     assert not missing, sorted(missing)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_counts_of_one_are_singular(lang: str) -> None:
+    """No "1 errors" or "1 fouten": every counted word takes its count's form."""
+    import auditor.report.i18n as report_words
+    from auditor.web.http import messages as web_messages
+    from auditor.web.http import t as web_t
+
+    plurals = re.compile(
+        r"\b1 (errors|warnings|files|proposals|rows|fouten|waarschuwingen|bestanden|aanvragen)\b"
+    )
+    checked = 0
+    for words, say in ((report_words.catalogue(), report_words.t), (web_messages(), web_t)):
+        for key, text in words[lang].items():
+            names = set(re.findall(r"\{(\w+)[}:]", text))
+            if not names:
+                continue
+            for count in (1, 2):
+                said = say(key, lang, **dict.fromkeys(names, count))
+                assert "{" not in said and "|" not in said, (key, said)
+                if count == 1:
+                    assert not plurals.search(said), (key, said)
+            checked += 1
+    assert checked > 20

@@ -145,3 +145,64 @@ def test_rules_lists_the_catalogue_and_one_action() -> None:
     assert "min-full-partners" in action and "min 8" in action
     assert "Lot 2" in action  # the note on seed 002
     assert run("rules", "--action", "NOPE").returncode == 2
+
+
+def test_an_empty_inbox_is_an_error_unless_allowed(tmp_path: Path) -> None:
+    """A nightly run over an unmounted share must not look like a quiet night."""
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "notes.txt").write_text("not a workbook")
+    empty = run("audit", str(tmp_path / "inbox"), "-o", str(tmp_path / "out"), "-q")
+    assert empty.returncode == 2
+    assert "no workbook found in" in empty.stderr and "--allow-empty" in empty.stderr
+    assert not (tmp_path / "out").exists()
+    allowed = run(
+        "audit", str(tmp_path / "inbox"), "-o", str(tmp_path / "out"), "-q", "--allow-empty"
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["summary"]["files"] == 0
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_reports_and_templates_follow_the_umask(tmp_path: Path, umask: int) -> None:
+    sample = str(ROOT / "samples" / "afi-lot1-ineligible.xlsx")
+    script = (
+        f"import os, sys; os.umask({umask}); from auditor.cli import main; "
+        "sys.argv = ['auditor'] + sys.argv[1:]; main()"
+    )
+
+    def auditor(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode in (0, 1), done.stderr
+
+    auditor("audit", sample, "-o", "out", "-q", "--no-state")
+    auditor("template", "--action", "KA220-HED", "-o", "t.xlsx")
+    folder, file = 0o777 & ~umask, 0o666 & ~umask
+    assert (tmp_path / "out").stat().st_mode & 0o777 == folder
+    assert (tmp_path / "out" / "proposals").stat().st_mode & 0o777 == folder
+    for made in [tmp_path / "t.xlsx", *(tmp_path / "out").rglob("*.*")]:
+        if made.is_file() and not made.name.startswith("."):
+            assert made.stat().st_mode & 0o777 == file, made
+
+
+def test_a_second_run_prints_what_changed_not_the_whole_table_again(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("afi-lot1-eligible.xlsx", "afi-lot1-ineligible.xlsx"):
+        (inbox / name).write_bytes((ROOT / "samples" / name).read_bytes())
+    first = run("audit", "inbox", "-o", "out", cwd=tmp_path)
+    assert "GREEN-BUILD" in first.stdout or "101140777" in first.stdout  # the table
+    (inbox / "afi-lot2-eligible.xlsx").write_bytes(
+        (ROOT / "samples" / "afi-lot2-eligible.xlsx").read_bytes()
+    )
+    second = run("audit", "inbox", "-o", "out", cwd=tmp_path)
+    assert second.returncode == 1, second.stderr
+    assert "From run 1 to run 2" in second.stdout
+    assert "101140999" in second.stdout and "afi-lot2-eligible.xlsx" in second.stdout
+    assert "101140777" not in second.stdout  # unchanged: not listed again
+    assert "3 files, 3 proposals" in second.stdout

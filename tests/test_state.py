@@ -251,6 +251,16 @@ def test_the_reports_say_what_changed_and_the_commands_list_runs(tmp_path: Path)
     assert "inbox/p1.xlsx" in shown.stdout and "ELG301" in shown.stdout
     missing = _cli("diff", "1", "7", "-o", "out", cwd=tmp_path)
     assert missing.returncode == 2 and "no run 7" in missing.stderr
+    # A run is never compared with itself ("diff last" alone was one).
+    for same in (["last"], ["2", "last"], ["previous", "1"]):
+        refused = _cli("diff", *same, "-o", "out", cwd=tmp_path)
+        assert refused.returncode == 2 and "nothing to compare" in refused.stderr, same
+    # In the order given: from the last run back to the previous, p1 was fixed.
+    backwards = _cli("diff", "last", "previous", "-o", "out", "--format", "json", cwd=tmp_path)
+    assert backwards.returncode == 0, backwards.stderr
+    document = json.loads(backwards.stdout)
+    assert document["later_run"]["id"] == 1
+    assert [c["file"] for c in document["fixed"]] == ["inbox/p1.xlsx"]
 
 
 def test_a_second_run_on_the_same_state_waits_then_gives_up_clearly(tmp_path: Path) -> None:

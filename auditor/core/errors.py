@@ -32,3 +32,7 @@ class StateError(AuditorError):
 
 class PlacesError(AuditorError):
     """The inputs, the report folder and the state overlap."""
+
+
+class NothingToAudit(AuditorError):
+    """The paths hold no workbook (an unmounted share, a wrong folder)."""

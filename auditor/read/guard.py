@@ -107,9 +107,28 @@ def inspect(data: bytes, suffix: str, limits: Limits) -> FindingDraft | None:
                     )
                     for m in archive.infolist()
                 ]
-        return _inspect_archive(data, members, limits)
+        return _other_document(members, suffix) or _inspect_archive(data, members, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as error:
         return refuse("not-zip", suffix=suffix, detail=str(error))
+
+
+# The part every workbook of a format has, and what other Office files hold instead.
+_WORKBOOK_PART = {".xlsx": "xl/workbook.xml", ".xlsm": "xl/workbook.xml", ".ods": "content.xml"}
+_OTHER_DOCUMENTS = (
+    ("word/document.xml", "word-document"),
+    ("ppt/presentation.xml", "presentation"),
+)
+
+
+def _other_document(members: list[_Member], suffix: str) -> FindingDraft | None:
+    """A Word document or a presentation renamed .xlsx (or any zip that holds no workbook)."""
+    names = {member.filename for member in members}
+    if _WORKBOOK_PART[suffix] in names:
+        return None
+    for part, variant in _OTHER_DOCUMENTS:
+        if part in names:
+            return refuse(variant, suffix=suffix)
+    return refuse("not-workbook", suffix=suffix)
 
 
 class _Member(NamedTuple):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,20 @@ def catalogue() -> dict[str, dict[str, str]]:
     return data
 
 
+# "{errors:error|errors}": the singular when ``errors`` is 1, else the plural.
+# (English and Dutch both have just these two forms: CLDR's "one" is n = 1.)
+_PLURAL = re.compile(r"\{(\w+):([^{}|]*)\|([^{}]*)\}")
+
+
+def plural(text: str, values: Mapping[str, Any]) -> str:
+    """``text`` with its plural choices made for ``values``."""
+    if ":" not in text:
+        return text
+    return _PLURAL.sub(lambda m: m.group(2) if values.get(m.group(1)) == 1 else m.group(3), text)
+
+
 def t(key: str, lang: str, **values: Any) -> str:
     """The text of ``key`` in ``lang`` (English if missing), with ``values`` filled in."""
     texts = catalogue()
     text = texts.get(lang, {}).get(key) or texts["en"][key]
-    return text.format(**values) if values else text
+    return plural(text, values).format(**values) if values else text

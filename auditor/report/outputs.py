@@ -27,6 +27,7 @@ from auditor.core.marker import MARKER, marker_text, read_marker
 from auditor.core.places import check_places
 from auditor.core.results import AuditResult, FileResult, ProposalResult
 from auditor.read.isolation import worker_context, worker_start
+from auditor.report.files import FOLDER_MODE
 from auditor.report.html import (
     ProposalRows,
     RunContext,
@@ -185,6 +186,7 @@ class ReportWriter:
             else:  # killed in the middle of the swap: the previous report comes back
                 previous.rename(outdir)
         self.staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.staging-", dir=outdir.parent))
+        self.staging.chmod(FOLDER_MODE)  # it becomes OUTDIR: as the umask says, not private
         self.out = Staging(self.staging)
         state_path = str(state.absolute()) if state is not None and run.state_id else None
         self.out.text(MARKER, marker_text(run.run_id, run.state_id, state_path))

@@ -45,8 +45,17 @@ def _first(findings: tuple[Finding, ...]) -> str:
 
 
 def print_summary(result: AuditResult, console: Console) -> None:
-    """One row per proposal, then the files that could not be read, then the totals."""
+    """One row per proposal, then the files that could not be read, then the totals.
+
+    A run after another on the same state prints what changed since that one
+    instead of every proposal again (the reports still list them all).
+    """
     lang = result.lang
+    changes = result.changes
+    if changes is not None and changes.since is not None and result.run_id is not None:
+        print_changes(changes, result.run_id, console, lang)
+        console.print(Text(summary_line(result), style="bold"))
+        return
     table = Table(show_lines=False, header_style="bold", expand=False)
     for key in (
         "col.verdict",

@@ -32,6 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from auditor.core.config import LANGUAGES
 from auditor.core.resources import shipped_dir
 from auditor.core.yamlfile import read_yaml
+from auditor.report.i18n import plural
 from auditor.web.accounts import User, session_user, set_lang, token_user
 from auditor.web.db import Database
 
@@ -63,7 +64,7 @@ def t(key: str, lang: str, **values: Any) -> str:
     texts = messages()
     text = texts.get(lang, {}).get(key) or texts["en"][key]
     # A value the message names but the caller lacks shows as "?", never an error page.
-    return text.format_map(_Values(values)) if "{" in text else text
+    return plural(text, values).format_map(_Values(values)) if "{" in text else text
 
 
 class _Values(dict[str, Any]):
