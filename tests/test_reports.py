@@ -148,7 +148,24 @@ def test_audit_sheet_links_to_the_cells(report: tuple[AuditResult, Path]) -> Non
     assert links["Partners!F7"] == "'Partners'!F7"
     assert links["Project!B7"] == "'Project'!B7"
     texts = [cell.value for row in sheet.iter_rows() for cell in row]
-    assert "niet ontvankelijk" in texts and "101140777" in texts
+    assert "Oordeel: niet ontvankelijk" in texts and "101140777" in texts
+    assert "ongewijzigd" not in sheet["A3"].value and "opmerkingen" in sheet["A3"].value
+
+
+def test_the_audit_sheet_shows_a_long_proposal_id_whole(report: tuple[AuditResult, Path]) -> None:
+    """The ID runs on over empty cells up to the verdict: they must hold its width."""
+    _, outdir = report
+    checked = 0
+    for copy in (outdir / "annotated").rglob("*.xlsx"):
+        sheet = openpyxl.load_workbook(copy)["Controle"]
+        for row in sheet.iter_rows(min_col=1, max_col=5):
+            if row[0].value != "Aanvraag" or not row[1].value:
+                continue
+            assert row[2].value is None and row[3].value is None, copy
+            room = sum(sheet.column_dimensions[c].width for c in "BCD")
+            assert len(str(row[1].value)) <= room, (copy, row[1].value, room)
+            checked += 1
+    assert checked > 10
 
 
 def test_formulas_and_macro_flags_survive(report: tuple[AuditResult, Path]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,40 @@ rules:
     book = load_rulebook([tmp_path])
     assert "strand" in shown_fields(book, "KA299-X")
     assert "strand" not in shown_fields(book, "KA299-X1")
+
+
+# A parameter as the rule file writes it: a mapping, a key of one, "when <field> {...".
+RAW_SYNTAX = re.compile(
+    r"\{'|'\}|\bwhen [a-z_]+ [{\[]|\b(from_year|call_year|requested_grant_eur|per_month)\b"
+)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_people_never_see_a_raw_parameter_expression(lang: str) -> None:
+    """Rule parameters reach people in words: `auditor rules`, the template's
+    Instructions sheet and `auditor explain`'s reasons, for every action's entries."""
+    from rich.console import Console
+
+    from auditor.report.params_text import params_text
+    from auditor.report.rulebook import print_rules
+    from auditor.report.template import build_template
+
+    book = load_rulebook()
+    said = 0
+    for ruleset in book.sets.values():
+        for entry in ruleset.entries:
+            text = params_text(entry, lang)
+            assert not RAW_SYNTAX.search(text), (ruleset.id, entry.rule, text)
+            said += bool(text)
+    assert said > 100
+    console = Console(record=True, width=400)
+    actions = sorted(a for s in book.action_sets() for a in s.actions)
+    for action in actions:
+        print_rules(catalogue(), book, console, lang, action)
+    shown = console.export_text()
+    assert not RAW_SYNTAX.search(shown), RAW_SYNTAX.search(shown)
+    for action in actions[::3]:  # a third of them: a template takes a moment to build
+        instructions = build_template(book, action, lang).worksheets[0]
+        for row in instructions.iter_rows(values_only=True):
+            for value in row:
+                assert not (isinstance(value, str) and RAW_SYNTAX.search(value)), (action, value)

@@ -98,9 +98,11 @@ def _audit_sheet(
     row = 5
     for proposal in proposals:
         put(sheet, row, 1, t("audit.proposal", lang)).font = HEADER_FONT
-        put(sheet, row, 2, proposal.proposal_id)  # runs on over the empty cell beside it
-        put(sheet, row, 4, t("audit.verdict", lang)).font = HEADER_FONT
-        verdict = put(sheet, row, 5, t(f"verdict.{proposal.verdict}", lang))
+        # The ID runs on over the two empty cells beside it (IDs run to 31
+        # characters); the verdict comes after them.
+        put(sheet, row, 2, proposal.proposal_id)
+        verdict_text = f"{t('audit.verdict', lang)}: {t(f'verdict.{proposal.verdict}', lang)}"
+        verdict = put(sheet, row, 5, verdict_text)
         verdict.fill = VERDICT_FILLS[str(proposal.verdict)]
         verdict.font = HEADER_FONT
         row = _findings_table(sheet, row + 1, list(proposal.findings), sheet_names, lang)

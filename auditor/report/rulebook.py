@@ -14,29 +14,10 @@ from auditor.core.config import AuditConfig
 from auditor.core.errors import ConfigError
 from auditor.read.specs import batch_from_specs, expand, partner_columns
 from auditor.report.i18n import t
-from auditor.rules.expressions import describe
+from auditor.report.params_text import params_text
 from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 
 _SCHEMA_SCOPES = ("file", "row", "batch")
-
-
-def describe_params(entry: RuleEntry) -> str:
-    """An entry's parameters and condition in a line."""
-    parts = []
-    for key, spec in entry.params.items():
-        if key in ("min", "max"):
-            parts.append(f"{key} {describe(spec)}")
-        elif isinstance(spec, list):
-            parts.append(f"{key} {', '.join(str(v) for v in spec)}")
-        elif isinstance(spec, dict):
-            parts.append(f"{key} " + ", ".join(f"{k}: {v}" for k, v in spec.items()))
-        else:
-            parts.append(f"{key} {spec}")
-    if entry.when:
-        parts.append("when " + ", ".join(f"{k} {v}" for k, v in entry.when.items()))
-    if entry.confirm:
-        parts.append(f"not confirmed: a warning until {entry.confirm} is checked")
-    return "; ".join(parts)
 
 
 def uses(book: RuleBook, rule: str) -> list[tuple[RuleSet, RuleEntry]]:
@@ -113,7 +94,7 @@ def print_rules(
             rule.code,
             rule.name,
             str(entry.own_severity or rule.severity),
-            describe_params(entry),
+            params_text(entry, lang),
             entry.source or owner.source or rule.source or "",
         )
     console.print(table)
@@ -165,7 +146,7 @@ def explain(name: str, catalogue: Catalogue, book: RuleBook, console: Console, l
         console.print(f"  {rule.source}")
     said: set[tuple[str, str]] = set()
     for ruleset, entry in used:
-        params = describe_params(entry)
+        params = params_text(entry, lang)
         source = entry.source or ruleset.source or ""
         console.print(
             f"  - {ruleset.text('title', lang)} [{_scope_text(ruleset, lang)}]"

@@ -109,31 +109,3 @@ def value(spec: Any) -> pl.Expr:
         expression = expression.when(holds.is_null()).then(None).when(holds).then(amount)
     result: pl.Expr = expression.otherwise(None)
     return result
-
-
-def _describe_condition(name: str, comparisons: Any) -> str:
-    pairs = comparisons.items() if isinstance(comparisons, dict) else [("eq", comparisons)]
-    return f"{name} " + " ".join(f"{operator} {value}" for operator, value in pairs)
-
-
-def describe(spec: Any) -> str:
-    """The value spec in words, for ``auditor rules`` and ``explain``."""
-    if isinstance(spec, int | float):
-        return f"{spec:,}"
-    if isinstance(spec, dict):
-        if "value" in spec:
-            return f"{spec['value']:,}"
-        text = f"{spec['per_month']:,} per month"
-        return text + (f", at most {spec['cap']:,}" if "cap" in spec else "")
-    if isinstance(spec, list):
-        parts = []
-        for case in spec:
-            when = case.get("when")
-            label = describe({k: v for k, v in case.items() if k != "when"})
-            if when:
-                conditions = ", ".join(_describe_condition(n, c) for n, c in when.items())
-                parts.append(f"{label} if {conditions}")
-            else:
-                parts.append(f"{label} otherwise")
-        return "; ".join(parts)
-    return str(spec)
