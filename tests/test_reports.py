@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -376,3 +377,20 @@ def test_nothing_is_written_outside_the_report_folder(tmp_path: Path) -> None:
         staging.path("../escape.txt")
     with pytest.raises(OutputError, match="outside"):
         staging.path("/etc/passwd")
+
+
+def test_numbers_and_times_are_written_as_the_language_writes_them(
+    report: tuple[AuditResult, Path],
+) -> None:
+    """Dutch pages: 250.000, not 250000.0; times in Brussels time with the zone."""
+    _result, outdir = report
+    pages = [p.read_text(encoding="utf-8") for p in (outdir / "proposals").glob("*.html")]
+    grants = [re.search(r"Gevraagde subsidie \(EUR\)</th><td>([^<]*)</td>", page) for page in pages]
+    shown = [g.group(1) for g in grants if g]
+    assert len(shown) > 30
+    assert all(re.fullmatch(r"\d{1,3}(\.\d{3})*(,\d\d)?|—", value) for value in shown), shown
+    assert "250.000" in shown
+    assert not [page for page in pages if re.search(r">\d+\.0<", page)]
+    index = (outdir / "index.html").read_text(encoding="utf-8")
+    assert re.search(r"\d{1,2} [a-z]+ 20\d\d \d\d:\d\d (CET|CEST)", index), "the run's time"
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", index.split("<footer")[1])

@@ -22,7 +22,7 @@ from auditor.core.findings import Finding, Severity, Verdict
 from auditor.core.resources import shipped_dir
 from auditor.core.results import AuditResult, FileResult, ProposalResult, RuleCheck
 from auditor.core.tables import table_spec
-from auditor.report.i18n import t
+from auditor.report.i18n import moment, t
 from auditor.report.names import Links
 
 # Rules about single cells (the others, on a header, are about the whole table).
@@ -35,13 +35,15 @@ TOP_FINDINGS = 3
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(shipped_dir("templates")),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["moment"] = moment  # {{ stamp | moment(lang) }}: Brussels time, with the zone
+    return env
 
 
 @dataclass(frozen=True)
@@ -468,10 +470,20 @@ def proposal_context(
         partners=partner_rows[:PAGE_ROWS],
         partners_hidden=hidden,
         history=[
-            HistoryView(run, started, verdict, SYMBOLS[Verdict(verdict)])
+            HistoryView(run, moment(started, lang), verdict, SYMBOLS[Verdict(verdict)])
             for run, started, verdict in history
         ],
     )
+
+
+def _cell_value(value: Any, lang: str) -> str:
+    """A workbook value as the page shows it: numbers in the language's way
+    (250000.0 -> 250,000 or 250.000); text as written (an ID of digits stays as it is)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _shown(value, lang)
+    return str(value)
 
 
 def _expected(check: RuleCheck, lang: str) -> str:
@@ -501,7 +513,7 @@ def _project_fields(lang: str, proposal: ProposalResult, rows: ProposalRows) -> 
             continue
         mark, title = _marks(found)
         cell = next((f.cell for f in found if f.cell), None) or ""
-        views.append(FieldView(column.label(lang), cell, value or "—", mark, title))
+        views.append(FieldView(column.label(lang), cell, _cell_value(value, lang), mark, title))
     return views
 
 
@@ -533,7 +545,8 @@ def _partner_table(
         for key in keys:
             mark, title = _marks(by_cell.get((row, key), []))
             value = values.get(key)
-            cells.append(CellView(value=value if value is not None else "", mark=mark, title=title))
+            shown = _cell_value(value, lang) if value is not None else ""
+            cells.append(CellView(value=shown, mark=mark, title=title))
         views.append(PartnerRowView(row=row, cells=cells, counted=counted))
     columns = []
     for key in keys:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from auditor.core.yamlfile import read_yaml
 
@@ -35,3 +37,25 @@ def t(key: str, lang: str, **values: Any) -> str:
     texts = catalogue()
     text = texts.get(lang, {}).get(key) or texts["en"][key]
     return plural(text, values).format(**values) if values else text
+
+
+BRUSSELS = "Europe/Brussels"  # the programme's deadlines and its agencies' clocks
+_LOCALES = {"en": "en_GB", "nl": "nl_NL"}
+
+
+def moment(stamp: str | None, lang: str) -> str:
+    """An ISO timestamp as people read it, in Brussels time with the zone:
+    ``2026-12-03T07:03:15+00:00`` -> ``3 December 2026 08:03 CET`` (nl: ``3 december …``)."""
+    if not stamp:
+        return "—"
+    from babel.dates import format_datetime
+
+    try:
+        instant = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if instant.tzinfo is None:  # written without a zone: taken as the machine's
+        instant = instant.astimezone()
+    return format_datetime(
+        instant, "d MMMM y HH:mm zzz", tzinfo=ZoneInfo(BRUSSELS), locale=_LOCALES.get(lang, "en_GB")
+    )

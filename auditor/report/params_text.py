@@ -10,23 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.core.catalogue import format_number
 from auditor.report.i18n import t
 from auditor.rules.model import RuleEntry
 
 
-def number(value: Any) -> str:
-    """``1500000`` -> ``1,500,000``; text stays as it is."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float):
-        return f"{value:,}" if value == int(value) else f"{value:,.2f}"
+def number(value: Any, lang: str) -> str:
+    """``1500000`` -> ``1,500,000`` (nl: ``1.500.000``); text stays as it is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_number(value, lang)
     return str(value)
 
 
-def _listed(values: Any) -> str:
-    return (
-        ", ".join(number(v) for v in values) if isinstance(values, list | tuple) else number(values)
-    )
+def _listed(values: Any, lang: str) -> str:
+    if isinstance(values, list | tuple):
+        return ", ".join(number(v, lang) for v in values)
+    return number(values, lang)
 
 
 def condition_text(name: str, comparisons: Any, lang: str) -> str:
@@ -41,7 +40,7 @@ def condition_text(name: str, comparisons: Any, lang: str) -> str:
         if name == "call_year":  # a year, not an amount: 2026, not 2,026
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         else:
-            shown = _listed(value) if operator in ("in", "not_in") else number(value)
+            shown = _listed(value, lang) if operator in ("in", "not_in") else number(value, lang)
         said.append(t(f"compare.{operator}", lang, field=field, value=shown))
     return t("compare.and", lang).join(said)
 
@@ -50,9 +49,11 @@ def value_text(spec: Any, lang: str) -> str:
     """A number, or a number that depends on the proposal, in words."""
     if isinstance(spec, dict):
         if "value" in spec:
-            return number(spec["value"])
-        text = t("value.per_month", lang, amount=number(spec["per_month"]))
-        return text + (t("value.cap", lang, amount=number(spec["cap"])) if "cap" in spec else "")
+            return number(spec["value"], lang)
+        text = t("value.per_month", lang, amount=number(spec["per_month"], lang))
+        return text + (
+            t("value.cap", lang, amount=number(spec["cap"], lang)) if "cap" in spec else ""
+        )
     if isinstance(spec, list) and all(isinstance(case, dict) for case in spec):
         parts = []
         for case in spec:
@@ -66,7 +67,7 @@ def value_text(spec: Any, lang: str) -> str:
             else:
                 parts.append(t("value.otherwise", lang, value=label))
         return "; ".join(parts)
-    return _listed(spec)
+    return _listed(spec, lang)
 
 
 def _param_text(key: str, spec: Any, lang: str) -> str | None:
@@ -88,7 +89,7 @@ def _param_text(key: str, spec: Any, lang: str) -> str | None:
         return t("param.topic_confirm", lang, text=spec)
     if isinstance(spec, list | tuple) and not spec:
         return None  # an empty list (no country excluded) says nothing
-    return t(f"param.{key}", lang, values=_listed(spec), value=number(spec))
+    return t(f"param.{key}", lang, values=_listed(spec, lang), value=number(spec, lang))
 
 
 def params_text(entry: RuleEntry, lang: str) -> str:

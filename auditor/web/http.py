@@ -18,7 +18,6 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from auditor.core.config import LANGUAGES
 from auditor.core.resources import shipped_dir
 from auditor.core.yamlfile import read_yaml
-from auditor.report.i18n import plural
+from auditor.report.i18n import moment, plural
 from auditor.web.accounts import User, session_user, set_lang, token_user
 from auditor.web.db import Database
 
@@ -83,19 +82,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["summary_line"] = lambda text, t: t("job.summary", **json.loads(text))
-    env.filters["when"] = _when
+    env.filters["moment"] = moment
     return env
-
-
-def _when(stamp: str | None) -> str:
-    """``2026-12-03T19:35:36+00:00`` as people read it: ``2026-12-03 19:35 UTC``."""
-    if not stamp:
-        return "–"
-    try:
-        moment = datetime.fromisoformat(stamp).astimezone(UTC)
-    except ValueError:
-        return stamp
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def state(request: Request) -> Any:
