@@ -373,3 +373,13 @@ def test_every_action_round_trips(book: RuleBook, tmp_path: Path, lang: str) -> 
             assert errors == ["field-not-allowed"], errors
         else:
             assert "coordinator-missing" in errors, (action, errors)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_instructions_send_applicants_to_the_self_check(book: RuleBook, lang: str) -> None:
+    """Applicants have no auditor installed: the template names the web page they do have."""
+    from auditor.web.http import t as web_words
+
+    sheet = build_template(book, "KA220-SCH", lang).worksheets[0]
+    text = " ".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v)
+    assert web_words("nav.check", lang) in text  # the self-check page's own name
