@@ -394,3 +394,19 @@ def test_numbers_and_times_are_written_as_the_language_writes_them(
     index = (outdir / "index.html").read_text(encoding="utf-8")
     assert re.search(r"\d{1,2} [a-z]+ 20\d\d \d\d:\d\d (CET|CEST)", index), "the run's time"
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", index.split("<footer")[1])
+
+
+def test_summary_and_audit_sheets_print_on_landscape_pages_one_wide(
+    report: tuple[AuditResult, Path],
+) -> None:
+    _, outdir = report
+    summary = openpyxl.load_workbook(outdir / "summary.xlsx")
+    audit_sheet = openpyxl.load_workbook(outdir / "annotated" / "afi-lot1-ineligible.xlsx")[
+        "Controle"
+    ]
+    for sheet in [*summary.worksheets, audit_sheet]:
+        setup = sheet.page_setup
+        assert setup.orientation == "landscape", sheet.title
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        assert sheet.print_title_rows, sheet.title  # the header on every printed page

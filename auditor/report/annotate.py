@@ -22,7 +22,14 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from auditor.core.findings import Finding, Severity
 from auditor.core.results import FileResult, ProposalResult
-from auditor.report.excel import HEADER_FONT, SEVERITY_FILLS, VERDICT_FILLS, autosize, put
+from auditor.report.excel import (
+    HEADER_FONT,
+    SEVERITY_FILLS,
+    VERDICT_FILLS,
+    autosize,
+    print_setup,
+    put,
+)
 from auditor.report.i18n import t
 
 AUTHOR = "auditor"
@@ -110,11 +117,7 @@ def _audit_sheet(
         row = _findings_table(sheet, row, list(file.findings), sheet_names, lang)
     sheet.freeze_panes = "A5"
     autosize(sheet, {1: 18, 2: 14, 3: 10, 4: 28, 5: 100})
-    # Printed, the sheet fits the width of a landscape page.
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    print_setup(sheet, header_rows="1:4")  # the title, the file and how to read it
 
 
 def _findings_table(

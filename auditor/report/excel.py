@@ -45,3 +45,15 @@ def autosize(sheet: Any, widths: dict[int, int] | None = None, most: int = 60) -
     for column, length in longest.items():
         width = (widths or {}).get(column) or min(most, max(8, length + 2))
         sheet.column_dimensions[get_column_letter(column)].width = width
+
+
+def print_setup(sheet: Any, header_rows: str | None = None) -> None:
+    """Printed: landscape, as wide as the page, as many pages long as it takes,
+    with the header rows on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_rows:
+        sheet.print_title_rows = header_rows

@@ -11,7 +11,14 @@ from openpyxl.utils import get_column_letter
 from auditor.aggregate import METRICS
 from auditor.core.results import AuditResult
 from auditor.core.tables import field_label
-from auditor.report.excel import HEADER_FONT, SEVERITY_FILLS, VERDICT_FILLS, autosize, put
+from auditor.report.excel import (
+    HEADER_FONT,
+    SEVERITY_FILLS,
+    VERDICT_FILLS,
+    autosize,
+    print_setup,
+    put,
+)
 from auditor.report.i18n import t
 
 
@@ -128,8 +135,9 @@ def _file_link(sheet: object, row: int, column: int, file: str, copy: str | None
         cell.style = "Hyperlink"
 
 
-def _finish(sheet: object, columns: int) -> None:
-    sheet.freeze_panes = "A2"  # type: ignore[attr-defined]
-    last = max(sheet.max_row, 1)  # type: ignore[attr-defined]
-    sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{last}"  # type: ignore[attr-defined]
+def _finish(sheet: Any, columns: int) -> None:
+    sheet.freeze_panes = "A2"
+    last = max(sheet.max_row, 1)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{last}"
     autosize(sheet)
+    print_setup(sheet, header_rows="1:1")
