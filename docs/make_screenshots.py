@@ -69,10 +69,21 @@ def main(target: Path = ROOT / "docs") -> None:
             page.screenshot(path=str(target / "index.png"), full_page=False)
             page.goto((report / "proposals" / "101140777.html").as_uri())
             page.screenshot(path=str(target / "proposal.png"), full_page=True)
+            # Printed (the print stylesheet, A4 landscape): the first page of each.
+            for name, page_path in (
+                ("index", "index.html"),
+                ("proposal", "proposals/101140777.html"),
+            ):
+                page.goto((report / page_path).as_uri())
+                pdf = Path(scratch) / f"print-{name}.pdf"
+                page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+                first_page = ["-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile"]
+                png = str(target / f"print-{name}")
+                subprocess.run(["pdftoppm", *first_page, str(pdf), png], check=True)
             browser.close()
         _template(Path(scratch), target)
         _web(Path(scratch), target)
-    print(f"wrote index.png, proposal.png, template.png and web-*.png in {target}")
+    print(f"wrote index.png, proposal.png, print-*.png, template.png and web-*.png in {target}")
 
 
 def _template(scratch: Path, target: Path) -> None:
