@@ -86,7 +86,7 @@ def test_proposal_page_shows_rules_findings_and_marked_cells(
     html = (outdir / "proposals" / "101140777.html").read_text(encoding="utf-8")
     for check in proposal.checks:
         assert check.code in html
-    assert "≥ 4" in html  # measured against threshold
+    assert "minstens 4" in html  # measured against threshold, in words
     assert 'class="mark-error"' in html  # the US partner's country cell and the duration
     assert "Partners!F7" in html
     assert "Programme Guide 2025, Alliances for Innovation" in html  # sources
@@ -410,3 +410,15 @@ def test_summary_and_audit_sheets_print_on_landscape_pages_one_wide(
         assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), sheet.title
         assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
         assert sheet.print_title_rows, sheet.title  # the header on every printed page
+
+
+def test_the_rules_table_says_each_requirement_in_words(report: tuple[AuditResult, Path]) -> None:
+    """'minstens 3', 'een van 24 of 36', 'geen': never '≥', never the engine's 'a / b'."""
+    _, outdir = report
+    required = set()
+    for page in (outdir / "proposals").glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        rules = html[html.index('id="rules"') : html.index('id="findings"')]
+        required |= set(re.findall(r'<td class="num">[^<]*</td>\s*<td>([^<]*)</td>', rules))
+    assert {"minstens 3", "een van 24 of 36", "geen", "precies 1"} <= required, required
+    assert not [r for r in required if "/" in r or "≥" in r or "≤" in r], required

@@ -46,6 +46,9 @@ class RuleDef:
     messages: dict[str, dict[str, str]]
     source: str | None
     examples: dict[str, Any]
+    # How a check's required value reads ("at least 3", "one of 24 or 36", "none"):
+    # min-* and max-* rules say it by their name; the others declare it.
+    requirement: str = "is"
 
     def text(self, part: str, lang: str) -> str:
         values: dict[str, str] = getattr(self, part)
@@ -191,6 +194,9 @@ def _json_value(value: Any) -> Value:
     return _json_scalar(value)
 
 
+REQUIREMENTS = ("at-least", "at-most", "exactly", "one-of", "none", "by", "is")
+
+
 def _rule(name: str, data: dict[str, Any]) -> RuleDef:
     scope = data.get("scope", "proposal")
     if scope not in SCOPES:
@@ -198,6 +204,20 @@ def _rule(name: str, data: dict[str, Any]) -> RuleDef:
     messages = data["messages"]
     if "default" not in messages:
         raise RulesError(f"rule {name}: messages need a 'default' entry")
+    requirement = data.get("requirement")
+    if requirement is None:
+        requirement = next(
+            (
+                kind
+                for prefix, kind in (("min-", "at-least"), ("max-", "at-most"))
+                if name.startswith(prefix)
+            ),
+            "is",
+        )
+    if requirement not in REQUIREMENTS:
+        raise RulesError(
+            f"rule {name}: requirement is one of {', '.join(REQUIREMENTS)}, not {requirement!r}"
+        )
     return RuleDef(
         name=name,
         code=str(data["code"]),
@@ -211,6 +231,7 @@ def _rule(name: str, data: dict[str, Any]) -> RuleDef:
         messages={variant: dict(text) for variant, text in messages.items()},
         source=data.get("source"),
         examples=dict(data.get("examples", {})),
+        requirement=requirement,
     )
 
 

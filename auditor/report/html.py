@@ -7,6 +7,7 @@ environment escapes everything (autoescape) and refuses unknown names
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -487,11 +488,33 @@ def _cell_value(value: Any, lang: str) -> str:
 
 
 def _expected(check: RuleCheck, lang: str) -> str:
-    if check.rule.startswith("min-"):
-        return f"≥ {_shown(check.expected, lang)}"
-    if check.rule == "grant-ceiling":
-        return f"≤ {_shown(check.expected, lang)}"
-    return _shown(check.expected, lang)
+    """What the rule requires, in words: "at least 4", "one of 24 or 36", "none"."""
+    kind = catalogue()[check.rule].requirement
+    if kind == "none":
+        return t("requirement.none", lang)
+    value = check.expected
+    if kind == "one-of" and isinstance(value, str):  # the engine joins the values with " / "
+        values = [_number_or_text(v) for v in value.split(" / ")]
+        span = re.fullmatch(r"(\d+)-(\d+)", value)
+        if span:  # a range of whole numbers: "12-24"
+            low, high = (_shown(int(v), lang) for v in span.groups())
+            return t("requirement.between", lang, low=low, high=high)
+        if len(values) == 1:
+            return t("requirement.exactly", lang, value=_shown(values[0], lang))
+        value = tuple(values)
+    elif kind == "one-of" and not isinstance(value, list | tuple):
+        kind = "exactly"
+    if kind == "is":
+        return _shown(value, lang)
+    return t(f"requirement.{kind}", lang, value=_shown(value, lang))
+
+
+def _number_or_text(text: str) -> int | float | str:
+    try:
+        number = float(text)
+    except ValueError:
+        return text.strip()
+    return int(number) if number.is_integer() else number
 
 
 def _marks(findings: list[Finding]) -> tuple[str | None, str]:
