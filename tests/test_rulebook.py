@@ -174,3 +174,35 @@ def test_people_never_see_a_raw_parameter_expression(lang: str) -> None:
         for row in instructions.iter_rows(values_only=True):
             for value in row:
                 assert not (isinstance(value, str) and RAW_SYNTAX.search(value)), (action, value)
+
+
+def test_sources_shown_to_users_cite_the_guide_not_our_notes() -> None:
+    """Seed pages and spec sections stay in `auditor explain`; `auditor rules`
+    and the pages cite the Programme Guide or the call."""
+    from rich.console import Console
+
+    from auditor.report.params_text import public_source
+    from auditor.report.rulebook import explain, print_rules
+
+    notes = re.compile(r"\bseeds? \d{3}|actions\.md", re.IGNORECASE)
+    book = load_rulebook()
+    shown = [
+        public_source(entry.source or ruleset.source or catalogue()[entry.rule].source)
+        for ruleset in book.sets.values()
+        for entry in ruleset.entries
+    ]
+    assert len([s for s in shown if s]) > 100
+    assert not [s for s in shown if notes.search(s)]
+    console = Console(record=True, width=400)
+    for action in ("AFI-LOT1", "KA220-HED", "CBHE-S1"):  # whose sources carry notes
+        print_rules(catalogue(), book, console, "en", action)
+    table = console.export_text().split("Note:")[0] + "".join(
+        part.split("\n", 1)[1] for part in console.export_text().split("Note:")[1:]
+    )
+    assert not notes.search(table)
+    assert (
+        public_source('Guide 2024 (x; y); seed 002: "a"; actions.md v2: b') == "Guide 2024 (x; y)"
+    )
+    background = Console(record=True, width=400)
+    explain("deadline", catalogue(), book, background, "en")
+    assert notes.search(background.export_text())  # kept where the reasons are read

@@ -25,6 +25,7 @@ from auditor.core.results import AuditResult, FileResult, ProposalResult, RuleCh
 from auditor.core.tables import table_spec
 from auditor.report.i18n import moment, t
 from auditor.report.names import Links
+from auditor.report.params_text import public_source
 
 # Rules about single cells (the others, on a header, are about the whole table).
 _ROW_RULES = frozenset(
@@ -436,7 +437,7 @@ def proposal_context(
             str(c.severity),
             _shown(c.measured, lang),
             _expected(c, lang),
-            c.source,
+            public_source(c.source),
         )
         for c in proposal.checks
     ]

@@ -1,4 +1,5 @@
-"""A rule entry's parameters and conditions in plain words, English or Dutch.
+"""A rule entry's parameters and conditions in plain words, English or Dutch;
+and its source as users see it.
 
 What ``auditor rules``, ``auditor explain`` and the template's Instructions
 sheet show: "at least 3; calls from 2026", never ``from_year 2026; when
@@ -8,6 +9,7 @@ call_year {'ge': 2026}``. Every key a rule file may give has its words here
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from auditor.core.catalogue import format_number
@@ -104,3 +106,21 @@ def params_text(entry: RuleEntry, lang: str) -> str:
     if entry.confirm:
         parts.append(t("param.confirm", lang, text=entry.confirm))
     return "; ".join(parts)
+
+
+# Our working notes inside a source, not part of the citation: the seed pages
+# (Dutch, sometimes about other actions) and the spec's sections. They stay in
+# the rule files and in `auditor explain`'s reasons.
+_NOTE = r"(?:seeds? \d{3}|actions\.md)"
+_NOTE_GROUP = re.compile(rf"\s*\({_NOTE}[^()]*\)", re.IGNORECASE)  # "(actions.md 6)"
+_NOTE_CLAUSE = re.compile(rf";[^;()]*\b{_NOTE}[^;()]*", re.IGNORECASE)  # "...; seed 000's x)"
+_NOTE_PART = re.compile(rf"\b{_NOTE}", re.IGNORECASE)
+
+
+def public_source(source: str | None) -> str:
+    """The citation of the Programme Guide or call text, without our working notes."""
+    if not source:
+        return ""
+    text = _NOTE_CLAUSE.sub("", _NOTE_GROUP.sub("", source))
+    parts = [part.strip() for part in text.split(";")]
+    return "; ".join(part for part in parts if part and not _NOTE_PART.search(part))

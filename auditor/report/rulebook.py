@@ -14,7 +14,7 @@ from auditor.core.config import AuditConfig
 from auditor.core.errors import ConfigError
 from auditor.read.specs import batch_from_specs, expand, partner_columns
 from auditor.report.i18n import t
-from auditor.report.params_text import params_text
+from auditor.report.params_text import params_text, public_source
 from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 
 _SCHEMA_SCOPES = ("file", "row", "batch")
@@ -95,7 +95,7 @@ def print_rules(
             rule.name,
             str(entry.own_severity or rule.severity),
             params_text(entry, lang),
-            entry.source or owner.source or rule.source or "",
+            public_source(entry.source or owner.source or rule.source),
         )
     console.print(table)
 

@@ -35,7 +35,7 @@ from auditor.report import panel
 from auditor.report.excel import HEADER_FONT, autosize, put
 from auditor.report.files import write_atomic
 from auditor.report.i18n import t
-from auditor.report.params_text import params_text
+from auditor.report.params_text import params_text, public_source
 from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 
 ROWS = 60  # empty partner rows in the table
@@ -313,7 +313,7 @@ def _instructions(
         put(sheet, row, 2, rule.text("title", lang))
         put(sheet, row, 3, t(f"severity.{entry.own_severity or rule.severity}", lang))
         put(sheet, row, 4, params_text(entry, lang))
-        put(sheet, row, 5, entry.source or owner.source or rule.source or "")
+        put(sheet, row, 5, public_source(entry.source or owner.source or rule.source))
     autosize(sheet, {1: 12, 2: 44, 3: 10, 4: 44, 5: 90})
 
 
