@@ -170,6 +170,16 @@ def add_token(db: Database, user: User, name: str) -> str:
     return token
 
 
+def revoke_token(db: Database, user: User, rowid: str) -> str | None:
+    """Revoke one of ``user``'s tokens (by its row); its name, or None if it is not theirs."""
+    row = db.one("SELECT name FROM tokens WHERE rowid = ? AND user_id = ?", rowid, user.id)
+    if row is None:
+        return None
+    db.run("DELETE FROM tokens WHERE rowid = ? AND user_id = ?", rowid, user.id)
+    name: str = row["name"]
+    return name
+
+
 def token_user(db: Database, token: str) -> User | None:
     row = db.one(
         "SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id WHERE tokens.token = ?",

@@ -8,7 +8,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auditor.web.accounts import add_token, close_session, open_session, verify
+from auditor.web.accounts import (
+    User,
+    add_token,
+    close_session,
+    open_session,
+    revoke_token,
+    verify,
+)
 from auditor.web.http import (
     SESSION,
     base,
@@ -90,15 +97,18 @@ def _origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
-async def tokens_page(request: Request) -> Response:
-    user = require_user(request)
+def _tokens_page(request: Request, user: User, new: str | None) -> Response:
     return render(
         request,
         "tokens.html.j2",
         tokens=_tokens(request, user.id),
-        new=None,
+        new=new,
         origin=_origin(request),
     )
+
+
+async def tokens_page(request: Request) -> Response:
+    return _tokens_page(request, require_user(request), None)
 
 
 async def change_tokens(request: Request) -> Response:
@@ -108,24 +118,11 @@ async def change_tokens(request: Request) -> Response:
     check_csrf(request, form)
     db = database(request)
     if form.get("do") == "revoke":
-        row = db.one(
-            "SELECT name FROM tokens WHERE rowid = ? AND user_id = ?",
-            str(form.get("id", "")),
-            user.id,
-        )
-        if row is not None:
-            db.run(
-                "DELETE FROM tokens WHERE rowid = ? AND user_id = ?", str(form.get("id")), user.id
-            )
-            db.log(user.name, "token-revoked", detail=row["name"])
+        name = revoke_token(db, user, str(form.get("id", "")))
+        if name is not None:
+            db.log(user.name, "token-revoked", detail=name)
         return redirect(request, "/tokens")
     name = " ".join(str(form.get("name", "")).split())[:80] or "script"
     token = add_token(db, user, name)
     db.log(user.name, "token-created", detail=name)
-    return render(
-        request,
-        "tokens.html.j2",
-        tokens=_tokens(request, user.id),
-        new=token,
-        origin=_origin(request),
-    )
+    return _tokens_page(request, user, token)

@@ -79,7 +79,7 @@ _UNREADABLE = (
     lzma.LZMAError,
     EOFError,
     ValueError,
-    NotImplementedError,
+    NotImplementedError,  # zipfile's answer to a compression method it lacks
     RuntimeError,
     OSError,
 )
