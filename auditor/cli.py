@@ -339,6 +339,23 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="All reports, or results.json only.",
 )
+@click.option(
+    "--pdf/--no-pdf",
+    default=None,
+    help="PDFs of the pages and letters (default: where Chromium and LibreOffice are found).",
+)
+@click.option(
+    "--letters/--no-letters",
+    default=True,
+    show_default=True,
+    help="A draft letter (letters/*.docx) to the coordinator of each ineligible proposal.",
+)
+@click.option(
+    "--letter-template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The agency's letter template: a .docx with jinja2 tags (see auditor letter-template).",
+)
 @_state_file("The state of incremental runs (default: OUTDIR.state.sqlite beside OUTDIR).")
 @click.option("--no-state", is_flag=True, help="Keep no state: read every file, no history.")
 @click.option(
@@ -376,6 +393,9 @@ def audit(
     output_format: str,
     annotate: str,
     reports: str,
+    pdf: bool | None,
+    letters: bool,
+    letter_template: Path | None,
     state_file: Path | None,
     no_state: bool,
     allow_empty: bool,
@@ -387,7 +407,8 @@ def audit(
     """Audit workbooks and folders of workbooks; write the reports into OUTDIR.
 
     OUTDIR gets results.json, index.html, a page per proposal (proposals/),
-    annotated copies of the input workbooks (annotated/) and summary.xlsx.
+    annotated copies of the input workbooks (annotated/), summary.xlsx, PDFs
+    of the pages, and a draft letter per ineligible proposal (letters/).
     A state file beside OUTDIR remembers every file and run: the next run
     reads only the files that changed, and reports what changed since.
     """
@@ -411,12 +432,17 @@ def audit(
                 rehash=rehash,
                 on_wait=None if quiet else _say_waiting(wait),
                 allow_empty=allow_empty,
+                pdf=pdf,
+                letters=letters,
+                letter_template=letter_template,
             ) as run,
             bar or contextlib.nullcontext(),
         ):
             outcome = run.execute(progress=progress, on_files=on_files)
         result = outcome.result
         code = exit_code(result, fail_on)
+        for notice in outcome.notices:
+            click.echo(f"auditor: {notice}", err=True)
         if output_format == "json":  # the entries as results.json has them
             click.echo(render_json(result, outcome.links, outcome.entries), nl=False)
         if quiet:
@@ -545,6 +571,36 @@ def template(
         if output.exists() and not force:
             raise OutputError(f"{output} exists; use --force to replace it")
         write_template(load_rulebook(rules_dirs), action, lang, output)
+        click.echo(str(output))
+
+
+@cli.command("letter-template")
+@_LANG
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The Word document to write (.docx).",
+)
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def letter_template(lang: str, output: Path, force: bool) -> None:
+    """Write the auditor's letter template, to edit into the agency's own (--letter-template).
+
+    It is a Word document with jinja2 tags ({{ coordinator.organisation }},
+    {%tr for g in grounds %} ...); README "Draft letters" lists every field.
+    """
+    with _user_errors():
+        from auditor.core.errors import OutputError
+        from auditor.report.files import write_atomic
+        from auditor.report.letters import letter_template as default_template
+
+        if output.suffix.lower() != ".docx":
+            raise OutputError(f"{output}: the letter template is a .docx document")
+        if output.exists() and not force:
+            raise OutputError(f"{output} exists; use --force to replace it")
+        write_atomic(output, default_template(lang))
         click.echo(str(output))
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -51,6 +51,7 @@ class Outcome:
     linked: int  # pages and copies taken over from the previous report
     counts: Any | None  # the state's counts (hashed, read, reused ...), None without a state
     seconds: float
+    notices: list[str] = field(default_factory=list)  # what the reports left out, and why
 
 
 class AuditRun:
@@ -62,7 +63,8 @@ class AuditRun:
     another name (the web application's inboxes: not where they lie).
     Unless ``allow_empty``, paths holding no workbook raise ``NothingToAudit``
     before anything is written (a nightly run over an unmounted share must
-    not look like a quiet night).
+    not look like a quiet night). ``pdf``, ``letters`` and ``letter_template``:
+    as ReportOptions has them (report/outputs.py).
     """
 
     def __init__(
@@ -79,9 +81,14 @@ class AuditRun:
         on_wait: Callable[[Path], None] | None = None,
         labels: Mapping[str, str] | None = None,
         allow_empty: bool = True,
+        pdf: bool | None = None,
+        letters: bool = True,
+        letter_template: Path | None = None,
     ) -> None:
         self.paths, self.outdir, self.config = list(paths), outdir, config
-        self.options = ReportOptions(annotate, results_only, config.limits)
+        self.options = ReportOptions(
+            annotate, results_only, config.limits, pdf, letters, letter_template
+        )
         if state is True:
             self.state_path: Path | None = default_state_path(outdir)
         else:
@@ -193,6 +200,7 @@ class AuditRun:
             writer.linked,
             memory.counts if memory else None,
             time.monotonic() - self.clock,
+            writer.notices,
         )
 
 
@@ -229,11 +237,13 @@ def _state_id_of(path: Path) -> str | None:
 
 
 def _action_notes(config: AuditConfig) -> dict[str, str]:
-    """Each action's rule-set title and note, for the proposal pages."""
+    """Each action's rule-set title, for the proposal pages.
+
+    A rule set's note (how we read a conflicting source) is our working note:
+    ``auditor explain`` gives it, the pages do not.
+    """
     notes = {}
     for ruleset in load_rulebook(config.rules_dirs, config.eche).action_sets():
         for action in ruleset.actions:
             notes[f"title:{action}"] = ruleset.text("title", config.lang)
-            if ruleset.note:
-                notes[f"note:{action}"] = ruleset.text("note", config.lang)
     return notes

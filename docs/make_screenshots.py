@@ -4,8 +4,10 @@
 
 Audits samples/ in Dutch into a temporary folder (as the README shows) and
 photographs index.html and one proposal page with Debian's chromium driven by
-playwright (no browser download). Then fills in a Dutch template for Lot 1 of
-the Alliances for Innovation with one partner too few, lets LibreOffice
+playwright (no browser download), and renders the first pages of the report's
+PDFs (the batch page, a proposal page, a draft letter) with pdftoppm. Then
+fills in a Dutch template for Lot 1 of the Alliances for Innovation with one
+partner too few, lets LibreOffice
 recalculate it and print it to PDF, and turns the Project sheet (with the
 live consortium panel) into template.png with pdftoppm. Last, starts
 ``auditor serve`` on a scratch data folder and photographs the web
@@ -69,21 +71,23 @@ def main(target: Path = ROOT / "docs") -> None:
             page.screenshot(path=str(target / "index.png"), full_page=False)
             page.goto((report / "proposals" / "101140777.html").as_uri())
             page.screenshot(path=str(target / "proposal.png"), full_page=True)
-            # Printed (the print stylesheet, A4 landscape): the first page of each.
-            for name, page_path in (
-                ("index", "index.html"),
-                ("proposal", "proposals/101140777.html"),
-            ):
-                page.goto((report / page_path).as_uri())
-                pdf = Path(scratch) / f"print-{name}.pdf"
-                page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
-                first_page = ["-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile"]
-                png = str(target / f"print-{name}")
-                subprocess.run(["pdftoppm", *first_page, str(pdf), png], check=True)
             browser.close()
+        # The PDFs the report holds (the print stylesheet, A4 landscape) and a
+        # draft letter: the first page of each.
+        for name, pdf_path in (
+            ("print-index", "index.pdf"),
+            ("print-proposal", "proposals/101140777.pdf"),
+            ("letter", "letters/101140777.pdf"),
+        ):
+            first_page = ["-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile"]
+            png = str(target / name)
+            subprocess.run(["pdftoppm", *first_page, str(report / pdf_path), png], check=True)
         _template(Path(scratch), target)
         _web(Path(scratch), target)
-    print(f"wrote index.png, proposal.png, print-*.png, template.png and web-*.png in {target}")
+    print(
+        f"wrote index.png, proposal.png, print-*.png, letter.png, template.png and web-*.png "
+        f"in {target}"
+    )
 
 
 def _template(scratch: Path, target: Path) -> None:

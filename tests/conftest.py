@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,10 @@ from auditor.read.specs import batch_from_specs  # noqa: E402
 from auditor.rules.rulebook import RuleBook, load_rulebook  # noqa: E402
 
 SAMPLES = ROOT / "samples"
+
+# No PDFs unless a test asks for them (pdf=True, --pdf): printing every report
+# in Chromium would triple the suite's time. Commands run by tests inherit it.
+os.environ.setdefault("AUDITOR_PDF", "0")
 
 
 @pytest.fixture(scope="session")

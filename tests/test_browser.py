@@ -94,7 +94,8 @@ def test_sort_filter_and_follow_a_link(report: Path, browser: Any) -> None:
     page.click("text=101140777")
     page.wait_for_load_state()
     assert page.url.endswith("/proposals/101140777.html")
-    assert "Too few full partners" in page.inner_text("main")
+    main = page.inner_text("main")
+    assert "✗ error" in main and "full partners, the coordinator included" in main
     page.click("text=All proposals")
     assert page.url.endswith("/index.html")
     assert not problems, problems

@@ -205,7 +205,7 @@ def test_the_page_of_a_proposal_shows_the_code_to_enter(tmp_path: Path) -> None:
     out = tmp_path / "out"
     done = _cli("audit", str(SAMPLES / "ka220-hed-missing-code.xlsx"), "-o", str(out), "--no-state")
     assert done.returncode == 1, done.stderr
-    (page,) = (out / "proposals").iterdir()
+    (page,) = (out / "proposals").glob("*.html")
     assert "Enter B  BRUSSEL43: the ECHE holders list gives" in page.read_text(encoding="utf-8")
 
 

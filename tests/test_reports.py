@@ -412,6 +412,17 @@ def test_summary_and_audit_sheets_print_on_landscape_pages_one_wide(
         assert sheet.print_title_rows, sheet.title  # the header on every printed page
 
 
+def test_pages_carry_no_working_notes(report: tuple[AuditResult, Path]) -> None:
+    """Seed pages and spec sections are our notes (auditor explain), not the pages'."""
+    _, outdir = report
+    notes = re.compile(r"\b(seeds?|zaad) ?\d{3}|actions\.md", re.IGNORECASE)
+    pages = [outdir / "index.html", *(outdir / "proposals").glob("*.html")]
+    assert len(pages) > 40
+    for page in pages:
+        found = notes.search(page.read_text(encoding="utf-8"))
+        assert found is None, (page.name, found)
+
+
 def test_the_rules_table_says_each_requirement_in_words(report: tuple[AuditResult, Path]) -> None:
     """'minstens 3', 'een van 24 of 36', 'geen': never '≥', never the engine's 'a / b'."""
     _, outdir = report
@@ -419,6 +430,34 @@ def test_the_rules_table_says_each_requirement_in_words(report: tuple[AuditResul
     for page in (outdir / "proposals").glob("*.html"):
         html = page.read_text(encoding="utf-8")
         rules = html[html.index('id="rules"') : html.index('id="findings"')]
-        required |= set(re.findall(r'<td class="num">[^<]*</td>\s*<td>([^<]*)</td>', rules))
-    assert {"minstens 3", "een van 24 of 36", "geen", "precies 1"} <= required, required
+        # The requirement is the cell after the result and before the measured value.
+        required |= set(re.findall(r'</span></td>\s*<td>([^<]*)</td>\s*<td class="num">', rules))
+    lines = {line.lower() for line in required}
+    wanted = ("minstens 3 ", "een van 24 of 36 ", "precies één ", "uiterlijk 7 maart 2024 17:00")
+    for words in wanted:
+        assert any(line.startswith(words) or f" {words}" in line for line in lines), words
     assert not [r for r in required if "/" in r or "≥" in r or "≤" in r], required
+
+
+@pytest.mark.parametrize("named", ["relatively", "absolutely"])
+def test_an_unreadable_files_link_works_from_the_report_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: str
+) -> None:
+    """The batch page links an unreadable input (it has no annotated copy) by a path that
+    leads to it from where the page is, however the input was named."""
+    broken = tmp_path / "in" / "kapot bestand.xlsx"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a workbook")
+    monkeypatch.chdir(tmp_path)
+    given = "in" if named == "relatively" else str(tmp_path / "in")
+    outdir = Path("reports") / "out"
+    write_reports(audit([given], AuditConfig()), outdir, ReportOptions(pdf=False))
+    page = (outdir / "index.html").read_text(encoding="utf-8")
+    (href,) = re.findall(r'<a href="([^"]*kapot[^"]*)"', page)
+    if named == "relatively":
+        from urllib.parse import unquote
+
+        assert not href.startswith(("/", "file:"))
+        assert (outdir / unquote(href)).resolve() == broken.resolve()
+    else:
+        assert href == broken.as_uri()

@@ -49,6 +49,9 @@ class RuleDef:
     # How a check's required value reads ("at least 3", "one of 24 or 36", "none"):
     # min-* and max-* rules say it by their name; the others declare it.
     requirement: str = "is"
+    # The requirement as one line ("{requirement} {count:organisation|organisations}"):
+    # what a report's rules table and a letter say the rule asks.
+    wants: dict[str, str] | None = None
 
     def text(self, part: str, lang: str) -> str:
         values: dict[str, str] = getattr(self, part)
@@ -232,6 +235,7 @@ def _rule(name: str, data: dict[str, Any]) -> RuleDef:
         source=data.get("source"),
         examples=dict(data.get("examples", {})),
         requirement=requirement,
+        wants=dict(data["wants"]) if "wants" in data else None,
     )
 
 

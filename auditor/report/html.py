@@ -7,13 +7,14 @@ environment escapes everything (autoescape) and refuses unknown names
 
 from __future__ import annotations
 
-import re
+import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 import polars as pl
@@ -21,11 +22,12 @@ import polars as pl
 from auditor.core.catalogue import catalogue, format_value
 from auditor.core.findings import Finding, Severity, Verdict
 from auditor.core.resources import shipped_dir
-from auditor.core.results import AuditResult, FileResult, ProposalResult, RuleCheck
+from auditor.core.results import AuditResult, FileResult, ProposalResult
 from auditor.core.tables import table_spec
 from auditor.report.i18n import moment, t
 from auditor.report.names import Links
 from auditor.report.params_text import public_source
+from auditor.report.requirements import requirement_line
 
 # Rules about single cells (the others, on a header, are about the whole table).
 _ROW_RULES = frozenset(
@@ -152,6 +154,7 @@ class IndexContext:
     file_findings: list[FileView]
     changes: ChangesView | None = None
     first_run: bool = False  # with a state, and no earlier run to compare with
+    pdf: str | None = None  # this page printed, beside it
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,8 @@ class ProposalView:
     warnings: int
     file: str
     annotated: str | None
-    note: str | None
+    pdf: str | None = None  # this page printed, beside it
+    letter: str | None = None  # the draft letter to the coordinator (an ineligible proposal)
 
 
 @dataclass(frozen=True)
@@ -256,7 +260,8 @@ def _translator(lang: str) -> Callable[..., str]:
     return lambda key, **values: t(key, lang, **values)
 
 
-def index_context(result: AuditResult, links: Links) -> IndexContext:
+def index_context(result: AuditResult, links: Links, outdir: Path | None = None) -> IndexContext:
+    """What the batch page shows; ``outdir``: where it will be, for links to the inputs."""
     lang = result.lang
     rows = []
     for proposal in result.proposals:
@@ -290,10 +295,12 @@ def index_context(result: AuditResult, links: Links) -> IndexContext:
         actions=sorted({row.action for row in rows if row.action}),
         by_rule=_by_rule(result),
         unreadable=[
-            _file_view(f, links, lang) for f in result.files if f.verdict is Verdict.UNREADABLE
+            _file_view(f, links, lang, outdir)
+            for f in result.files
+            if f.verdict is Verdict.UNREADABLE
         ],
         file_findings=[
-            _file_view(f, links, lang)
+            _file_view(f, links, lang, outdir)
             for f in result.files
             if f.findings and f.verdict is not Verdict.UNREADABLE
         ],
@@ -342,14 +349,11 @@ def _changes_view(result: AuditResult, links: Links) -> ChangesView:
     )
 
 
-def _file_view(file: FileResult, links: Links, lang: str) -> FileView:
+def _file_view(file: FileResult, links: Links, lang: str, outdir: Path | None) -> FileView:
     annotated = links.annotated.get(file.file)
-    # An unreadable file has no copy; a link to it works only by its absolute
-    # path (a relative one is relative to where the audit ran, not to the page).
-    path = PurePath(file.file)
     return FileView(
         file=file.file,
-        href=annotated or (path.as_uri() if path.is_absolute() else None),
+        href=annotated or _input_link(file.file, outdir),
         annotated=annotated,
         findings=[finding_view(f, lang) for f in file.findings],
     )
@@ -372,6 +376,23 @@ def _by_rule(result: AuditResult) -> list[RuleBar]:
         )
         for (code, rule, severity), count in sorted(counts.items(), key=lambda i: (-i[1], i[0]))
     ]
+
+
+def _input_link(file: str, outdir: Path | None) -> str | None:
+    """A link from the report folder to an input file (an unreadable one has no copy).
+
+    Relative where the input is named relatively (it was audited from the
+    current folder, which the report folder need not be), so the report and
+    its inputs can move together; none where the name is not a file here
+    (the web application's inboxes show files by the inbox's name).
+    """
+    path = Path(file)
+    if outdir is None or not path.is_file():
+        return None
+    if path.is_absolute():
+        return path.as_uri()
+    relative = os.path.relpath(path.absolute(), outdir.absolute())
+    return quote(PurePath(relative).as_posix())
 
 
 def _shown(value: Any, lang: str) -> str:
@@ -421,11 +442,14 @@ def proposal_context(
     annotated: str | None,
     notes: Mapping[str, str],
     history: Sequence[tuple[int, str, str]] = (),
+    pdf: str | None = None,
+    letter: str | None = None,
 ) -> ProposalContext:
     """What a proposal's page shows; ``annotated`` is its copy, relative to OUTDIR.
 
     ``history``: the proposal's verdicts in earlier runs, where they changed
-    (run, start, verdict), oldest first.
+    (run, start, verdict), oldest first; ``pdf``: the page printed, beside
+    it; ``letter``: its draft letter, relative to OUTDIR.
     """
     rules = catalogue()
     checks = [
@@ -436,7 +460,7 @@ def proposal_context(
             c.passed,
             str(c.severity),
             _shown(c.measured, lang),
-            _expected(c, lang),
+            requirement_line(c, lang),
             public_source(c.source),
         )
         for c in proposal.checks
@@ -459,7 +483,8 @@ def proposal_context(
             warnings=proposal.warnings,
             file=proposal.file,
             annotated=f"../{annotated}" if annotated else None,
-            note=notes.get(f"note:{proposal.action}"),
+            pdf=pdf,
+            letter=f"../{letter}" if letter else None,
         ),
         checks=checks,
         findings=[
@@ -486,36 +511,6 @@ def _cell_value(value: Any, lang: str) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _shown(value, lang)
     return str(value)
-
-
-def _expected(check: RuleCheck, lang: str) -> str:
-    """What the rule requires, in words: "at least 4", "one of 24 or 36", "none"."""
-    kind = catalogue()[check.rule].requirement
-    if kind == "none":
-        return t("requirement.none", lang)
-    value = check.expected
-    if kind == "one-of" and isinstance(value, str):  # the engine joins the values with " / "
-        values = [_number_or_text(v) for v in value.split(" / ")]
-        span = re.fullmatch(r"(\d+)-(\d+)", value)
-        if span:  # a range of whole numbers: "12-24"
-            low, high = (_shown(int(v), lang) for v in span.groups())
-            return t("requirement.between", lang, low=low, high=high)
-        if len(values) == 1:
-            return t("requirement.exactly", lang, value=_shown(values[0], lang))
-        value = tuple(values)
-    elif kind == "one-of" and not isinstance(value, list | tuple):
-        kind = "exactly"
-    if kind == "is":
-        return _shown(value, lang)
-    return t(f"requirement.{kind}", lang, value=_shown(value, lang))
-
-
-def _number_or_text(text: str) -> int | float | str:
-    try:
-        number = float(text)
-    except ValueError:
-        return text.strip()
-    return int(number) if number.is_integer() else number
 
 
 def _marks(findings: list[Finding]) -> tuple[str | None, str]:

@@ -40,7 +40,7 @@ def t(key: str, lang: str, **values: Any) -> str:
 
 
 BRUSSELS = "Europe/Brussels"  # the programme's deadlines and its agencies' clocks
-_LOCALES = {"en": "en_GB", "nl": "nl_NL"}
+LOCALES = {"en": "en_GB", "nl": "nl_NL"}
 
 
 def moment(stamp: str | None, lang: str) -> str:
@@ -57,5 +57,5 @@ def moment(stamp: str | None, lang: str) -> str:
     if instant.tzinfo is None:  # written without a zone: taken as the machine's
         instant = instant.astimezone()
     return format_datetime(
-        instant, "d MMMM y HH:mm zzz", tzinfo=ZoneInfo(BRUSSELS), locale=_LOCALES.get(lang, "en_GB")
+        instant, "d MMMM y HH:mm zzz", tzinfo=ZoneInfo(BRUSSELS), locale=LOCALES.get(lang, "en_GB")
     )

@@ -12,6 +12,7 @@ report.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -57,6 +58,9 @@ class Staging:
 
     def text(self, relative: str, text: str) -> None:
         self._replace(relative, lambda path: path.write_text(text, encoding="utf-8"))
+
+    def data(self, relative: str, data: bytes) -> None:
+        self._replace(relative, lambda path: path.write_bytes(data))
 
     def workbook(self, relative: str, workbook: Any) -> None:
         self._replace(relative, workbook.save)
@@ -129,6 +133,8 @@ class PageJob:
     rows: ProposalRows
     annotated: str | None
     history: tuple[tuple[int, str, str], ...] = ()
+    pdf: str | None = None  # the PDF the page will have, relative to the page
+    letter: str | None = None  # the draft letter to write, relative to OUTDIR
 
 
 @dataclass(frozen=True)
@@ -146,13 +152,27 @@ def render_pages(
     notes: Mapping[str, str],
     jobs: Sequence[PageJob],
     limits: Limits = DEFAULT_LIMITS,
-) -> None:
+    letter_template: str | None = None,
+) -> list[str]:
+    """Write the pages (and letters) of ``jobs``; return the letters not made, with why.
+
+    ``letter_template``: an agency's template (else the auditor's own).
+    """
     out = Staging(Path(folder))
+    problems: list[str] = []
     for job in jobs:
         try:
             with time_limit(limits.timeout):
                 context = proposal_context(
-                    run, lang, job.proposal, job.rows, job.annotated, notes, job.history
+                    run,
+                    lang,
+                    job.proposal,
+                    job.rows,
+                    job.annotated,
+                    notes,
+                    job.history,
+                    job.pdf,
+                    job.letter,
                 )
                 page = render_proposal(context)
         except (Overdue, MemoryError):
@@ -160,6 +180,49 @@ def render_pages(
             context = proposal_context(run, lang, job.proposal, _NO_ROWS, None, notes, job.history)
             page = render_proposal(replace(context, findings=[], incomplete=True))
         out.text(job.page, page)
+        if job.letter is not None:
+            problem = _write_letter(out, job, run, lang, notes, limits, letter_template)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def _write_letter(
+    out: Staging,
+    job: PageJob,
+    run: RunContext,
+    lang: str,
+    notes: Mapping[str, str],
+    limits: Limits,
+    template: str | None,
+) -> str | None:
+    from auditor.report.letters import letter_context, render_letter
+
+    assert job.letter is not None
+    try:
+        with time_limit(limits.timeout):
+            context = letter_context(
+                job.proposal,
+                job.rows.partners,
+                lang,
+                notes.get(f"title:{job.proposal.action}"),
+                run.started_at,
+            )
+            data = render_letter(_letter_template(template, lang), context)
+            out.data(job.letter, data)
+    except OutputError:
+        raise
+    except Exception as error:  # one letter that will not render costs only that letter
+        out.discard(job.letter)
+        return f"{job.letter}: {str(error) or type(error).__name__}"
+    return None
+
+
+@functools.cache
+def _letter_template(path: str | None, lang: str) -> bytes:
+    from auditor.report.letters import letter_template
+
+    return Path(path).read_bytes() if path else letter_template(lang)
 
 
 def annotate_files(

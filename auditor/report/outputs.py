@@ -9,6 +9,7 @@ a folder the auditor did not write is never replaced.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -38,10 +39,28 @@ from auditor.report.html import (
 )
 from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
 from auditor.report.json import EntryCache, render_json
+from auditor.report.letters import read_template
 from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
+from auditor.report.printing import PrintJob, Renderers, letters_to_pdf, print_pages, renderers
 from auditor.report.reuse import Output, Reuse
 
 ANNOTATE_MODES = ("failing", "all", "none")
+
+
+def _pdf_asked(option: bool | None) -> bool | None:
+    """``--pdf``/``--no-pdf``, else AUDITOR_PDF (1 or 0), else None: where Chromium is found.
+
+    The variable lets a machine that prints nothing worth keeping (a test run, a
+    nightly job over thousands of proposals) say so once, not on every command.
+    """
+    if option is not None:
+        return option
+    setting = os.environ.get("AUDITOR_PDF", "").strip().lower()
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    if setting in ("0", "false", "no", "off"):
+        return False
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,10 @@ class ReportOptions:
     results_only: bool = False  # only results.json: no pages, copies or summary
     # The run's limits: a page or copy gets the time and memory a file gets.
     limits: Limits = field(default_factory=Limits)
+    # PDFs of the pages and letters: True, False, or None: where a renderer is found.
+    pdf: bool | None = None
+    letters: bool = True  # a draft letter per ineligible proposal
+    letter_template: Path | None = None  # an agency's (else the auditor's own)
 
 
 def _lock_path(outdir: Path) -> Path:
@@ -203,7 +226,32 @@ class ReportWriter:
         # Pages and copies taken from the previous report (and not made again
         # later in the run: a proposal revised at the end gets a new page).
         self._linked: set[str] = set()
+        # What the report will hold besides pages and copies: PDFs where a
+        # renderer is found (a run that asked for them fails here, before any
+        # work, without one), letters from a template checked before any work.
+        self.notices: list[str] = []
+        self.renderers = Renderers(None, None)
+        asked = _pdf_asked(options.pdf)
+        self.want_pdf = not options.results_only and asked is not False
+        if self.want_pdf:
+            self.renderers = renderers()
+            if self.renderers.chromium is None:
+                if asked:
+                    raise OutputError(f"--pdf: {self.renderers.why_no_chromium}")
+                self.notices.append(f"no PDFs: {self.renderers.why_no_chromium}")
+        self.letters = options.letters and not options.results_only
+        template = options.letter_template
+        self.template = None if template is None else str(template.resolve())
+        template_hash = ""
+        if template is not None and self.letters:
+            template_hash = hashlib.sha256(read_template(template)).hexdigest()
+        # Part of every page's fingerprint: a page taken from the previous
+        # report brings its PDF and letter, made the same way.
+        self.extras = f"pdf={self.printing};letters={self.letters};{template_hash}"
+        self._printed: list[str] = []  # pages made this run, to print
+        self._letters: list[str] = []  # letters made this run
         count = workers or os.cpu_count() or 1
+        self.workers = max(1, count)
         self.pool = (
             None
             if options.results_only
@@ -221,6 +269,10 @@ class ReportWriter:
         self.most_running = 4 * max(1, count)
         self.entries = EntryCache()
         self.result: AuditResult | None = None
+
+    @property
+    def printing(self) -> bool:
+        return self.renderers.chromium is not None
 
     def add(self, chunk: Chunk) -> None:
         """Make the pages and annotated copies of a chunk of judged proposals."""
@@ -255,10 +307,15 @@ class ReportWriter:
         wanting: list[PageJob] = []
         for proposal in chunk.proposals:
             history = self._history(proposal)
-            if not self._page_taken(proposal, history):
-                page = self.links.pages[proposal.key]
+            page = self.links.pages[proposal.key]
+            letter = self._letter_name(proposal)
+            if not self._page_taken(proposal, history, letter):
                 annotated = self.links.annotated.get(proposal.file)
-                wanting.append(PageJob(page, proposal, _NO_ROWS, annotated, history))
+                pdf = f"{Path(page).stem}.pdf" if self.printing else None
+                wanting.append(PageJob(page, proposal, _NO_ROWS, annotated, history, pdf, letter))
+                self._printed.append(page)
+                if letter is not None:
+                    self._letters.append(letter)
         pages = self._with_rows(chunk, wanting)
         self._linked.difference_update(job.page for job in pages)
         self._linked.difference_update(job.target for job in copies)
@@ -276,6 +333,7 @@ class ReportWriter:
                 self.notes,
                 some_pages,
                 self.options.limits,
+                self.template,
             )
 
     @property
@@ -323,15 +381,38 @@ class ReportWriter:
             page = self.links.pages[proposal.key] = known
         return page
 
-    def _page_taken(self, proposal: ProposalResult, history: tuple[Any, ...]) -> bool:
-        """Record the page's fingerprint; link the previous one if it is the same."""
+    def _letter_name(self, proposal: ProposalResult) -> str | None:
+        """The draft letter of an ineligible proposal: named as its page is."""
+        if not self.letters or proposal.verdict is not Verdict.INELIGIBLE:
+            return None
+        return f"letters/{Path(self.links.pages[proposal.key]).stem}.docx"
+
+    def _page_taken(
+        self, proposal: ProposalResult, history: tuple[Any, ...], letter: str | None
+    ) -> bool:
+        """Record the page's fingerprint; link the previous one if it is the same
+        (with its PDF and letter, made from the same things)."""
         if self.reuse is None:
             return False
         page = self.links.pages[proposal.key]
-        parts = (page, self.entries.text(proposal, self.links), repr(history))
+        parts = (page, self.entries.text(proposal, self.links), repr(history), self.extras)
         fingerprint = self.reuse.fingerprint(proposal.file, parts)
         self.outputs[page] = Output("page", proposal.file, proposal.proposal_id, fingerprint)
-        return self._link(page, fingerprint)
+        if not self._link(page, fingerprint):
+            return False
+        companions = [str(Path(page).with_suffix(".pdf"))] if self.printing else []
+        if letter is not None:
+            companions += [letter, str(Path(letter).with_suffix(".pdf"))]
+        for companion in companions:
+            previous = self.reuse.folder / companion if self.reuse.folder else None
+            if previous is None or not previous.is_file() or not self.out.link(companion, previous):
+                # Made again: the page links it (a letter's PDF is only a
+                # convenience: made again when the letters are).
+                if companion.startswith("proposals/"):
+                    self._printed.append(page)
+                elif letter is not None:
+                    self._letters.append(letter)
+        return True
 
     def _taken(self, file: FileResult, proposals: list[ProposalResult]) -> bool:
         """Record the copy's fingerprint; link the previous one if it is the same."""
@@ -390,7 +471,11 @@ class ReportWriter:
         futures, self.futures = self.futures, []
         for future in futures:
             failed = future.result()
-            for file, why in failed or []:
+            for item in failed or []:
+                if isinstance(item, str):  # a letter not made (render_pages)
+                    self.notices.append(f"letter not written: {item}")
+                    continue
+                file, why = item
                 self.outputs.pop(self.links.annotated.pop(file, ""), None)
                 self.failed[file] = why
 
@@ -409,10 +494,14 @@ class ReportWriter:
                     for file, why in self.failed.items()
                 }
                 result = self.result = with_file_findings(result, drafts)
-                self.out.text("index.html", render_index(index_context(result, self.links)))
+                index = index_context(result, self.links, self.outdir)
+                if self.printing:
+                    index = replace(index, pdf="index.pdf")
+                self.out.text("index.html", render_index(index))
                 from auditor.report.summary import build_summary  # openpyxl, only for this
 
                 self.out.workbook("summary.xlsx", build_summary(result, self.links.annotated))
+                self._print()
             self.out.text("results.json", render_json(result, self.links, self.entries))
             self.result = result
             _swap(self.staging, self.outdir)
@@ -421,6 +510,28 @@ class ReportWriter:
             raise
         self._release()
         return self.links
+
+    def _print(self) -> None:
+        """PDFs of the index and of the pages made this run; the letters' PDFs."""
+        timeout = self.options.limits.timeout
+        chromium = self.renderers.chromium
+        if chromium is not None:
+            jobs = [
+                PrintJob(self.out.path(name), self.out.path(str(Path(name).with_suffix(".pdf"))))
+                for name in ["index.html", *dict.fromkeys(self._printed)]
+            ]
+            for problem in print_pages(chromium, jobs, 2 * self.workers, timeout):
+                self.notices.append(f"PDF not written: {problem}")
+        letters = [self.out.path(name) for name in dict.fromkeys(self._letters)]
+        letters = [path for path in letters if path.is_file()]
+        if not self.want_pdf or not letters:
+            return
+        soffice = self.renderers.soffice
+        if soffice is None:
+            self.notices.append(f"letters without PDF: {self.renderers.why_no_soffice}")
+            return
+        for problem in letters_to_pdf(soffice, letters, timeout):
+            self.notices.append(f"PDF not written: {problem}")
 
     def abort(self) -> None:
         """Leave the previous report as it was."""

@@ -79,11 +79,14 @@ def print_rules(
     console.print(
         Text(f"{ruleset.text('title', lang)} ({', '.join(ruleset.actions)})", style="bold")
     )
-    for part in ("note", "not_checked"):
-        if getattr(ruleset, part):
-            console.print(
-                Text(f"{t(f'explain.{part}', lang)}: {ruleset.text(part, lang)}", style="italic")
+    # The note (how we read a source that conflicts) is explain's background only.
+    if ruleset.not_checked:
+        console.print(
+            Text(
+                f"{t('explain.not_checked', lang)}: {ruleset.text('not_checked', lang)}",
+                style="italic",
             )
+        )
     table = Table(header_style="bold")
     for column in ("col.code", "col.rule", "col.severity", "col.parameters", "col.source"):
         table.add_column(t(column, lang), overflow="fold")

@@ -155,7 +155,14 @@ def _audit(workbook: Path, outdir: Path, server: Any, lang: str) -> AuditResult:
     labels = {str(workbook): workbook.name}  # the applicant's name for it, not the server's path
     config = server.config(lang)
     with AuditRun(
-        [str(workbook)], outdir, config, annotate="all", state=False, labels=labels
+        [str(workbook)],
+        outdir,
+        config,
+        annotate="all",
+        state=False,
+        labels=labels,
+        pdf=False,  # the applicant gets the page and the annotated copy, nothing to print
+        letters=False,
     ) as run:
         return run.execute().result
 

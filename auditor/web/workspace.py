@@ -55,6 +55,8 @@ CONTENT_TYPES = {
     ".json": ("application/json", False),
     ".xlsx": (XLSX, True),
     ".xlsm": ("application/vnd.ms-excel.sheet.macroEnabled.12", True),
+    ".pdf": ("application/pdf", True),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", True),
 }
 
 
