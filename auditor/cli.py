@@ -82,6 +82,23 @@ def _outdir(help_text: str) -> Callable[[_F], _F]:
     )
 
 
+def _new_file(help_text: str) -> Callable[[_F], _F]:
+    """``-o FILE`` (required) and ``--force``, for the commands that write one file."""
+
+    def decorate(command: _F) -> _F:
+        forced = click.option("--force", is_flag=True, help="Replace the file if it exists.")
+        return click.option(
+            "-o",
+            "--output",
+            "output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help=help_text,
+        )(forced(command))
+
+    return decorate
+
+
 def _state_file(help_text: str) -> Callable[[_F], _F]:
     """``--state FILE``: the SQLite state of incremental runs (auditor/state/)."""
     return click.option(
@@ -544,47 +561,37 @@ def check(
     sys.exit(exit_code(result, fail_on))
 
 
+def _may_write(output: Path, suffix: str, what: str, force: bool) -> None:
+    """Refuse a file of another kind, or one that exists without --force."""
+    from auditor.core.errors import OutputError
+
+    if output.suffix.lower() != suffix:
+        raise OutputError(f"{output}: {what} is a {suffix} file")
+    if output.exists() and not force:
+        raise OutputError(f"{output} exists; use --force to replace it")
+
+
 @cli.command()
 @click.option("--action", required=True, help="The action the template is for (key or alias).")
 @_LANG
 @_RULES
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="The workbook to write (.xlsx).",
-)
-@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+@_new_file("The workbook to write (.xlsx).")
 def template(
     action: str, lang: str, rules_dirs: tuple[Path, ...], output: Path, force: bool
 ) -> None:
     """Write the applicant's template for an action: dropdowns, hints and a live panel."""
     with _user_errors():
-        from auditor.core.errors import OutputError
         from auditor.report.template import write_template
         from auditor.rules.rulebook import load_rulebook
 
-        if output.suffix.lower() != ".xlsx":
-            raise OutputError(f"{output}: the template is an .xlsx workbook")
-        if output.exists() and not force:
-            raise OutputError(f"{output} exists; use --force to replace it")
+        _may_write(output, ".xlsx", "the template", force)
         write_template(load_rulebook(rules_dirs), action, lang, output)
         click.echo(str(output))
 
 
 @cli.command("letter-template")
 @_LANG
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="The Word document to write (.docx).",
-)
-@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+@_new_file("The Word document to write (.docx).")
 def letter_template(lang: str, output: Path, force: bool) -> None:
     """Write the auditor's letter template, to edit into the agency's own (--letter-template).
 
@@ -592,14 +599,10 @@ def letter_template(lang: str, output: Path, force: bool) -> None:
     {%tr for g in grounds %} ...); README "Draft letters" lists every field.
     """
     with _user_errors():
-        from auditor.core.errors import OutputError
         from auditor.report.files import write_atomic
         from auditor.report.letters import letter_template as default_template
 
-        if output.suffix.lower() != ".docx":
-            raise OutputError(f"{output}: the letter template is a .docx document")
-        if output.exists() and not force:
-            raise OutputError(f"{output} exists; use --force to replace it")
+        _may_write(output, ".docx", "the letter template", force)
         write_atomic(output, default_template(lang))
         click.echo(str(output))
 
