@@ -40,16 +40,18 @@ from auditor.core.results import AuditResult, FileResult, ProposalResult, Summar
 from auditor.normalise.countries import country_name
 from auditor.normalise.frames import n, normalise_partners, normalise_projects
 from auditor.normalise.vocabulary import vocabulary
+from auditor.pool.processes import fewer_collections, warm_up
 from auditor.read.batch import (
     IN_PROCESS_CHUNK,
+    Reader,
     batch_of,
     read_chunk,
     read_in_worker,
     stream_files,
 )
 from auditor.read.discover import InputFile, discover
-from auditor.read.isolation import fewer_collections, load_reader, warm_up
 from auditor.read.model import PKEY, ReadBatch
+from auditor.read.workbook import read_file
 from auditor.rules.engine import evaluate
 from auditor.rules.model import RuleBook
 from auditor.rules.rulebook import load_rulebook
@@ -59,8 +61,6 @@ if TYPE_CHECKING:
     from auditor.state.memory import Memory
 
 Progress = Callable[[int], None]
-# The task the reader processes do: read a chunk of files and judge it.
-JUDGE_TASK = "auditor.api:read_and_judge"
 # What the fork server imports once for the workers that judge.
 JUDGE_PRELOAD = ["auditor.api", "auditor.validate"]
 # Stored results handed on at a time in an incremental run.
@@ -150,7 +150,7 @@ def audit(
     ``labels`` shows a path's files under another name (read/discover.py).
 
     Worker processes are started; they never import the calling script
-    (read/isolation.py), so a script needs no ``if __name__ == "__main__":``
+    (pool/supervisor.py), so a script needs no ``if __name__ == "__main__":``
     guard.
     """
     config = config or AuditConfig()
@@ -172,7 +172,7 @@ def audit(
     options: dict[str, Any] = {"reader": config.reader, "contents": memory is not None}
     task = None
     if in_workers:
-        task, options = JUDGE_TASK, {**options, "config": config, "rows": rows}
+        task, options = read_and_judge, {**options, "config": config, "rows": rows}
     chunks = stream_files(to_read, config.limits, config.workers, progress, task, options)
     if not in_workers and to_read:
         judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
@@ -249,7 +249,7 @@ def rows_of(
     Judged again from the rows the state keeps; a file whose rows it does not
     keep is read (it was read without trouble before).
     """
-    read = load_reader(config.reader)
+    read = config.reader or read_file
     contents = []
     for display in files:
         item = memory.items[display]
@@ -265,7 +265,7 @@ def read_and_judge(
     on_file: Callable[[str, int], Any] | None = None,
     config: AuditConfig | None = None,
     rows: bool = False,
-    reader: str | None = None,
+    reader: Reader | None = None,
     contents: bool = False,
 ) -> Chunk:
     """A reader process's task: read a chunk of files and judge its proposals.

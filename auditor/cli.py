@@ -197,7 +197,7 @@ def _warm_up(limits: dict[str, Any], preload: str = "auditor.api,auditor.validat
     this process judges, see api.audit).
     """
     if limits["timeout"]:
-        from auditor.read.isolation import warm_up
+        from auditor.pool.processes import warm_up
 
         warm_up(preload.split(","))
 

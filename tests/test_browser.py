@@ -19,6 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 from auditor.api import audit
 from auditor.core.config import AuditConfig
 from auditor.report.outputs import write_reports
+from tests import programs
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = [
@@ -45,8 +46,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    assert Path(chromium).exists(), "Debian's chromium is needed (.ci/run installs it)"
+    chromium = programs.chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, args=ARGS)
         yield launched

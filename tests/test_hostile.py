@@ -17,10 +17,12 @@ from auditor.api import audit
 from auditor.core.catalogue import catalogue
 from auditor.core.config import AuditConfig, Limits
 from auditor.core.findings import Verdict
+from auditor.pool.supervisor import Supervisor, WorkerError
+from auditor.read.batch import lost_file
 from auditor.read.discover import discover
-from auditor.read.isolation import Supervisor, WorkerError
 from auditor.report.outputs import output_lock
-from tests.corpus import Expected, build, small
+from tests import misbehaving_readers, programs
+from tests.corpus import CONVERTED, Expected, build, small
 
 ROOT = Path(__file__).resolve().parent.parent
 GIGABYTE_KB = 1024 * 1024  # ru_maxrss is in kilobytes on Linux
@@ -103,6 +105,16 @@ def test_the_whole_corpus_gets_its_expected_answers(
     assert set(by_name) == {n for n, a in expected.items() if a.verdict != "skipped"}
 
 
+def test_the_corpus_holds_the_legacy_and_open_document_formats(
+    corpus: tuple[Path, dict[str, Expected]],
+) -> None:
+    """LibreOffice makes them; where it is missing the whole-corpus test runs without."""
+    programs.soffice()
+    folder, expected = corpus
+    for name in CONVERTED:
+        assert (folder / name).is_file() and expected[name].verdict == "eligible", name
+
+
 def test_output_names_stay_inside_the_report(
     corpus: tuple[Path, dict[str, Expected]], tmp_path: Path
 ) -> None:
@@ -132,7 +144,7 @@ def test_the_time_limit_stops_a_slow_file_and_the_batch_goes_on(tmp_path: Path) 
     for name in ("a-first.xlsx", "slow-file.xlsx", "z-last.xlsx"):
         small(tmp_path / name, name)
     config = AuditConfig(
-        limits=Limits(timeout=1.0), workers=1, reader="tests.misbehaving_readers:read_file"
+        limits=Limits(timeout=1.0), workers=1, reader=misbehaving_readers.read_file
     )
     result = audit([str(tmp_path)], config)
     verdicts = {Path(f.file).name: f.verdict for f in result.files}
@@ -151,7 +163,7 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path, name: str, exit_code: in
     """A reader process that dies (crash) or whose reader raises (a bug) costs one file."""
     for file_name in ("a.xlsx", name, "b.xlsx", "c.xlsx"):
         small(tmp_path / file_name, file_name)
-    config = AuditConfig(workers=2, reader="tests.misbehaving_readers:read_file")
+    config = AuditConfig(workers=2, reader=misbehaving_readers.read_file)
     result = audit([str(tmp_path)], config)
     verdicts = {Path(f.file).name: f.verdict for f in result.files}
     assert verdicts[name] is Verdict.UNREADABLE
@@ -167,7 +179,7 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path, name: str, exit_code: in
 def test_a_task_that_fails_outside_any_file_stops_the_run_with_its_traceback() -> None:
     """A bug in judging is not a file's fault: it must surface, not loop or vanish."""
     items = discover([str(ROOT / "samples" / "ka220-hed-eligible.xlsx")])
-    supervisor = Supervisor(1, Limits(), "tests.misbehaving_readers:broken_task")
+    supervisor = Supervisor(1, Limits(), misbehaving_readers.broken_task, lost_file)
     with pytest.raises(WorkerError, match="a bug in judging"):
         list(supervisor.stream(items))
 

@@ -41,6 +41,7 @@ from auditor.report.requirements import requirement_line
 from auditor.rules.rulebook import load_rulebook
 from auditor.runner import AuditRun
 from samples.make_samples import org, proposal, write_proposal
+from tests import programs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +64,8 @@ def _audit_twice(outdir: Path, lang: str, **options: Any) -> AuditResult:
 
 @pytest.fixture(scope="module")
 def english(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AuditResult]:
+    programs.chromium()  # the pages' PDFs
+    programs.soffice()  # the letters'
     outdir = tmp_path_factory.mktemp("printed") / "out"
     return outdir, _audit_twice(outdir, "en", pdf=True)
 
@@ -257,6 +260,7 @@ def test_an_agencys_template_makes_the_letters(tmp_path: Path) -> None:
 def test_pdf_asked_for_without_chromium_is_an_error_and_left_out_by_default(
     tmp_path: Path,
 ) -> None:
+    programs.soffice()  # the letters' PDFs are made without Chromium
     _ineligible_workbook(tmp_path, "School")
     # AUDITOR_PDF unset: the default is "where Chromium is found" (the suite sets it to 0).
     nowhere = {"AUDITOR_CHROMIUM": str(tmp_path / "no-chromium"), "AUDITOR_PDF": ""}

@@ -19,7 +19,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from auditor.api import audit
 from auditor.core.config import AuditConfig, Limits
-from auditor.core.findings import Verdict
+from auditor.core.findings import Severity, Verdict
+from auditor.core.results import ProposalResult
 from auditor.core.tables import table_spec
 from auditor.report.excel import put
 from auditor.report.outputs import ReportOptions, write_reports
@@ -93,18 +94,29 @@ def test_junk_never_crashes_and_every_file_gets_an_answer(specs: list[dict[str, 
         before = {p.name: hashlib.sha256(p.read_bytes()).digest() for p in inbox.iterdir()}
         result = audit([str(inbox)], AuditConfig(limits=Limits(timeout=0)))
         assert len(result.files) == len(specs)
+        by_file: dict[str, list[ProposalResult]] = {}
+        for proposal in result.proposals:
+            # A proposal is ineligible exactly when one of its findings is an error.
+            errors = [f for f in proposal.findings if f.severity is Severity.ERROR]
+            assert (proposal.verdict is Verdict.INELIGIBLE) == bool(errors), proposal
+            assert proposal.verdict is not Verdict.UNREADABLE
+            by_file.setdefault(proposal.file, []).append(proposal)
         for file in result.files:
-            assert file.verdict in (Verdict.ELIGIBLE, Verdict.INELIGIBLE, Verdict.UNREADABLE)
+            held = by_file.get(file.file, [])
+            assert [p.proposal_id for p in held] == list(file.proposals)
             if file.verdict is Verdict.UNREADABLE:
+                # Unreadable only with nothing judged, and always said why, on a cell or the file.
+                assert not held
                 assert {f.rule for f in file.findings} & {
                     "unreadable-file",
                     "missing-sheet",
                     "missing-column",
-                }
+                }, file.findings
             else:
-                assert file.proposals
-        for proposal in result.proposals:
-            assert proposal.verdict in (Verdict.ELIGIBLE, Verdict.INELIGIBLE)
+                failed = any(f.severity is Severity.ERROR for f in file.findings) or any(
+                    p.verdict is Verdict.INELIGIBLE for p in held
+                )
+                assert held and (file.verdict is Verdict.INELIGIBLE) == failed, file
         write_reports(result, Path(scratch) / "out", ReportOptions(annotate="all"))
         assert (Path(scratch) / "out" / "index.html").is_file()
         after = {p.name: hashlib.sha256(p.read_bytes()).digest() for p in inbox.iterdir()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from auditor.report.jobs import Staging
 from auditor.report.outputs import ReportOptions, write_reports
 from samples.make_samples import Style, org, write_proposal
 from samples.make_samples import proposal as make_proposal
+from tests import programs
 from tests.corpus import small
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,8 +201,7 @@ def test_summary_workbook(report: tuple[AuditResult, Path]) -> None:
 def test_libreoffice_opens_an_annotated_copy(
     report: tuple[AuditResult, Path], tmp_path: Path
 ) -> None:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice, "LibreOffice is needed (.ci/run installs it)"
+    soffice = programs.soffice()
     copy = report[1] / "annotated" / "afi-lot1-ineligible.xlsx"
     done = subprocess.run(
         [

@@ -44,6 +44,7 @@ from auditor.report.names import UniqueNames
 from auditor.report.outputs import ReportOptions, write_reports
 from auditor.rules.registry import REGISTRY
 from auditor.rules.rulebook import load_rulebook
+from tests import misbehaving_readers
 from tests.corpus import small
 from tests.hostile_workbooks import duplicate_export, failing_rows
 from tests.test_cli import run
@@ -414,7 +415,7 @@ def test_a_file_that_takes_a_worker_over_its_memory_cap_costs_that_file_only(
     inbox = _inbox(tmp_path, "ka220-hed-eligible.xlsx")
     shutil.copy(ELIGIBLE, inbox / "greedy.xlsx")
     config = AuditConfig(
-        reader="tests.misbehaving_readers:greedy_read_file",
+        reader=misbehaving_readers.greedy_read_file,
         limits=Limits(max_memory_bytes=500_000_000, timeout=60),
     )
     result = audit([str(inbox)], config)

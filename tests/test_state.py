@@ -29,11 +29,12 @@ from auditor.rules.rulebook import load_rulebook
 from auditor.state.memory import Memory
 from auditor.state.runs import diff, resolve_run, runs
 from auditor.state.store import SCHEMA_VERSION, connect, lock
+from tests import misbehaving_readers
 from tests.corpus import tidy
 from tests.test_rulebook import STRICTER_KA220
 
 ROOT = Path(__file__).resolve().parent.parent
-COUNTING = "tests.misbehaving_readers:counting_read_file"
+COUNTING = misbehaving_readers.counting_read_file
 
 
 def _inbox(tmp_path: Path, count: int = 6) -> Path:

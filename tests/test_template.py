@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,11 @@ from auditor.core.findings import Verdict
 from auditor.normalise.countries import all_codes
 from auditor.normalise.vocabulary import vocabulary
 from auditor.read.specs import expand
-from auditor.report.template import build_template, shown_fields, write_template
+from auditor.report.template import build_template, write_template
 from auditor.rules.rulebook import RuleBook
 from samples.make_samples import fill_template
+from tests import programs
+from tests.consortia import consortium, identities, variant
 from tests.test_cli import run
 
 # One rule per action family whose catalogue examples fill the template.
@@ -169,83 +170,6 @@ def test_template_command(tmp_path: Path) -> None:
     assert run("template", "--action", "KA999", "-o", str(tmp_path / "x.xlsx")).returncode == 2
 
 
-# A consortium for every action: its rule set's example base (catalogue.yaml
-# ``bases``), the base of the action itself where there is one; these actions
-# ask more than their family's base gives.
-MORE = {
-    "CBHE": {"strand": "1"},
-    "CBHE-S2": {"requested_grant_eur": 500000},
-    "CBHE-S3": {"add": ["partner|GE|MINISTRY", "partner|AM|MINISTRY"]},
-    "NFPSE-LS": {"requested_grant_eur": 1500000, "number_of_sports": 8},
-}
-
-
-def consortium(book: RuleBook, action: str) -> dict[str, Any]:
-    """An eligible proposal for ``action`` (the template tests check it is)."""
-    bases = catalogue().bases
-    ruleset = book.ruleset_of(action)
-    assert ruleset is not None
-    own = [name for name, base in bases.items() if base.get("action") == action]
-    family = [name for name, base in bases.items() if base.get("action") in ruleset.actions]
-    name = (own or family)[0]
-    base = {k: v for k, v in bases[name].items() if k != "proposal_id"}
-    more = dict(MORE.get(action, {}))
-    proposal = expand(
-        {"base": name, "add": more.pop("add", []), "project": {**more, "action": action}},
-        {name: base},
-    )
-    # The fields of the family's other actions that this action's template does not show.
-    shown = set(shown_fields(book, action))
-    proposal["project"] = {k: v for k, v in proposal["project"].items() if k in shown}
-    return proposal
-
-
-def _variant(proposal: dict[str, Any]) -> dict[str, Any]:
-    """The consortium changed where counts differ: its last partner gone, a
-    third-country HEI and the coordinator listed twice (one organisation)."""
-    partners = [dict(row) for row in proposal["partners"][:-1]]
-    twice = {**partners[0], "role": "partner"}
-    third = {
-        "role": "partner",
-        "country": "UA",
-        "organisation_type": "HEI",
-        "organisation_name": "Kyiv Polytechnic",
-    }
-    rows = [*partners, twice, third]
-    return {
-        "project": proposal["project"],
-        "partners": [{**row, "partner_no": str(i + 1)} for i, row in enumerate(rows)],
-    }
-
-
-def _identities(proposal: dict[str, Any]) -> dict[str, Any]:
-    """The consortium where identity and the call year take reading: no call
-    year (the proposal ID gives it), the first partner again with its OID
-    written with spaces, and again by its PIC alone."""
-    partners = [dict(row) for row in proposal["partners"]]
-    first = partners[0]
-    again = []
-    if first.get("oid"):
-        oid = str(first["oid"])
-        again.append({**first, "role": "partner", "oid": f"{oid[:5]} {oid[5:]}", "pic": None})
-    again.append({**first, "role": "partner", "oid": None, "pic": "912345678"})
-    again.append(
-        {
-            **first,
-            "role": "partner",
-            "oid": None,
-            "pic": "912 345 678",
-            "organisation_name": "Other name",
-        }
-    )
-    rows = [*partners, *again]
-    project = {k: v for k, v in proposal["project"].items() if k != "call_year"}
-    return {
-        "project": project,
-        "partners": [{**row, "partner_no": str(i + 1)} for i, row in enumerate(rows)],
-    }
-
-
 def _recalculate(soffice: str, tmp: Path, files: list[Path]) -> Path:
     out = tmp / "recalculated"
     done = subprocess.run(
@@ -289,15 +213,14 @@ def _blank(value: Any) -> Any:
 def test_live_panel_counts_like_the_auditor(book: RuleBook, tmp_path: Path) -> None:
     """Every action's template, filled and recalculated in LibreOffice: each
     panel line equals the auditor's check of its rule (count, requirement, result)."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice, "LibreOffice is needed (.ci/run installs it)"
+    soffice = programs.soffice()
     filled: list[tuple[Path, str]] = []
     for index, action in enumerate(book.actions):
         lang = ("en", "nl")[index % 2]
         template = tmp_path / f"{action}-template.xlsx"
         write_template(book, action, lang, template)
         base = consortium(book, action)
-        kinds = [("base", base), ("variant", _variant(base)), ("identities", _identities(base))]
+        kinds = [("base", base), ("variant", variant(base)), ("identities", identities(base))]
         for kind, proposal in kinds:
             target = tmp_path / f"{action}-{kind}.xlsx"
             fill_template(template, target, proposal, lang)

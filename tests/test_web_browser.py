@@ -24,6 +24,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
+from tests import programs
 from tests.test_browser import ARGS
 from tests.web_server import PASSWORD, ROOT, Served, serving
 
@@ -58,7 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    chromium = programs.chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, args=ARGS)
         yield launched

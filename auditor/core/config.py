@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from auditor.core.errors import ConfigError
 
@@ -56,12 +58,20 @@ class AuditConfig:
     rules_dirs: tuple[Path, ...] = ()
     workers: int | None = None  # None: decide from the batch size and the cores
     limits: Limits = field(default_factory=Limits)
-    # "module:function" reading one file in a worker (None: the workbook reader).
-    reader: str | None = None
+    # The function reading one file in a worker (None: the workbook reader):
+    # a function of a module, which the workers import by its name.
+    reader: Callable[..., Any] | None = None
     # Follow symbolic links that lead out of the folders audited.
     follow_links: bool = False
     # The ECHE holders list Erasmus codes are checked against (None: the one shipped).
     eche: Path | None = None
+
+    @property
+    def reader_name(self) -> str | None:
+        """The reader as ``module.function``: what a state remembers it by."""
+        if self.reader is None:
+            return None
+        return f"{self.reader.__module__}.{self.reader.__qualname__}"
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:

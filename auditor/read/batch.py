@@ -1,7 +1,7 @@
 """Reading many files: in worker processes under a time limit, or in this process.
 
 By default every file is read in a worker process under a time limit
-(read/isolation.py), so no file can hang or crash the batch. With the time
+(pool/supervisor.py), so no file can hang or crash the batch. With the time
 limit switched off (``timeout=0``) and one worker, files are read here.
 """
 
@@ -15,8 +15,10 @@ from typing import Any
 import polars as pl
 
 from auditor.core.config import Limits
+from auditor.core.findings import FindingDraft
+from auditor.pool.supervisor import Task
 from auditor.read.discover import InputFile
-from auditor.read.model import ReadBatch, empty_projects
+from auditor.read.model import FileRead, ReadBatch, empty_projects
 from auditor.read.partners import finish
 from auditor.read.workbook import FileContent, read_file
 
@@ -26,6 +28,9 @@ MIN_FILES_PER_WORKER = 150
 IN_PROCESS_CHUNK = 2000
 
 Progress = Callable[[int], None]
+
+# What reads one file (read/workbook.py's read_file; tests give misbehaving ones).
+Reader = Callable[[InputFile, Limits], FileContent]
 
 
 def read_chunk(
@@ -88,15 +93,20 @@ def read_in_worker(
     items: Sequence[InputFile],
     limits: Limits,
     on_file: Callable[[str, int], Any] | None = None,
-    reader: str | None = None,
+    reader: Reader | None = None,
     contents: bool = False,
 ) -> ReadBatch:
     """The default task of a reader process: read its chunk."""
-    from auditor.read.isolation import load_reader
-
     return read_chunk(
-        items, limits, reader=load_reader(reader), on_file=on_file, keep_contents=contents
+        items, limits, reader=reader or read_file, on_file=on_file, keep_contents=contents
     )
+
+
+def lost_file(item: InputFile, variant: str, **params: Any) -> ReadBatch:
+    """The answer for a file its worker was lost on (time limit, memory, crash)."""
+    read = FileRead(file=item.display, relative=item.relative, index=item.index, unreadable=True)
+    read.drafts.append(FindingDraft("unreadable-file", params={"variant": variant, **params}))
+    return ReadBatch(files=[read])
 
 
 def stream_files(
@@ -104,17 +114,17 @@ def stream_files(
     limits: Limits,
     workers: int | None = None,
     progress: Progress | None = None,
-    task: str | None = None,
+    task: Task | None = None,
     options: dict[str, Any] | None = None,
 ) -> Iterator[Any]:
     """Read every file, handing over each chunk as soon as it is read.
 
     Each file is read in a worker process under ``limits.timeout``, where the
-    worker does ``task`` (by default reading; see read/isolation.py) and
+    worker does ``task`` (by default reading; see pool/supervisor.py) and
     hands over its result. With the time limit off and one worker, files are
     read in this process and handed over as ReadBatch.
     """
-    from auditor.read.isolation import DEFAULT_TASK, stream_isolated
+    from auditor.pool.supervisor import stream_isolated
 
     count = default_workers(len(items)) if workers is None else workers
     if not items:
@@ -124,7 +134,9 @@ def stream_files(
         return _read_here(items, limits, progress)
     # The workers start now, not when the caller first asks for a chunk: it
     # can prepare its own work meanwhile.
-    return stream_isolated(items, limits, count, progress, task or DEFAULT_TASK, options)
+    return stream_isolated(
+        items, limits, count, progress, task=task or read_in_worker, lost=lost_file, options=options
+    )
 
 
 def _read_here(

@@ -4,7 +4,7 @@ A file that changed size or time is hashed to tell a touched file from a
 changed one. Hashing is reading: a file on a stalled network share, or one
 that grows for ever, must cost its worker and the time limit, not hang the
 run while it holds the state's lock. So hashing is a worker task like
-reading (read/isolation.py), opens only regular files, and stops at the
+reading (pool/supervisor.py), opens only regular files, and stops at the
 size limit (such a file is refused by the reader anyway).
 """
 
@@ -22,7 +22,6 @@ from auditor.read.discover import InputFile
 
 # Bytes hashed at a time: files are hashed without being held in memory whole.
 HASH_BLOCK = 1 << 20
-HASH_TASK = "auditor.read.hashing:hash_files"
 
 
 def sha256(path: Path, limit: int) -> str | None:
@@ -71,12 +70,12 @@ def hash_all(
         return {}
     if not limits.timeout:
         return hash_files(items, limits)
-    from auditor.read.batch import default_workers
-    from auditor.read.isolation import stream_isolated
+    from auditor.pool.supervisor import stream_isolated
+    from auditor.read.batch import default_workers, lost_file
 
     count = default_workers(len(items)) if workers is None else workers
     digests: dict[int, str | None] = {}
-    for part in stream_isolated(items, limits, count, task=HASH_TASK):
+    for part in stream_isolated(items, limits, count, task=hash_files, lost=lost_file):
         if isinstance(part, dict):  # lost files (time limit, crash) come as a ReadBatch
             digests.update(part)
     return digests

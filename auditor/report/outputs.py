@@ -27,7 +27,7 @@ from auditor.core.locks import hold
 from auditor.core.marker import MARKER, marker_text, read_marker
 from auditor.core.places import check_places
 from auditor.core.results import AuditResult, FileResult, ProposalResult
-from auditor.read.isolation import worker_context, worker_start
+from auditor.pool.processes import worker_context, worker_start
 from auditor.report.files import FOLDER_MODE
 from auditor.report.html import (
     ProposalRows,

@@ -120,7 +120,7 @@ class Memory:
         self._now: Snapshot | None = None
         # What the stored rows depend on: the reader and its limits; what the
         # stored results depend on: the rules, the tool and the language.
-        self.read_key = f"{VERSION}|{config.reader}|{config.limits!r}"
+        self.read_key = f"{VERSION}|{config.reader_name}|{config.limits!r}"
         self.judge_key = f"{rules_version}|{VERSION}|{config.lang}"
         self._lock = lock(path, wait)
         self._lock.__enter__()

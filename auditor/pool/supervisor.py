@@ -1,47 +1,52 @@
-"""Reading files in worker processes, each file under a time limit.
+"""Work on files in worker processes, each file under a time limit.
 
-A pathological file (one that makes the reader hang, or crash, or eat memory
+A pathological file (one that makes its worker hang, or crash, or eat memory
 until the system kills it) costs its worker, never the batch: the supervisor
 gives every worker a chunk of files through its own pipe, hears when each
 file starts and ends, stops a worker whose file runs over the time limit,
-answers that file with an ``unreadable-file`` finding, and hands the rest of
-the chunk to a fresh worker. Workers send one result per chunk, not per file:
-pickling hundreds of small frames costs more than reading them
-(perf-floors.md, section 3).
+answers that file through the caller's ``lost`` (reading answers it with an
+``unreadable-file`` finding), and hands the rest of the chunk to a fresh
+worker. Workers send one result per chunk, not per file: pickling hundreds of
+small frames costs more than reading them (perf-floors.md, section 3).
+
+What a worker does with its chunk is the caller's ``task``: a function of the
+package, handed over as itself (pickled by its name), so the pool knows no
+layer above it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
-import importlib
 import os
 import queue
-import resource
-import sys
 import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import ForkServerContext, ForkServerProcess
-from typing import Any
+from typing import Any, Protocol
 
 from auditor.core.config import Limits
 from auditor.core.errors import AuditorError
-from auditor.core.findings import FindingDraft
-from auditor.core.lifeline import mark_main, watch_main
-from auditor.read.discover import InputFile
-from auditor.read.model import FileRead, ReadBatch
+from auditor.pool.processes import aside, pin, tune_gc, warm_up, worker_context, worker_start
 
-DEFAULT_READER = "auditor.read.workbook:read_file"
-# What a worker does with its chunk: "module:function", called with the chunk,
-# the limits, ``on_file`` and the run's options. Named, not imported, so a
-# higher layer can give the workers its own task (the API reads and judges).
-DEFAULT_TASK = "auditor.read.batch:read_in_worker"
+
+class Item(Protocol):
+    """A file to work on: the pool knows it by its index in the batch."""
+
+    @property
+    def index(self) -> int: ...
+
+
+# What a worker does with a chunk: called with the chunk, the limits,
+# ``on_file`` (told "start"/"done" with each file's index) and the options.
+Task = Callable[..., Any]
+# The answer for a file whose worker was lost on it: the file, why ("timeout",
+# "memory", "crashed") and the limit or detail.
+Lost = Callable[..., Any]
+
 # Files a worker gets at a time: at most, and at least (near the end of a
 # batch). Larger chunks cost less per proposal to judge, and more memory. On
 # 10,000 proposals (bench/), peak memory with two workers and time with one:
@@ -63,142 +68,6 @@ EXIT_MEMORY = 71
 Progress = Callable[[int], None]
 
 
-@cache
-def worker_context() -> Any:
-    """Workers are forked from a fork server that has imported the reader once.
-
-    The server is a fresh process that only imports (polars starts its thread
-    pool on first use, and the server never uses it), so forking it is safe,
-    and a worker starts in milliseconds instead of paying the imports again.
-    """
-    mark_main()  # before the server starts: its workers watch this process
-    context = _Context()
-    context.set_forkserver_preload(["auditor.read.batch"])
-    return context
-
-
-class _Process(ForkServerProcess):
-    """A worker that never imports the caller's script (``_script_kept_out``);
-    the readers' supervisor and the reports' process pool both start these."""
-
-    @staticmethod
-    def _Popen(process_obj: Any) -> Any:
-        with _script_kept_out():
-            return ForkServerProcess._Popen(process_obj)
-
-
-class _Context(ForkServerContext):
-    Process = _Process
-
-
-def warm_up(preload: Sequence[str] = ()) -> None:
-    """Start the fork server now, so its imports overlap with the caller's own.
-
-    ``preload`` names the modules the server imports once for all workers
-    (the task's module); it counts only if the server is not running yet.
-    """
-    from multiprocessing import forkserver
-
-    context = worker_context()
-    if preload:
-        context.set_forkserver_preload(list(preload))
-    forkserver.ensure_running()
-
-
-@contextlib.contextmanager
-def _script_kept_out() -> Iterator[None]:
-    """Start a worker without running the caller's script again in it.
-
-    multiprocessing prepares a worker by importing the caller's ``__main__``
-    (its file, or its module under ``-m``), so a script that calls the
-    library without an ``if __name__ == "__main__":`` guard would start a
-    batch again in every worker, which multiprocessing refuses. A worker's
-    task is named by module ("auditor.api:read_and_judge"), never defined in
-    the script: with the script's file and module hidden while the worker
-    starts, the worker has no reason to import it.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    names: tuple[str, ...] = ("__file__", "__spec__")
-    hidden: dict[str, Any] = {name: main.__dict__[name] for name in names if name in main.__dict__}
-    for name in hidden:
-        del main.__dict__[name]
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(hidden)
-
-
-def load_reader(reader: str | None) -> Callable[..., Any]:
-    """The function that reads one file: ``reader`` ("module:function") or the default."""
-    return _load(reader or DEFAULT_READER)
-
-
-def worker_start(max_memory_bytes: int) -> None:
-    """What every worker process does first: end with the main process, and cap its memory.
-
-    The cap is on the address space (RLIMIT_AS) beyond what the worker holds
-    at start (its imports, the thread pools' reservations, which vary with
-    the machine's cores): a file or a report that would take more gets a
-    MemoryError, in that worker only.
-    """
-    watch_main()
-    # A finaliser's exception (a zip file closed on a full disk) is no news
-    # for the user: the write that failed is reported where it failed.
-    sys.unraisablehook = lambda unraisable: None
-    if not hasattr(resource, "RLIMIT_AS") or not max_memory_bytes:
-        return
-    _start_thread_pool()  # its threads' stacks are start-up, not a file's memory
-    limit = _address_space() + max_memory_bytes
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
-def _start_thread_pool() -> None:
-    """Make polars start its thread pool (a pool as large as the machine has cores)."""
-    if "polars" in sys.modules:
-        import polars as pl
-
-        pl.DataFrame({"n": list(range(4096))}).select(pl.col("n").sum())
-
-
-def _address_space() -> int:
-    """This process's virtual memory size now, in bytes (0 where it cannot be told)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:  # noqa: PTH123
-            pages = int(handle.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def _load(reader: str) -> Callable[..., Any]:
-    module, _, name = reader.partition(":")
-    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
-    return function
-
-
-def _pin(cpu: int) -> None:
-    """Keep a worker on one CPU.
-
-    polars hands every query to its thread pool; a worker whose threads may
-    wander pays a cross-CPU wake-up on each small query, two to three times
-    the query itself on this project's 2-vCPU machines (perf-floors.md, "VM
-    wake-up artefact"). Pinned, the cost disappears.
-    """
-    if hasattr(os, "sched_setaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})
-
-
 class _Pending:
     """The files no worker has yet, handed out in chunks that shrink as the batch ends.
 
@@ -207,43 +76,20 @@ class _Pending:
     every worker busy to the end instead of one finishing a large chunk alone.
     """
 
-    def __init__(self, items: Sequence[InputFile], workers: int) -> None:
-        self.items: deque[InputFile] = deque(items)
+    def __init__(self, items: Sequence[Item], workers: int) -> None:
+        self.items: deque[Item] = deque(items)
         self.workers = workers
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def take(self) -> list[InputFile]:
+    def take(self) -> list[Item]:
         size = min(MAX_CHUNK, max(MIN_CHUNK, -(-len(self.items) // (2 * self.workers))))
         return [self.items.popleft() for _ in range(min(size, len(self.items)))]
 
-    def put_back(self, items: list[InputFile]) -> None:
+    def put_back(self, items: list[Item]) -> None:
         """Files of a lost worker, to be read first."""
         self.items.extendleft(reversed(items))
-
-
-@contextlib.contextmanager
-def _aside(workers: int) -> Iterator[None]:
-    """Keep this process off the CPUs its workers are pinned to, while it has others.
-
-    It unpickles and collects their results: on a worker's CPU it would slow
-    the worker down.
-    """
-    if not hasattr(os, "sched_setaffinity"):
-        yield
-        return
-    cpus = sorted(os.sched_getaffinity(0))
-    if workers >= len(cpus):
-        yield
-        return
-    with contextlib.suppress(OSError):
-        os.sched_setaffinity(0, set(cpus[workers:]))
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, set(cpus))
 
 
 # A worker's status, shared with the supervisor without messages: the file it
@@ -253,7 +99,7 @@ CURRENT, STARTED, FINISHED = 0, 1, 2
 
 def _worker(
     conn: Connection,
-    task: str,
+    task: Task,
     limits: Limits,
     options: dict[str, Any],
     cpu: int,
@@ -261,9 +107,9 @@ def _worker(
 ) -> None:
     """A worker's life: do its task on the chunks it is given until told to stop."""
     worker_start(limits.max_memory_bytes)
-    _pin(cpu)
-    _tune_gc()
-    run = _load(task)
+    pin(cpu)
+    tune_gc()
+    run = task
     inbox: queue.Queue[Any] = queue.Queue()
 
     def receive() -> None:
@@ -312,45 +158,17 @@ def _worker(
         conn.send(("result", chunk_id, result))
 
 
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Collect young objects less often while a batch's results pile up here.
-
-    The process gathering the workers' chunks keeps every result (a dozen
-    checks and their findings per proposal); at the default thresholds the
-    collector rescans all of them again and again as more arrive.
-    """
-    before = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
-def _tune_gc() -> None:
-    """Collect young objects less often.
-
-    A chunk makes hundreds of thousands of short-lived objects (cells, rows,
-    findings) and keeps caches that grow over the run; at the default
-    thresholds the collector rescans the old ones again and again, a fifth of
-    a worker's time on a long batch.
-    """
-    gc.freeze()  # what was imported stays; never scanned again
-    gc.set_threshold(50_000, 20, 100)
-
-
 @dataclass
 class _Worker:
     process: Any
     conn: Connection
     status: Any  # shared array: CURRENT, STARTED, FINISHED
     # Chunks sent and not yet answered, in the order the worker does them.
-    sent: deque[tuple[int, list[InputFile]]] = field(default_factory=deque)
+    sent: deque[tuple[int, list[Item]]] = field(default_factory=deque)
     finished: int = 0  # FINISHED already counted for the progress bar
 
     @property
-    def chunk(self) -> tuple[int, list[InputFile]] | None:
+    def chunk(self) -> tuple[int, list[Item]] | None:
         """The chunk the worker is doing now."""
         return self.sent[0] if self.sent else None
 
@@ -372,12 +190,6 @@ class WorkersDying(AuditorError):
     """Workers die again and again outside any file: the machine (or its limits), not a file."""
 
 
-def _unreadable(item: InputFile, variant: str, **params: Any) -> ReadBatch:
-    read = FileRead(file=item.display, relative=item.relative, index=item.index, unreadable=True)
-    read.drafts.append(FindingDraft("unreadable-file", params={"variant": variant, **params}))
-    return ReadBatch(files=[read])
-
-
 class Supervisor:
     """Runs the worker processes and keeps every file's answer."""
 
@@ -385,16 +197,21 @@ class Supervisor:
         self,
         workers: int,
         limits: Limits,
-        task: str = DEFAULT_TASK,
+        task: Task,
+        lost: Lost,
         options: dict[str, Any] | None = None,
     ) -> None:
         self.count = max(1, workers)
         self.limits = limits
         self.task = task
+        self.lost = lost
         self.options = options or {}
+        # The fork server imports the task's module once for every worker
+        # (unless the caller started it already, with what it preloads).
+        warm_up([task.__module__])
         self.context = worker_context()
         self.workers: list[_Worker] = []
-        self.parts: list[Any] = []  # what the task returned, or ReadBatch for lost files
+        self.parts: list[Any] = []  # what the task returned, or ``lost``'s answers
         self.answered: set[int] = set()  # files already counted for the progress bar
         self.started = 0  # workers started so far (each gets the next CPU)
         self.deaths = 0  # workers that died between files
@@ -435,20 +252,15 @@ class Supervisor:
         worker.conn.close()
         self.workers.remove(worker)
 
-    def _lost(
-        self, worker: _Worker, failed: InputFile, variant: str, **params: Any
-    ) -> list[InputFile]:
+    def _lost(self, worker: _Worker, failed: Item, variant: str, **params: Any) -> list[Item]:
         """The worker is gone: answer its current file, return the rest of its chunks."""
         assert worker.chunk is not None
-        self.parts.append(_unreadable(failed, variant, **params))
+        self.parts.append(self.lost(failed, variant, **params))
         rest = [item for _, items in worker.sent for item in items if item.index != failed.index]
         self._retire(worker)
         return rest
 
-    def run(self, items: Sequence[InputFile], progress: Progress | None = None) -> ReadBatch:
-        return ReadBatch.merge(list(self.stream(items, progress)))
-
-    def stream(self, items: Sequence[InputFile], progress: Progress | None = None) -> Iterator[Any]:
+    def stream(self, items: Sequence[Item], progress: Progress | None = None) -> Iterator[Any]:
         """The batch read, a chunk at a time, as the workers finish them.
 
         The workers start at once and are kept busy from a thread of their
@@ -469,7 +281,7 @@ class Supervisor:
         self, parts: queue.Queue[Any], stop: threading.Event, supervisor: threading.Thread
     ) -> Iterator[Any]:
         try:
-            with _aside(self.count):
+            with aside(self.count):
                 yield from self._parts(parts)
         finally:
             stop.set()
@@ -487,7 +299,7 @@ class Supervisor:
 
     def _supervise(
         self,
-        items: Sequence[InputFile],
+        items: Sequence[Item],
         parts: queue.Queue[Any],
         stop: threading.Event,
     ) -> None:
@@ -584,13 +396,15 @@ def _seconds(value: float) -> str:
 
 
 def stream_isolated(
-    items: Sequence[InputFile],
+    items: Sequence[Item],
     limits: Limits,
     workers: int,
     progress: Progress | None = None,
-    task: str = DEFAULT_TASK,
+    *,
+    task: Task,
+    lost: Lost,
     options: dict[str, Any] | None = None,
 ) -> Iterator[Any]:
-    """What the workers' task returns for each chunk (a ReadBatch for files lost to
-    time limits or crashes)."""
-    return Supervisor(workers, limits, task, options).stream(items, progress)
+    """What ``task`` returns for each chunk, and ``lost``'s answer for each file
+    lost to a time limit or a crash, as the workers finish them."""
+    return Supervisor(workers, limits, task, lost, options).stream(items, progress)
