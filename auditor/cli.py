@@ -581,8 +581,8 @@ def template(
 ) -> None:
     """Write the applicant's template for an action: dropdowns, hints and a live panel."""
     with _user_errors():
-        from auditor.report.template import write_template
         from auditor.rules.rulebook import load_rulebook
+        from auditor.template.workbook import write_template
 
         _may_write(output, ".xlsx", "the template", force)
         write_template(load_rulebook(rules_dirs), action, lang, output)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from auditor.core.tables import table_spec  # noqa: E402
 from auditor.normalise.identifiers import erasmus_code_country  # noqa: E402
-from auditor.read.specs import partner_columns, project_rows  # noqa: E402
+from auditor.rules.examples import partner_columns, project_rows  # noqa: E402
 from samples.make_samples import (  # noqa: E402
     Style,
     _cell_value,

@@ -93,7 +93,7 @@ def main(target: Path = ROOT / "docs") -> None:
 def _template(scratch: Path, target: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from auditor.core.catalogue import catalogue
-    from auditor.read.specs import expand
+    from auditor.rules.examples import expand
     from samples.make_samples import fill_template
 
     template, filled = scratch / "template.xlsx", scratch / "ingevuld.xlsx"

@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:
 
 from auditor.core.tables import table_spec  # noqa: E402
 from auditor.normalise.countries import country_code  # noqa: E402
-from auditor.read.specs import expand, partner_columns, project_rows  # noqa: E402
 from auditor.report.excel import put  # noqa: E402  (text stays text, as in real files)
+from auditor.rules.examples import expand, partner_columns, project_rows  # noqa: E402
 
 ECHE = ROOT / "auditor" / "data" / "eche-holders-2021-2027.csv"
 HERE = Path(__file__).resolve().parent
@@ -1460,7 +1460,7 @@ def fill_template(template: Path, target: Path, filled: Mapping[str, Any], lang:
     """
     from auditor.normalise.countries import dropdown_value
     from auditor.normalise.vocabulary import vocabulary
-    from auditor.read.specs import PARTNER_HEADER_ROW, PROJECT_FIRST_ROW
+    from auditor.rules.examples import PARTNER_HEADER_ROW, PROJECT_FIRST_ROW
 
     workbook = openpyxl.load_workbook(template)
     project, partners = workbook.worksheets[1], workbook.worksheets[2]

@@ -18,7 +18,7 @@ from auditor.api import judge  # noqa: E402
 from auditor.core.catalogue import catalogue  # noqa: E402
 from auditor.core.config import AuditConfig  # noqa: E402
 from auditor.core.results import AuditResult  # noqa: E402
-from auditor.read.specs import batch_from_specs  # noqa: E402
+from auditor.rules.examples import batch_from_specs  # noqa: E402
 from auditor.rules.rulebook import RuleBook, load_rulebook  # noqa: E402
 
 SAMPLES = ROOT / "samples"
@@ -38,7 +38,7 @@ Judge = Callable[..., AuditResult]
 
 @pytest.fixture(scope="session")
 def judge_specs(book: RuleBook) -> Judge:
-    """Judge proposal specs (see auditor/read/specs.py) as if read from workbooks."""
+    """Judge proposal specs (see auditor/rules/examples.py) as if read from workbooks."""
 
     def run(
         specs: Sequence[Mapping[str, Any]] | Mapping[str, Any], lang: str = "en"

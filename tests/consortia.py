@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.core.catalogue import catalogue
-from auditor.read.specs import expand
-from auditor.report.template import shown_fields
+from auditor.rules.examples import expand
 from auditor.rules.rulebook import RuleBook
+from auditor.template.workbook import shown_fields
 
 # A consortium for every action: its rule set's example base (catalogue.yaml
 # ``bases``), the base of the action itself where there is one; these actions

@@ -129,6 +129,13 @@ def sort_findings(findings: list[Finding] | tuple[Finding, ...]) -> tuple[Findin
     return tuple(sorted(findings, key=Finding.sort_key))
 
 
+def by_importance(findings: tuple[Finding, ...] | list[Finding]) -> list[Finding]:
+    """Errors before warnings, each in sheet/row/column order: the order in which
+    every output that shows "the first finding" (terminal, batch page,
+    summary.xlsx) picks it."""
+    return sorted(findings, key=lambda f: (f.severity is not Severity.ERROR, f.sort_key()))
+
+
 def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
     """Ineligible as soon as one finding is an error; warnings are allowed."""
     if any(f.severity is Severity.ERROR for f in findings):

@@ -20,7 +20,7 @@ import jinja2
 import polars as pl
 
 from auditor.core.catalogue import catalogue, format_value
-from auditor.core.findings import Finding, Severity, Verdict
+from auditor.core.findings import Finding, Severity, Verdict, by_importance
 from auditor.core.resources import shipped_dir
 from auditor.core.results import AuditResult, FileResult, ProposalResult
 from auditor.core.tables import table_spec
@@ -265,9 +265,7 @@ def index_context(result: AuditResult, links: Links, outdir: Path | None = None)
     lang = result.lang
     rows = []
     for proposal in result.proposals:
-        ordered = sorted(
-            proposal.findings, key=lambda f: (f.severity is not Severity.ERROR, f.sort_key())
-        )
+        ordered = by_importance(proposal.findings)
         rows.append(
             ProposalRow(
                 proposal_id=proposal.proposal_id,

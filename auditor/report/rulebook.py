@@ -12,9 +12,9 @@ from auditor.api import judge
 from auditor.core.catalogue import Catalogue, RuleDef
 from auditor.core.config import AuditConfig
 from auditor.core.errors import ConfigError
-from auditor.read.specs import batch_from_specs, expand, partner_columns
 from auditor.report.i18n import t
 from auditor.report.params_text import params_text, public_source
+from auditor.rules.examples import batch_from_specs, expand, partner_columns
 from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 
 _SCHEMA_SCOPES = ("file", "row", "batch")

@@ -9,6 +9,7 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from auditor.aggregate import METRICS
+from auditor.core.findings import by_importance
 from auditor.core.results import AuditResult
 from auditor.core.tables import field_label
 from auditor.report.excel import (
@@ -65,14 +66,14 @@ def build_summary(result: AuditResult, annotated: Mapping[str, str]) -> Any:
         ]
         for column, value in enumerate(values, start=2):
             put(proposals, row, column, value)
-        first = proposal.findings[0] if proposal.findings else None
+        first = next(iter(by_importance(proposal.findings)), None)
         put(proposals, row, len(headers) - 1, f"{first.code} {first.message}" if first else "")
         _file_link(proposals, row, len(headers), proposal.file, annotated.get(proposal.file))
     for unreadable in result.files:
         if unreadable.verdict == "unreadable":
             row = proposals.max_row + 1
             put(proposals, row, 1, t("verdict.unreadable", lang)).fill = VERDICT_FILLS["unreadable"]
-            first = unreadable.findings[0] if unreadable.findings else None
+            first = next(iter(by_importance(unreadable.findings)), None)
             put(proposals, row, len(headers) - 1, f"{first.code} {first.message}" if first else "")
             put(proposals, row, len(headers), unreadable.file)
     _finish(proposals, len(headers))

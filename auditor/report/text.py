@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.core.filenames import one_line
-from auditor.core.findings import Finding, Severity, Verdict
+from auditor.core.findings import Finding, Severity, Verdict, by_importance
 from auditor.core.results import AuditResult, ProposalResult
 from auditor.report.i18n import t
 from auditor.state.changes import Changes, ProposalChange
@@ -36,7 +36,7 @@ def summary_line(result: AuditResult) -> str:
 
 
 def _first(findings: tuple[Finding, ...]) -> str:
-    ordered = sorted(findings, key=lambda f: (f.severity is not Severity.ERROR, f.sort_key()))
+    ordered = by_importance(findings)
     if not ordered:
         return ""
     first = ordered[0]

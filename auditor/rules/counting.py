@@ -121,7 +121,7 @@ def balance_of(params: dict[str, Any]) -> tuple[Count, Count]:
 
 
 # The counts the aggregation already made for results.json (aggregate.METRICS):
-# the engine reads them there instead of counting again (tests/test_counting.py
+# the engine reads them there instead of counting again (tests/aggregate/test_counting.py
 # proves each equal to its count).
 AGGREGATED: dict[Count, str] = {DEFAULTS[rule]: metric for rule, metric in METRIC_OF_RULE.items()}
 

@@ -225,7 +225,7 @@ async def annotated_copy(request: Request) -> Response:
 
 @lru_cache(maxsize=96)
 def _template_bytes(action: str, lang: str) -> bytes:
-    from auditor.report.template import build_template
+    from auditor.template.workbook import build_template
 
     buffer = BytesIO()
     build_template(_rulebook(), action, lang, file=f"template-{action}-{lang}.xlsx").save(buffer)

@@ -1,0 +1,317 @@
+"""PDFs of the report pages and draft letters to the coordinators of ineligible proposals.
+
+The samples are audited twice with a state (the second run takes most pages
+from the first, so what is checked is what an incremental run leaves): every
+proposal page has a PDF holding every partner row, every ineligible proposal
+a letter (.docx and .pdf) naming each of its error findings with its cell.
+Dutch letters are made by a run of their own.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import unicodedata
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from auditor.core.catalogue import catalogue
+from auditor.core.config import AuditConfig
+from auditor.core.errors import OutputError
+from auditor.core.findings import Severity, Verdict
+from auditor.core.results import AuditResult, RuleCheck
+from auditor.report.letters import (
+    letter_context,
+    letter_template,
+    read_template,
+    render_letter,
+    sample_context,
+)
+from auditor.report.requirements import requirement_line
+from auditor.rules.rulebook import load_rulebook
+from auditor.runner import AuditRun
+from samples.make_samples import org, proposal, write_proposal
+from tests import programs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _audit_twice(outdir: Path, lang: str, **options: Any) -> AuditResult:
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        result = None
+        for _ in range(2):
+            with AuditRun(["samples"], outdir, AuditConfig(lang=lang), **options) as run:
+                outcome = run.execute()
+            assert outcome.notices == []
+            result = outcome.result
+    finally:
+        os.chdir(cwd)
+    assert result is not None
+    return result
+
+
+@pytest.fixture(scope="module")
+def english(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AuditResult]:
+    programs.chromium()  # the pages' PDFs
+    programs.soffice()  # the letters'
+    outdir = tmp_path_factory.mktemp("printed") / "out"
+    return outdir, _audit_twice(outdir, "en", pdf=True)
+
+
+def _pages(outdir: Path) -> dict[tuple[str, str], str]:
+    """Each proposal page's name by file and proposal ID, as results.json links them."""
+    import json
+
+    data = json.loads((outdir / "results.json").read_text(encoding="utf-8"))
+    return {(p["file"], p["proposal_id"]): p["report"]["page"] for p in data["proposals"]}
+
+
+def _squeezed(text: str) -> str:
+    """Text as compared with a PDF's: one Unicode form (a PDF may split "é" in two),
+    no white space (a PDF breaks lines where a page wraps a cell)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _pdf_text(path: Path) -> str:
+    return _squeezed("".join(page.extract_text() or "" for page in PdfReader(path).pages))
+
+
+def _partner_rows(outdir: Path, page: str) -> list[list[str]]:
+    """The cells of each row of the page's partner table, as the HTML page shows them."""
+    import html
+
+    source = (outdir / page).read_text(encoding="utf-8")
+    table = source[source.find('id="partners"') :]
+    body = table[table.find("<tbody>") : table.find("</tbody>")]
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
+        texts = [
+            html.unescape(re.sub(r"<span class=\"visually-hidden\">.*?</span>", "", c))
+            for c in cells
+        ]
+        rows.append([re.sub(r"<[^>]+>", "", text) for text in texts])
+    return rows
+
+
+@pytest.mark.slow
+def test_every_page_has_a_pdf_holding_every_partner_row(english: tuple[Path, AuditResult]) -> None:
+    outdir, result = english
+    pages = _pages(outdir)
+    assert len(pages) == result.summary.proposals
+    index = _pdf_text(outdir / "index.pdf")
+    rows = 0
+    for (_, proposal_id), page in pages.items():
+        pdf = (outdir / page).with_suffix(".pdf")
+        text = _pdf_text(pdf)
+        assert _squeezed(proposal_id) in text, pdf.name
+        assert _squeezed(proposal_id) in index
+        for cells in _partner_rows(outdir, page):  # the row number, the values, counted
+            for cell in cells:
+                assert _squeezed(cell) in text, (pdf.name, cells[0], cell)
+            rows += 1
+    assert rows > 200  # the samples' partner rows, not an empty table read as a pass
+
+
+@pytest.mark.slow
+def test_every_ineligible_proposal_has_a_letter_naming_each_error(
+    english: tuple[Path, AuditResult],
+) -> None:
+    outdir, result = english
+    _check_letters(outdir, result, "Subject")
+    for letter in (outdir / "letters").glob("*.docx"):
+        pdf = letter.with_suffix(".pdf")
+        assert len(PdfReader(pdf).pages) >= 1
+        assert "Subject" in _pdf_text(pdf)
+
+
+def test_dutch_letters(tmp_path: Path) -> None:
+    outdir = tmp_path / "uit"
+    result = _audit_twice(outdir, "nl", pdf=False)
+    _check_letters(outdir, result, "Betreft")
+    assert not list(outdir.rglob("*.pdf"))  # --no-pdf: none
+
+
+def _check_letters(outdir: Path, result: AuditResult, subject: str) -> None:
+    pages = _pages(outdir)
+    letters = {p.name for p in (outdir / "letters").glob("*.docx")}
+    expected = set()
+    for judged in result.proposals:
+        name = f"{Path(pages[judged.file, judged.proposal_id]).stem}.docx"
+        if judged.verdict is not Verdict.INELIGIBLE:
+            assert name not in letters
+            continue
+        expected.add(name)
+        document = docx.Document(str(outdir / "letters" / name))
+        text = "\n".join(p.text for p in document.paragraphs)
+        cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+        assert subject in text and judged.proposal_id in text
+        errors = [f for f in judged.findings if f.severity is Severity.ERROR]
+        assert errors
+        for finding in errors:
+            assert finding.message in cells, (name, finding.code)
+            assert finding.location() in cells, (name, finding.code)
+        assert len(document.tables[0].rows) == 1 + len(errors)  # each ground once, nothing else
+    assert letters == expected and len(expected) >= 10
+
+
+def _ineligible_workbook(folder: Path, name: str) -> Path:
+    """A school partnership of one organisation (it needs three)."""
+    spec = proposal(
+        {
+            "proposal_id": "2025-1-NL01-KA220-SCH-000000777",
+            "action": "KA220-SCH",
+            "call_year": 2025,
+            "duration_months": 24,
+            "requested_grant_eur": 250000,
+        },
+        [org("coordinator", "NL", "SCHOOL", name=name)],
+    )
+    path = folder / "in" / "p.xlsx"
+    path.parent.mkdir(parents=True)
+    write_proposal(path, spec)
+    return path
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30
+    )
+)
+def test_a_letter_keeps_any_text_as_text(name: str) -> None:
+    """Whatever a workbook holds (markup, jinja2 tags, control characters), the letter
+    opens and shows it as text: it is never read as a tag or as XML."""
+    from auditor.core.results import ProposalResult
+
+    proposal_result = ProposalResult(
+        "P-1", "p.xlsx", "p.xlsx", "KA220-SCH", 2025, Verdict.INELIGIBLE, {}, (), ()
+    )
+    partners = [(2, True, {"role": "coordinator", "organisation_name": name, "country": "NL"})]
+    context = letter_context(proposal_result, partners, "en", None, "2026-12-03T10:00:00+00:00")
+    document = docx.Document(io.BytesIO(render_letter(letter_template("en"), context)))
+    first = document.paragraphs[0].text
+    cleaned = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", name)
+    # Word keeps a tab or line break as its own element: compare the text around them.
+    assert re.sub(r"\s", "", first) == re.sub(r"\s", "", cleaned)
+
+
+def test_an_agency_template_cannot_reach_outside_its_sandbox(tmp_path: Path) -> None:
+    document = docx.Document(io.BytesIO(letter_template("en")))
+    document.add_paragraph("{{ grounds.__class__.__mro__[1].__subclasses__() }}")
+    path = tmp_path / "hostile.docx"
+    document.save(str(path))
+    with pytest.raises(OutputError, match=r"hostile\.docx"):
+        read_template(path)
+
+
+def test_a_template_that_is_not_a_word_document_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "letter.docx"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(OutputError, match="not a Word document"):
+        read_template(path)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(OutputError, match="not a Word document"):
+        read_template(path)
+
+
+def _cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_an_agencys_template_makes_the_letters(tmp_path: Path) -> None:
+    made = _cli("letter-template", "--lang", "nl", "-o", "brief.docx", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    document = docx.Document(str(tmp_path / "brief.docx"))
+    document.paragraphs[0].text = "Agentschap Voorbeeld · {{ coordinator.organisation }}"
+    document.save(str(tmp_path / "brief.docx"))
+    _ineligible_workbook(tmp_path, "Basisschool <De Regenboog> & co")
+    done = _cli(
+        "audit", "in", "-o", "out", "--no-pdf", "--letter-template", "brief.docx", cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stderr
+    (letter,) = (tmp_path / "out" / "letters").glob("*.docx")
+    first = docx.Document(str(letter)).paragraphs[0].text
+    assert first == "Agentschap Voorbeeld · Basisschool <De Regenboog> & co"
+    page = (tmp_path / "out" / "proposals" / f"{letter.stem}.html").read_text(encoding="utf-8")
+    assert f'href="../letters/{letter.name}"' in page and ".pdf" not in page
+
+
+def test_pdf_asked_for_without_chromium_is_an_error_and_left_out_by_default(
+    tmp_path: Path,
+) -> None:
+    programs.soffice()  # the letters' PDFs are made without Chromium
+    _ineligible_workbook(tmp_path, "School")
+    # AUDITOR_PDF unset: the default is "where Chromium is found" (the suite sets it to 0).
+    nowhere = {"AUDITOR_CHROMIUM": str(tmp_path / "no-chromium"), "AUDITOR_PDF": ""}
+    asked = _cli("audit", "in", "-o", "out", "--pdf", cwd=tmp_path, env=nowhere)
+    assert asked.returncode == 2 and "--pdf: no Chromium was found" in asked.stderr
+    assert not (tmp_path / "out").exists()
+    always = {**nowhere, "AUDITOR_PDF": "1"}
+    by_variable = _cli("audit", "in", "-o", "out", cwd=tmp_path, env=always)
+    assert by_variable.returncode == 2 and "--pdf: no Chromium was found" in by_variable.stderr
+    default = _cli("audit", "in", "-o", "out", cwd=tmp_path, env=nowhere)
+    assert default.returncode == 1 and "no PDFs: no Chromium was found" in default.stderr
+    assert not (tmp_path / "out" / "index.pdf").exists()
+    assert not list((tmp_path / "out" / "proposals").glob("*.pdf"))
+    assert "index.pdf" not in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    # Letters need no Chromium (their PDF is LibreOffice's).
+    assert [p.suffix for p in sorted((tmp_path / "out" / "letters").iterdir())] == [".docx", ".pdf"]
+
+
+def _check(rule: str, expected: Any) -> RuleCheck:
+    return RuleCheck(rule, catalogue()[rule].code, False, 0, expected, Severity.ERROR, None)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_every_judged_rule_says_its_requirement_in_one_line(lang: str) -> None:
+    """Rules with a requirement (those a proposal's rules table lists) say it in words,
+    with the number in its place and the noun in the number's form."""
+    rules = catalogue().rules
+    judged = {entry.rule for rs in load_rulebook(()).action_sets() for entry in rs.entries}
+    assert len(judged) >= 40
+    for name in sorted(judged):
+        rule = rules[name]
+        assert rule.wants is not None and set(rule.wants) == {"en", "nl"}, name
+        for expected in (1, 3):
+            line = requirement_line(_check(name, expected), lang)
+            assert "{" not in line and "|" not in line, (name, line)
+            assert line[0].isupper(), (name, line)
+    one = requirement_line(_check("min-organisations", 1), lang)
+    three = requirement_line(_check("min-organisations", 3), lang)
+    assert one != three.replace("3", "1")  # the noun follows the number
+    assert requirement_line(_check("lump-sum", "120000 / 250000 / 400000"), "en") == (
+        "Grant requested: one of 120,000, 250,000 or 400,000 EUR"
+    )
+
+
+def test_the_sample_context_fills_every_field_the_templates_use() -> None:
+    for lang in ("en", "nl"):
+        document = docx.Document(
+            io.BytesIO(render_letter(letter_template(lang), sample_context(lang)))
+        )
+        text = "\n".join(p.text for p in document.paragraphs)
+        assert "{{" not in text and "{%" not in text
+        assert "Sample school" in text

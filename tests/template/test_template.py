@@ -1,0 +1,310 @@
+"""The applicant's template: generated, filled in, recalculated, audited."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from auditor.api import audit
+from auditor.core.catalogue import catalogue
+from auditor.core.findings import Verdict
+from auditor.normalise.countries import all_codes
+from auditor.normalise.vocabulary import vocabulary
+from auditor.rules.examples import expand
+from auditor.rules.rulebook import RuleBook
+from auditor.template.workbook import build_template, write_template
+from samples.make_samples import fill_template
+from tests import programs
+from tests.consortia import consortium, identities, variant
+from tests.whole.test_cli import run
+
+# One rule per action family whose catalogue examples fill the template.
+FAMILIES = {
+    "KA220-SCH": "min-countries",
+    "KA220-HED": "eche-required",
+    "KA210-VET": "lump-sum",
+    "KA2-KA": "min-hei",
+    "KA203": "partnership-type",
+    "KA2-SSA": "min-eu-member-states",
+    "AFI-LOT1": "min-vet",
+    "AFI-LOT2": "eqf-coverage",
+    "COVE": "per-country-composition",
+    # actions.md sections 9-17 and KA229 (issue 13)
+    "EMJM": "partner-type",
+    "EMDM": "mono-beneficiary-grant",
+    "FLP": "third-country-full-partner",
+    "CBHE-S1": "coordinator-type",
+    "CB-VET": "third-country-balance",
+    "CB-YOU": "single-region",
+    "CB-SPORT": "grant-floor",
+    "NFPSE": "lump-sum-tier",
+    "NFPSE-LS": "min-sports",
+    "KA229": "max-organisations",
+    "SPORT-SCP": "priority-required",
+    "SPORT-SSCP": "third-country-not-allowed",
+}
+SHEETS = {
+    "en": ["Instructions", "Project", "Partners", "Lists"],
+    "nl": ["Instructies", "Project", "Partners", "Lists"],
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_a_template_for_every_action(book: RuleBook, lang: str) -> None:
+    for action in book.actions:
+        workbook = build_template(book, action, lang)
+        assert workbook.sheetnames == SHEETS[lang]
+        instructions, project, partners, lists = workbook.worksheets
+        assert lists.sheet_state == "hidden"
+        assert project["B5"].value == action  # the action, filled in
+        assert project.protection.sheet and partners.protection.sheet
+        assert project["B2"].protection.locked is False and project["A2"].protection.locked
+        texts = {c.value for row in instructions.iter_rows() for c in row if c.value}
+        ruleset = book.ruleset_of(action)
+        assert ruleset is not None
+        # A rule is listed when one of its entries applies to the action.
+        applies: dict[str, bool] = {}
+        for entry in ruleset.entries:
+            limited = (entry.when or {}).get("action")
+            here = limited is None or action in (limited.get("in") or [limited.get("eq")])
+            applies[entry.rule] = applies.get(entry.rule, False) or here
+        for rule, listed in applies.items():
+            assert (catalogue()[rule].code in texts) == listed, (action, rule)
+        prompts = [v for v in partners.data_validations.dataValidation if v.prompt]
+        assert len(prompts) >= 11 and all(len(v.prompt) <= 255 for v in prompts)
+        assert partners.tables["Partners"].ref == "A1:K61"
+
+
+def test_dropdowns_hold_the_full_vocabulary(book: RuleBook) -> None:
+    workbook = build_template(book, "KA220-HED", "nl")
+    lists = workbook["Lists"]
+    column = {cell.value: cell.column_letter for cell in lists[1] if cell.value}
+
+    def values(name: str) -> list[Any]:
+        letter = column[name]
+        return [c.value for c in lists[letter][1:] if c.value is not None]
+
+    assert len(values("role")) == len(vocabulary("role").codes) == 4
+    assert len(values("organisation_type")) == len(vocabulary("organisation_type").codes) == 16
+    assert len(values("country")) == len(all_codes())
+    assert "EL \u2013 Griekenland" in values("country")
+    assert "Coördinator (aanvrager)" in values("role")
+    assert len(values("industrial_ecosystem")) == 14
+    formulas = {v.formula1 for v in workbook["Partners"].data_validations.dataValidation}
+    assert {
+        f"=Lists!${column[n]}$2:${column[n]}${len(values(n)) + 1}"
+        for n in ("role", "organisation_type", "country")
+    } <= formulas
+
+
+def _fill(
+    tmp: Path, book: RuleBook, family: str, kind: str, lang: str
+) -> tuple[Path, dict[str, Any]]:
+    example = catalogue()[FAMILIES[family]].examples[kind]
+    proposal = expand(example, catalogue().bases)
+    action = proposal["project"]["action"]
+    template = tmp / f"{family}-{lang}-template.xlsx"
+    if not template.exists():
+        write_template(book, action, lang, template)
+    filled = tmp / f"{family}-{kind}-{lang}.xlsx"
+    fill_template(template, filled, proposal, lang)
+    return filled, proposal
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_filled_templates_round_trip(
+    book: RuleBook, tmp_path: Path, family: str, lang: str
+) -> None:
+    eligible, _ = _fill(tmp_path, book, family, "eligible", lang)
+    ineligible, _ = _fill(tmp_path, book, family, "ineligible", lang)
+    good, bad = audit([str(eligible)]).proposals[0], audit([str(ineligible)]).proposals[0]
+    assert good.verdict is Verdict.ELIGIBLE, [f.message for f in good.findings]
+    assert FAMILIES[family] in {f.rule for f in bad.findings}
+    # Nothing the template wrote went unrecognised.
+    unknown = {
+        "unknown-role",
+        "unknown-country",
+        "unknown-organisation-type",
+        "unknown-action",
+        "missing-column",
+        "missing-sheet",
+        "invalid-number",
+        "invalid-date",
+    }
+    assert not unknown & {f.rule for f in bad.findings}
+
+
+def test_check_on_a_filled_template_through_the_cli(book: RuleBook, tmp_path: Path) -> None:
+    eligible, _ = _fill(tmp_path, book, "AFI-LOT1", "eligible", "nl")
+    ineligible, _ = _fill(tmp_path, book, "AFI-LOT1", "ineligible", "nl")
+    good, bad = run("check", str(eligible), "--lang", "nl"), run("check", str(ineligible))
+    assert good.returncode == 0 and good.stdout.strip().endswith(
+        "ontvankelijk (0 fouten, 0 waarschuwingen)"
+    )
+    assert bad.returncode == 1 and "ELG104 min-vet error" in bad.stdout
+
+
+def test_template_command(tmp_path: Path) -> None:
+    target = tmp_path / "ka220.xlsx"
+    assert (
+        run(
+            "template",
+            "--action",
+            "Cooperation partnerships in higher education",
+            "--lang",
+            "nl",
+            "-o",
+            str(target),
+        ).returncode
+        == 0
+    )
+    assert openpyxl.load_workbook(target)["Project"]["B5"].value == "KA220-HED"
+    again = run("template", "--action", "KA220-HED", "-o", str(target))
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert run("template", "--action", "KA220-HED", "-o", str(target), "--force").returncode == 0
+    assert run("template", "--action", "KA999", "-o", str(tmp_path / "x.xlsx")).returncode == 2
+
+
+def _recalculate(soffice: str, tmp: Path, files: list[Path]) -> Path:
+    out = tmp / "recalculated"
+    done = subprocess.run(
+        [
+            soffice,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation=file://{tmp}/profile",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            *[str(path) for path in files],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def _panel(path: Path) -> tuple[list[tuple[Any, ...]], Any]:
+    """The panel's lines (label, now, required, status, code) and the call year."""
+    sheet = openpyxl.load_workbook(path, data_only=True)["Project"]
+    lines = []
+    for row in range(2, 40):
+        line = tuple(sheet.cell(row, column).value for column in range(5, 10))
+        if line[4]:
+            lines.append(line)
+        elif line[0]:
+            return lines, line[1]  # the call year, below the lines
+    raise AssertionError(f"no call year under the panel of {path.name}")
+
+
+def _blank(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+@pytest.mark.slow
+def test_live_panel_counts_like_the_auditor(book: RuleBook, tmp_path: Path) -> None:
+    """Every action's template, filled and recalculated in LibreOffice: each
+    panel line equals the auditor's check of its rule (count, requirement, result)."""
+    soffice = programs.soffice()
+    filled: list[tuple[Path, str]] = []
+    for index, action in enumerate(book.actions):
+        lang = ("en", "nl")[index % 2]
+        template = tmp_path / f"{action}-template.xlsx"
+        write_template(book, action, lang, template)
+        base = consortium(book, action)
+        kinds = [("base", base), ("variant", variant(base)), ("identities", identities(base))]
+        for kind, proposal in kinds:
+            target = tmp_path / f"{action}-{kind}.xlsx"
+            fill_template(template, target, proposal, lang)
+            filled.append((target, action))
+    out = _recalculate(soffice, tmp_path, [path for path, _ in filled])
+    results = {Path(p.file).name: p for p in audit([str(path) for path, _ in filled]).proposals}
+    compared: dict[str, int] = {}
+    for path, action in filled:
+        lines, year = _panel(out / path.name)
+        proposal = results[path.name]
+        assert year == proposal.call_year, path.name
+        for label, now, required, status, code in lines:
+            checks = [c for c in proposal.checks if c.code == code]
+            if _blank(required) is None:
+                continue  # the entry does not apply (another year or grant): nothing to compare
+            wanted = (
+                [int(v) for v in str(required).split("/")] if "/" in str(required) else required
+            )
+            matching = [
+                c
+                for c in checks
+                if _blank(c.measured) == _blank(now)
+                and (list(c.expected) if isinstance(c.expected, tuple) else c.expected) == wanted
+            ]
+            assert matching, (
+                path.name,
+                label,
+                now,
+                required,
+                [(c.measured, c.expected) for c in checks],
+            )
+            passed = {True: "\u2713", False: "\u2717"}
+            assert any(str(status).startswith(passed[bool(c.passed)]) for c in matching), (
+                path.name,
+                label,
+                status,
+                matching,
+            )
+            compared[action] = compared.get(action, 0) + 1
+    # Every action's panel compared at least its coordinator line on both fillings.
+    assert set(compared) == set(book.actions)
+    assert sum(compared.values()) >= 4 * len(book.actions)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_every_action_round_trips(book: RuleBook, tmp_path: Path, lang: str) -> None:
+    """Every action's template filled with an eligible consortium reads back
+    eligible; without its coordinator, ineligible for that alone."""
+    files: dict[str, tuple[str, bool]] = {}
+    for number, action in enumerate(book.actions):
+        template = tmp_path / f"{action}-template.xlsx"
+        write_template(book, action, lang, template)
+        eligible = consortium(book, action)
+        project = dict(eligible["project"])
+        ineligible = {
+            "project": {**project, "proposal_id": project["proposal_id"][:-9] + f"9{number:08d}"},
+            "partners": [{**eligible["partners"][0], "role": "partner"}, *eligible["partners"][1:]],
+        }
+        for kind, proposal in (("eligible", eligible), ("ineligible", ineligible)):
+            target = tmp_path / f"{action}-{kind}.xlsx"
+            fill_template(template, target, proposal, lang)
+            files[target.name] = (action, kind == "eligible")
+    result = audit([str(tmp_path / name) for name in files])
+    assert len(result.proposals) == len(files)
+    for proposal in result.proposals:
+        action, good = files[Path(proposal.file).name]
+        errors = sorted({f.rule for f in proposal.findings if f.severity.value == "error"})
+        # CBHE with its strand given reads as the strand's action.
+        assert proposal.action == (action if action != "CBHE" else "CBHE-S1")
+        if good and action != "KA210-HED":
+            assert proposal.verdict is Verdict.ELIGIBLE, (action, errors)
+        elif good:  # not an action of its own: the key exists to be refused
+            assert errors == ["field-not-allowed"], errors
+        else:
+            assert "coordinator-missing" in errors, (action, errors)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_instructions_send_applicants_to_the_self_check(book: RuleBook, lang: str) -> None:
+    """Applicants have no auditor installed: the template names the web page they do have."""
+    from auditor.web.http import t as web_words
+
+    sheet = build_template(book, "KA220-SCH", lang).worksheets[0]
+    text = " ".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v)
+    assert web_words("nav.check", lang) in text  # the self-check page's own name
