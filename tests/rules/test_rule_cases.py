@@ -1,7 +1,9 @@
 """Rule cases per action: thresholds, call years and pools (tests/cases/*.yaml).
 
 Each case is a proposal spec and what the auditor must say about it: the
-verdict, rules that must fire, and rules that must not.
+verdict, rules that must fire, rules that must not, and every finding it gives
+(``findings``: code and cell, in the order of the report). A case without
+``findings`` expects none: one bad cell, one finding, and nothing else.
 """
 
 from __future__ import annotations
@@ -33,5 +35,7 @@ def test_case(suite: str, case: dict[str, Any], judge_specs: Judge) -> None:
         assert rule in fired, (rule, described)
     for rule in case.get("absent", []):
         assert rule not in fired, (rule, described)
+    located = [f"{f.code} {f.location() or '-'}" for f in proposal.findings]
+    assert located == case.get("findings", []), described
     for metric, value in case.get("metrics", {}).items():
         assert proposal.metrics[metric] == value, (metric, proposal.metrics)
