@@ -31,9 +31,7 @@ from auditor.core.findings import (
     FindingDraft,
     Severity,
     Verdict,
-    column_index,
     sort_findings,
-    split_cell,
     verdict_of,
 )
 from auditor.core.results import AuditResult, FileResult, ProposalResult, Summary, compact_json
@@ -359,13 +357,8 @@ def _render(drafts: Sequence[FindingDraft], lang: str, limit: int) -> tuple[Find
 
 
 def _draft_order(draft: FindingDraft) -> tuple[str, int, int, str]:
-    if draft.cell:
-        try:
-            letters, row = split_cell(draft.cell)
-        except ValueError:
-            return (draft.sheet or "", 0, 0, draft.rule)
-        return (draft.sheet or "", row, column_index(letters), draft.rule)
-    return (draft.sheet or "", 0, 0, draft.rule)
+    row, column = draft.cell.order() if draft.cell else (0, 0)
+    return (draft.sheet or "", row, column, draft.rule)
 
 
 def capped(drafts: Sequence[FindingDraft], limit: int) -> Sequence[FindingDraft]:
@@ -522,7 +515,7 @@ def _settle_duplicates(
     def order(place: int) -> tuple[str, int]:
         """Places in reading order: by file, then by row on a Proposals sheet."""
         proposal = judged.proposals[place]
-        row = split_cell(proposal.id_cell)[1] if proposal.in_export and proposal.id_cell else 0
+        row = proposal.id_cell.row if proposal.in_export and proposal.id_cell else 0
         return (proposal.file, row)
 
     extra: dict[str, FindingDraft] = {}

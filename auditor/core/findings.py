@@ -26,7 +26,7 @@ class Verdict(StrEnum):
     UNREADABLE = "unreadable"
 
 
-_CELL = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
+_CELL = re.compile(r"^([A-Z]{1,3})([1-9][0-9]*)$")
 
 
 def column_letter(index: int) -> str:
@@ -46,12 +46,42 @@ def column_index(letters: str) -> int:
     return index
 
 
-def split_cell(cell: str) -> tuple[str, int]:
-    """Split ``"F7"`` into ``("F", 7)``."""
-    match = _CELL.match(cell)
-    if match is None:
-        raise ValueError(f"not a cell address: {cell!r}")
-    return match.group(1), int(match.group(2))
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One cell of a sheet: its column letters and its 1-based Excel row.
+
+    The reader makes it where it finds a value (``PartnerTable.cell``,
+    ``ProposalSource.project_cell``) and every stage after it keeps it as is:
+    nothing parses an address string again, except text read from outside
+    (the state of an incremental run).
+    """
+
+    column: str  # "F", "AA"
+    row: int
+
+    def __str__(self) -> str:
+        return f"{self.column}{self.row}"
+
+    @property
+    def column_number(self) -> int:
+        return column_index(self.column)
+
+    def order(self) -> tuple[int, int]:
+        """Reading order: row, then column (AA after Z)."""
+        return (self.row, self.column_number)
+
+    @classmethod
+    def at(cls, column: int, row: int) -> Cell:
+        """The cell of a 1-based column number and row."""
+        return cls(column_letter(column), row)
+
+    @classmethod
+    def parse(cls, text: str) -> Cell:
+        """``"F7"`` read back from outside (the state); anything else is a ValueError."""
+        match = _CELL.match(text)
+        if match is None:
+            raise ValueError(f"not a cell address: {text!r}")
+        return cls(match.group(1), int(match.group(2)))
 
 
 def by_fields(value: Any) -> tuple[type, tuple[Any, ...]]:
@@ -69,8 +99,9 @@ def by_fields(value: Any) -> tuple[type, tuple[Any, ...]]:
 class Finding:
     """One problem found in a workbook.
 
-    ``row`` is the 1-based Excel row and ``cell`` the address a person types into
-    Excel's name box; ``column`` is the field key (``"country"``), not the letter.
+    ``cell`` is where it points (column letters and 1-based Excel row, shown
+    as the address a person types into Excel's name box); ``column`` is the
+    field key (``"country"``), not the letter.
     ``value`` is what the cell holds (or the measured value of a proposal-level
     rule) and ``expected`` what the rule wanted.
     """
@@ -80,7 +111,7 @@ class Finding:
     severity: Severity
     message: str
     sheet: str | None = None
-    cell: str | None = None
+    cell: Cell | None = None
     column: str | None = None
     value: Value = None
     expected: Value = None
@@ -88,18 +119,21 @@ class Finding:
 
     @property
     def row(self) -> int | None:
-        return split_cell(self.cell)[1] if self.cell else None
+        return self.cell.row if self.cell else None
 
     @property
     def column_letter(self) -> str | None:
-        return split_cell(self.cell)[0] if self.cell else None
+        return self.cell.column if self.cell else None
+
+    @property
+    def address(self) -> str | None:
+        """The cell as text ("F7"), or None."""
+        return str(self.cell) if self.cell else None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Findings sort by sheet, row, column, code (outputs.md)."""
-        if self.cell:
-            letters, row = split_cell(self.cell)
-            return (self.sheet or "", row, column_index(letters), self.code)
-        return (self.sheet or "", 0, 0, self.code)
+        row, column = self.cell.order() if self.cell else (0, 0)
+        return (self.sheet or "", row, column, self.code)
 
     def location(self) -> str:
         """``Partners!F7`` style address, or the sheet alone, or empty."""
@@ -116,7 +150,7 @@ class Finding:
             "severity": str(self.severity),
             "message": self.message,
             "sheet": self.sheet,
-            "cell": self.cell,
+            "cell": self.address,
             "row": self.row,
             "column": self.column,
             "value": list(self.value) if isinstance(self.value, tuple) else self.value,
@@ -156,7 +190,7 @@ class FindingDraft:
     rule: str
     params: dict[str, Any] = field(default_factory=dict)
     sheet: str | None = None
-    cell: str | None = None
+    cell: Cell | None = None
     column: str | None = None
     value: Any = None
     expected: Any = None

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.core.findings import Finding, Severity, Value, Verdict, by_fields
+from auditor.core.findings import Cell, Finding, Severity, Value, Verdict, by_fields
 
 SCHEMA_VERSION = 1
 
@@ -60,7 +60,7 @@ class ProposalResult:
     partner_sheet: str | None = None
     partner_letters: dict[str, str] = field(default_factory=dict)
     project_sheet: str | None = None
-    id_cell: str | None = None  # where the proposal ID is
+    id_cell: Cell | None = None  # where the proposal ID is
     in_export: bool = False  # one of many proposals on a Proposals sheet
 
     __reduce__ = by_fields

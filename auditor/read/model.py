@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from auditor.core.findings import FindingDraft
+from auditor.core.findings import Cell, FindingDraft
 from auditor.core.tables import table_spec
 
 # Column names the reader adds to the raw frames. ``_pkey`` identifies a
@@ -44,13 +44,13 @@ class PartnerTable:
     header_row: int
     letters: dict[str, str]  # column key -> Excel column letter
 
-    def header_cell(self, key: str) -> str | None:
-        letter = self.letters.get(key)
-        return f"{letter}{self.header_row}" if letter else None
+    def header_cell(self, key: str) -> Cell | None:
+        return self.cell(key, self.header_row)
 
-    def cell(self, key: str, row: int) -> str | None:
+    def cell(self, key: str, row: int) -> Cell | None:
+        """The one place a partner value is located: its column's letters, the row."""
         letter = self.letters.get(key)
-        return f"{letter}{row}" if letter else None
+        return Cell(letter, row) if letter else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class ProposalSource:
     relative: str
     layout: str  # "single" (Project sheet) or "export" (Proposals sheet)
     project_sheet: str
-    project_cells: dict[str, str]  # field key -> address of the value cell
+    project_cells: dict[str, Cell]  # field key -> the value's cell
     project_row: int | None  # the proposal's row on a Proposals sheet
     partners: PartnerTable | None
     # False when the partner table is missing or lacks required columns: the
@@ -70,7 +70,7 @@ class ProposalSource:
     # sheet or column is the finding).
     partners_complete: bool = True
 
-    def project_cell(self, key: str) -> str | None:
+    def project_cell(self, key: str) -> Cell | None:
         return self.project_cells.get(key)
 
 

@@ -16,7 +16,7 @@ import fastexcel
 import polars as pl
 
 from auditor.core.config import Limits
-from auditor.core.findings import FindingDraft, column_letter
+from auditor.core.findings import Cell, FindingDraft, column_letter
 from auditor.core.tables import table_spec
 from auditor.normalise.text import clean_cell
 from auditor.read.discover import WORKBOOK_SUFFIXES, InputFile
@@ -196,7 +196,7 @@ def _read_into(content: FileContent, item: InputFile, limits: Limits) -> None:
 
 def _project_values(
     sheet: Sheet, matcher: HeaderMatcher
-) -> tuple[dict[str, str | None], dict[str, str]]:
+) -> tuple[dict[str, str | None], dict[str, Cell]]:
     """Label/value pairs of a Project sheet: the value sits in the cell next to its label.
 
     Cells further right are guidance or comments, never values: an empty
@@ -217,7 +217,7 @@ def _project_values(
             labelled.append((index, position, *matched))
     offset = _value_offset(rows, labelled)
     values: dict[str, str | None] = {}
-    cells: dict[str, str] = {}
+    cells: dict[str, Cell] = {}
     exact_keys: set[str] = set()
     for index, position, key, exact in labelled:
         if key in values and (key in exact_keys or not exact):
@@ -230,7 +230,7 @@ def _project_values(
             if value_position < len(sheet.letters)
             else column_letter(_column_number(sheet.letters[position]) + offset)
         )
-        cells[key] = f"{letter}{index + 1}"
+        cells[key] = Cell(letter, index + 1)
         if exact:
             exact_keys.add(key)
     if not values:
@@ -243,7 +243,7 @@ def _project_values(
                 if any(clean_cell(row[p]) for p in mapping):
                     for position, key in mapping.items():
                         values[key] = clean_cell(row[position])
-                        cells[key] = f"{sheet.letters[position]}{data_index + 1}"
+                        cells[key] = Cell(sheet.letters[position], data_index + 1)
                     break
     return values, cells
 
@@ -416,7 +416,7 @@ def _read_export(
         if not any(values.values()):
             continue
         pkey = f"{item.index}:{len(content.sources)}"
-        cells = {key: f"{sheet.letters[p]}{index + 1}" for p, key in mapping.items()}
+        cells = {key: Cell(sheet.letters[p], index + 1) for p, key in mapping.items()}
         content.project_rows.append({PKEY: pkey, **values})
         content.read.proposals.append(pkey)
         content.sources.append(

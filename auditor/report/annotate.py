@@ -81,7 +81,7 @@ def annotate(
     by_cell: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
         if finding.sheet and finding.sheet in workbook.sheetnames and finding.cell:
-            by_cell.setdefault((finding.sheet, finding.cell), []).append(finding)
+            by_cell.setdefault((finding.sheet, str(finding.cell)), []).append(finding)
     for (sheet_name, address), found in by_cell.items():
         _mark(workbook, sheet_name, address, found)
     sheet = workbook.create_sheet(t("audit.sheet", lang), 0)

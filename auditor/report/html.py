@@ -529,7 +529,7 @@ def _project_fields(lang: str, proposal: ProposalResult, rows: ProposalRows) -> 
         if value is None and not found:
             continue
         mark, title = _marks(found)
-        cell = next((f.cell for f in found if f.cell), None) or ""
+        cell = next((f.address for f in found if f.address), None) or ""
         views.append(FieldView(column.label(lang), cell, _cell_value(value, lang), mark, title))
     return views
 

@@ -131,7 +131,7 @@ def letter_context(
                 criterion=criterion,
                 found=finding.message,
                 sheet=finding.sheet or "",
-                cell=finding.cell or "",
+                cell=finding.address or "",
                 location=finding.location(),
                 source=public_source(check.source if check else None),
             )

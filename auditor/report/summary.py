@@ -109,12 +109,12 @@ def build_summary(result: AuditResult, annotated: Mapping[str, str]) -> Any:
         put(findings, row, 6, finding.sheet)
         copy = annotated.get(source)
         if copy and finding.cell and finding.sheet:
-            cell = put(findings, row, 7, finding.cell)
+            cell = put(findings, row, 7, finding.address)
             quoted = "'" + finding.sheet.replace("'", "''") + "'"
             cell.hyperlink = f"{copy}#{quoted}!{finding.cell}"
             cell.style = "Hyperlink"
         else:
-            put(findings, row, 7, finding.cell)
+            put(findings, row, 7, finding.address)
         put(findings, row, 8, finding.message)
         put(findings, row, 9, _plain(finding.value))
         put(findings, row, 10, _plain(finding.expected))

@@ -18,7 +18,7 @@ import polars as pl
 
 from auditor.aggregate import Aggregates
 from auditor.core.catalogue import catalogue, format_moment
-from auditor.core.findings import FindingDraft, Severity, Value
+from auditor.core.findings import Cell, FindingDraft, Severity, Value
 from auditor.core.results import RuleCheck
 from auditor.read.model import PKEY, ProposalSource
 from auditor.rules.model import RuleBook, RuleEntry, RuleSet
@@ -131,7 +131,7 @@ def plain(value: Any) -> Value:
     return str(value)
 
 
-def anchor(spec: str | None, source: ProposalSource) -> tuple[str | None, str | None, str | None]:
+def anchor(spec: str | None, source: ProposalSource) -> tuple[str | None, Cell | None, str | None]:
     """(sheet, cell, column) where a proposal-level finding is shown.
 
     ``project:<field>`` is the field's value cell; ``partners:<column>`` is the

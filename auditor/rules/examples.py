@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from auditor.core.findings import column_letter
+from auditor.core.findings import Cell, column_letter
 from auditor.read.model import (
     PKEY,
     ROW,
@@ -121,7 +121,7 @@ def batch_from_specs(
         proposal = expand(spec, bases)
         pkey = f"{index}:0"
         file = f"{name}-{index + 1}.xlsx"
-        cells = {key: f"B{PROJECT_FIRST_ROW + i}" for i, key in enumerate(project_rows())}
+        cells = {key: Cell("B", PROJECT_FIRST_ROW + i) for i, key in enumerate(project_rows())}
         batch.sources[pkey] = ProposalSource(
             pkey=pkey,
             file=file,

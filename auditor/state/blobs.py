@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from auditor.core.findings import Finding, FindingDraft, Severity, Verdict
+from auditor.core.findings import Cell, Finding, FindingDraft, Severity, Verdict
 from auditor.core.results import FileResult, ProposalResult, RuleCheck, compact_json
 from auditor.read.model import FileRead, PartnerTable, ProposalSource
 from auditor.read.workbook import FileContent
@@ -114,12 +114,23 @@ def _list_of(data: Any, decode: Callable[[Any], _T]) -> list[_T]:
 # -- findings and results ----------------------------------------------------
 
 
+def _address(cell: Cell | None) -> str | None:
+    """A cell as the state keeps it: its address ("F7")."""
+    return str(cell) if cell else None
+
+
+def _cell(data: Any) -> Cell | None:
+    """A cell read back from the state: a damaged address is a damaged blob."""
+    text = _text(data)
+    return Cell.parse(text) if text else None
+
+
 def _draft_data(draft: FindingDraft) -> dict[str, Any]:
     return {
         "rule": draft.rule,
         "params": _plain(draft.params),
         "sheet": draft.sheet,
-        "cell": draft.cell,
+        "cell": _address(draft.cell),
         "column": draft.column,
         "value": _plain(draft.value),
         "expected": _plain(draft.expected),
@@ -136,7 +147,7 @@ def _draft(data: Any) -> FindingDraft:
         rule=_typed(data.get("rule"), str),
         params=_typed(params, dict),
         sheet=_text(data.get("sheet")),
-        cell=_text(data.get("cell")),
+        cell=_cell(data.get("cell")),
         column=_text(data.get("column")),
         value=_value(data.get("value")),
         expected=_value(data.get("expected")),
@@ -152,7 +163,7 @@ def _finding_data(finding: Finding) -> list[Any]:
         str(finding.severity),
         finding.message,
         finding.sheet,
-        finding.cell,
+        finding.address,
         finding.column,
         _plain(finding.value),
         _plain(finding.expected),
@@ -168,7 +179,7 @@ def _finding(data: Any) -> Finding:
         severity=Severity(_typed(severity, str)),
         message=_typed(message, str),
         sheet=_text(sheet),
-        cell=_text(cell),
+        cell=_cell(cell),
         column=_text(column),
         value=_value(value),
         expected=_value(expected),
@@ -245,7 +256,7 @@ def _proposal_data(proposal: ProposalResult) -> dict[str, Any]:
         "partner_sheet": proposal.partner_sheet,
         "partner_letters": proposal.partner_letters,
         "project_sheet": proposal.project_sheet,
-        "id_cell": proposal.id_cell,
+        "id_cell": _address(proposal.id_cell),
         "in_export": proposal.in_export,
     }
 
@@ -272,7 +283,7 @@ def _proposal(data: Any) -> ProposalResult:
         partner_sheet=_text(data.get("partner_sheet")),
         partner_letters=_text_map(data.get("partner_letters")),
         project_sheet=_text(data.get("project_sheet")),
-        id_cell=_text(data.get("id_cell")),
+        id_cell=_cell(data.get("id_cell")),
         in_export=_typed(data.get("in_export"), bool),
     )
 
@@ -304,7 +315,7 @@ def _source_data(source: ProposalSource) -> dict[str, Any]:
         "relative": source.relative,
         "layout": source.layout,
         "project_sheet": source.project_sheet,
-        "project_cells": source.project_cells,
+        "project_cells": {key: str(cell) for key, cell in source.project_cells.items()},
         "project_row": source.project_row,
         "partners": _table_data(source.partners),
         "partners_complete": source.partners_complete,
@@ -319,7 +330,7 @@ def _source(data: Any) -> ProposalSource:
         relative=_typed(data.get("relative"), str),
         layout=_typed(data.get("layout"), str),
         project_sheet=_typed(data.get("project_sheet"), str),
-        project_cells=_text_map(data.get("project_cells")),
+        project_cells={k: Cell.parse(v) for k, v in _text_map(data.get("project_cells")).items()},
         project_row=_typed(data.get("project_row"), int, optional=True),
         partners=_table(data.get("partners")),
         partners_complete=_typed(data.get("partners_complete"), bool),

@@ -247,7 +247,7 @@ def _findings(chunk: Any, grids: list[tuple[Grid, Grid]]) -> list[tuple[str, fro
         mapped = []
         for finding in (*proposal.findings, *file.findings):
             grid = project if finding.sheet == "Project" else partners
-            cell = grid.origin.get(finding.cell, f"?{finding.cell}") if finding.cell else None
+            cell = grid.origin.get(finding.address, f"?{finding.address}") if finding.cell else None
             mapped.append((finding.rule, finding.sheet, cell))
         out.append((str(proposal.verdict), frozenset(mapped)))
     return out

@@ -99,7 +99,7 @@ def test_layout_irregularities_keep_results_and_addresses(tmp_path: Path, style:
     (finding,) = [f for f in result.findings if f.rule == "invalid-oid"]
     sheet = style.partner_sheet_name or "Partners"
     assert finding.sheet == sheet
-    assert finding.cell == _cell_of(path, sheet, "E123")
+    assert finding.address == _cell_of(path, sheet, "E123")
     assert {f.rule for f in result.findings} == {"invalid-oid"}
 
 
@@ -147,7 +147,7 @@ def test_dates_as_text_and_as_excel_dates(tmp_path: Path) -> None:
     project = {**KA220, "action": "AFI-LOT1", "submitted_at": "07/03/2024 17:05"}
     write_proposal(path, proposal(project, _partners()))
     late = [f for f in _only(_audit(path)).findings if f.rule == "deadline"]
-    assert late and late[0].cell == "B10"
+    assert late and late[0].address == "B10"
     workbook = openpyxl.load_workbook(path)
     workbook["Project"]["B10"] = dt.datetime(2024, 3, 7, 16, 30)
     workbook.save(path)
@@ -160,7 +160,7 @@ def test_empty_required_value_is_one_finding_at_its_cell(tmp_path: Path) -> None
     result = _only(_audit(path))
     missing = [f for f in result.findings if f.column == "country"]
     assert [f.rule for f in missing] == ["missing-value"]
-    assert missing[0].cell == "F4"
+    assert missing[0].address == "F4"
 
 
 def test_project_sheet_without_a_required_field(tmp_path: Path) -> None:

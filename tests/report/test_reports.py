@@ -118,7 +118,7 @@ def test_annotated_copies_mark_every_finding_and_keep_every_cell(
         for finding in proposal.findings:
             if not finding.cell:
                 continue
-            cell = workbook[finding.sheet][finding.cell]
+            cell = workbook[finding.sheet][finding.address]
             assert cell.comment is not None and finding.code in cell.comment.text
             expected = (
                 RED

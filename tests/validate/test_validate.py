@@ -39,7 +39,7 @@ def test_failures_point_to_their_cells(judge_specs: Judge) -> None:
             "project": {"duration_months": "two years", "submitted_at": "soon"},
         }
     )
-    found = {(f.rule, f.cell, f.value) for f in result.proposals[0].findings}
+    found = {(f.rule, f.address, f.value) for f in result.proposals[0].findings}
     assert ("unknown-country", "F5", "Atlantis") in found
     assert ("invalid-oid", "D5", "E1") in found
     assert ("invalid-pic", "E5", "12") in found
@@ -66,4 +66,4 @@ def test_one_bad_cell_is_one_finding(judge_specs: Judge) -> None:
 def test_oid_or_pic_is_required(judge_specs: Judge) -> None:
     result = judge_specs({"base": "ka220", "add": ["partner|FR|SCHOOL|oid=|pic="]})
     (finding,) = [f for f in result.proposals[0].findings if f.rule == "missing-value"]
-    assert finding.cell == "D5" and "OID" in finding.message
+    assert finding.address == "D5" and "OID" in finding.message
