@@ -13,7 +13,6 @@ straight into the zip.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from samples.make_samples import Style, org, proposal, write_proposal  # noqa: E402
-from tests.programs import found  # noqa: E402
+from tests.programs import convert, found  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -130,22 +129,8 @@ CONVERTED = ("legacy.xls", "open-document.ods")
 
 
 def _libreoffice(soffice: str, source: Path, folder: Path, kind: str) -> Path:
-    subprocess.run(
-        [
-            soffice,
-            "--headless",
-            "--norestore",
-            f"-env:UserInstallation=file://{folder}/.lo",
-            "--convert-to",
-            kind,
-            "--outdir",
-            str(folder),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    done = convert(soffice, [source], kind, folder, folder / ".lo")
+    assert done.returncode == 0, done.stderr
     shutil.rmtree(folder / ".lo", ignore_errors=True)
     return folder / f"{source.stem}.{kind}"
 

@@ -9,8 +9,13 @@ cannot go green by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +48,51 @@ def chromium() -> str:
 
 def soffice() -> str:
     return needed("soffice", "libreoffice", what="LibreOffice")
+
+
+def convert(
+    soffice: str, files: list[Path], kind: str, outdir: Path, profile: Path, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """LibreOffice, headless with a profile of its own, turning ``files`` into ``kind``
+    (``xlsx``, ``xls``, ``ods``, ``csv:...``) in ``outdir``."""
+    return subprocess.run(
+        [
+            soffice,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation=file://{profile}",
+            "--convert-to",
+            kind,
+            "--outdir",
+            str(outdir),
+            *[str(path) for path in files],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+# Chromium as the tests run it: headless, no sandbox (CI runs as root), no GPU,
+# nothing fetched of its own accord.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextlib.contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download); skips without it."""
+    from playwright.sync_api import sync_playwright
+
+    path = chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -234,22 +234,12 @@ def test_libreoffice_opens_an_annotated_copy(
 ) -> None:
     soffice = programs.soffice()
     copy = report[1] / "annotated" / "afi-lot1-ineligible.xlsx"
-    done = subprocess.run(
-        [
-            soffice,
-            "--headless",
-            "--norestore",
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
-            "--outdir",
-            str(tmp_path),
-            str(copy),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    done = programs.convert(
+        soffice,
+        [copy],
+        "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+        tmp_path,
+        tmp_path / "profile",
     )
     assert done.returncode == 0, done.stderr
     converted = sorted(tmp_path.glob("*.csv"))
@@ -369,7 +359,6 @@ def _hashes(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def test_every_input_is_byte_identical_after_a_full_run(tmp_path: Path) -> None:
-    import subprocess
     import sys
 
     before = _hashes(ROOT / "samples")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -172,23 +171,7 @@ def test_template_command(tmp_path: Path) -> None:
 
 def _recalculate(soffice: str, tmp: Path, files: list[Path]) -> Path:
     out = tmp / "recalculated"
-    done = subprocess.run(
-        [
-            soffice,
-            "--headless",
-            "--norestore",
-            f"-env:UserInstallation=file://{tmp}/profile",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            *[str(path) for path in files],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    done = programs.convert(soffice, files, "xlsx", out, tmp / "profile", timeout=900)
     assert done.returncode == 0, done.stderr
     return out
 

@@ -22,10 +22,9 @@ from typing import Any
 
 import openpyxl
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests import programs
-from tests.report.test_browser import ARGS
 from tests.web_server import PASSWORD, ROOT, Served, serving
 
 
@@ -59,11 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium = programs.chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=ARGS)
+    with programs.chromium_browser() as launched:
         yield launched
-        launched.close()
 
 
 def _watch(page: Page, problems: list[str]) -> None:
