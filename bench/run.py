@@ -156,6 +156,16 @@ def sample_folder(source: Path, count: int, target: Path) -> list[Path]:
     return files
 
 
+# The runs write no PDFs: printing is Chromium's work, one page at a time,
+# and the floors the reports are held to print nothing (`--pdf` is measured
+# apart in README "PDFs"). Letters are written, as by default.
+os.environ["AUDITOR_PDF"] = "0"
+
+
+# Files in a typical call round (the alternatives are compared on it too).
+ROUND = 500
+
+
 def auditor(*arguments: str) -> list[str]:
     return [PYTHON, "-m", "auditor", *arguments]
 
@@ -312,6 +322,36 @@ def main() -> None:
             "--workers",
             str(cores),
         )
+        # A typical call round: where the start-up of imports and workers weighs most.
+        round_files = sample_folder(proposals, ROUND, scratch / "round")
+        runs["round_wn"] = audit(
+            f"audit {len(round_files)} files, {cores} workers",
+            scratch / "round",
+            scratch / "r1",
+            "--reports",
+            "results",
+            "--workers",
+            str(cores),
+        )
+        round_list = scratch / "round.txt"
+        round_list.write_text("\n".join(str(p) for p in round_files) + "\n", encoding="utf-8")
+        runs["pandas_round"] = measure(
+            f"pandas + openpyxl script ({len(round_files)} files)",
+            [
+                sys.executable,
+                str(BENCH / "alternatives" / "pandas_check.py"),
+                str(round_list),
+                str(scratch / "pandas-round.csv"),
+            ],
+        )
+        runs["frictionless_round"] = measure(
+            f"frictionless validate ({len(round_files)} files)",
+            [
+                sys.executable,
+                str(BENCH / "alternatives" / "frictionless_check.py"),
+                str(round_list),
+            ],
+        )
         every_list = scratch / "every.txt"
         every_list.write_text("\n".join(str(p) for p in files) + "\n", encoding="utf-8")
         runs["pandas"] = measure(
@@ -374,11 +414,11 @@ def report(
     growth = 100 * (r["wn"].peak_mb / r["sample_wn"].peak_mb - 1)
     targets = [
         (
-            "`audit` without reports, 1 worker: at most 3x the read floor",
+            "`audit` without reports, 1 worker: at most 2x the read floor",
             f"{w1 / floor:.2f}x (against the text floor: {w1 / floor_text:.2f}x)",
-            w1 <= 3 * floor,
+            w1 <= 2 * floor,
         ),
-        (f"{cores} workers at least 1.7x faster than 1", f"{w1 / wn:.2f}x", w1 / wn >= 1.7),
+        (f"{cores} workers at least 1.8x faster than 1", f"{w1 / wn:.2f}x", w1 / wn >= 1.8),
         (
             "All reports: at most 1.3x (read floor + openpyxl load+save of the annotated"
             " files + HTML rendering)",
@@ -386,20 +426,30 @@ def report(
             full <= 1.3 * floor_full,
         ),
         (
-            "At least 20x faster than the pandas + openpyxl script",
+            f"At least 30x faster than the pandas + openpyxl script on {count:,} files",
             f"{pandas / wn:.1f}x ({cores} workers), {pandas / w1:.1f}x (1 worker)",
-            pandas >= 20 * wn,
+            pandas >= 30 * wn,
         ),
         (
-            "At least 20x faster than frictionless",
+            f"At least 30x faster than frictionless on {count:,} files",
             f"{frictionless / wn:.1f}x ({cores} workers), {frictionless / w1:.1f}x (1 worker)",
-            frictionless >= 20 * wn,
+            frictionless >= 30 * wn,
         ),
         (
-            f"Peak memory for {count:,} proposals under 1 GB",
+            f"At least 10x faster than the pandas script on {ROUND} files",
+            f"{r['pandas_round'].wall / r['round_wn'].wall:.1f}x",
+            r["pandas_round"].wall >= 10 * r["round_wn"].wall,
+        ),
+        (
+            f"At least 10x faster than frictionless on {ROUND} files",
+            f"{r['frictionless_round'].wall / r['round_wn'].wall:.1f}x",
+            r["frictionless_round"].wall >= 10 * r["round_wn"].wall,
+        ),
+        (
+            f"Peak memory for {count:,} proposals under 500 MB",
             f"{r['wn'].peak_mb:.0f} MB ({cores} workers), {r['w1'].peak_mb:.0f} MB (1 worker),"
             f" {r['full'].peak_mb:.0f} MB (all reports)",
-            peak < 1000,
+            peak < 500,
         ),
         (
             f"... and within 20% of the peak for {sampled:,}",
@@ -425,9 +475,9 @@ def report(
             r["night_full"].wall < 0.1 * full,
         ),
         (
-            "`auditor check` on one file under 1.5 s, imports included",
+            "`auditor check` on one file under 1.0 s, imports included",
             f"{r['check'].wall:.2f} s",
-            r["check"].wall < 1.5,
+            r["check"].wall < 1.0,
         ),
     ]
     lines = [
