@@ -39,7 +39,6 @@ from auditor.report.html import (
 )
 from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
 from auditor.report.json import EntryCache, render_json
-from auditor.report.letters import read_template
 from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.printing import PrintJob, Renderers, letters_to_pdf, print_pages, renderers
 from auditor.report.reuse import Output, Reuse
@@ -244,6 +243,8 @@ class ReportWriter:
         self.template = None if template is None else str(template.resolve())
         template_hash = ""
         if template is not None and self.letters:
+            from auditor.report.letters import read_template  # docx only when asked
+
             template_hash = hashlib.sha256(read_template(template)).hexdigest()
         # Part of every page's fingerprint: a page taken from the previous
         # report brings its PDF and letter, made the same way.

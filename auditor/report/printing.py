@@ -10,7 +10,6 @@ the page.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import os
@@ -103,6 +102,8 @@ def print_pages(chromium: str, jobs: Sequence[PrintJob], workers: int, timeout: 
     """Print each page to its PDF, ``workers`` at a time; the pages not printed, with why."""
     if not jobs:
         return []
+    import asyncio  # here: a run that prints nothing does not pay for it
+
     # A thread of its own: the caller may be running an event loop already (the
     # web application, a Playwright session), where asyncio.run is refused.
     with concurrent.futures.ThreadPoolExecutor(1) as thread:
@@ -113,6 +114,8 @@ def print_pages(chromium: str, jobs: Sequence[PrintJob], workers: int, timeout: 
 async def _print_all(
     chromium: str, jobs: Sequence[PrintJob], workers: int, timeout: float
 ) -> list[str]:
+    import asyncio
+
     api = _playwright()
     args = list(_CHROMIUM_ARGS)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
