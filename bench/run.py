@@ -151,8 +151,8 @@ def sample_folder(source: Path, count: int, target: Path) -> list[Path]:
     """The first ``count`` workbooks of ``source``, hard-linked into ``target``.
 
     Hard links, not symbolic ones: the auditor refuses a link that leads out
-    of the folder it audits (without --follow-links), which left the samples
-    of earlier runs unread (their figures were start-up alone).
+    of the folder it audits (without --follow-links), and would measure its
+    start-up alone.
     """
     files = sorted(source.glob("*.xlsx"))[:count]
     target.mkdir(parents=True, exist_ok=True)
