@@ -71,11 +71,6 @@ class Cell:
         return (self.row, self.column_number)
 
     @classmethod
-    def at(cls, column: int, row: int) -> Cell:
-        """The cell of a 1-based column number and row."""
-        return cls(column_letter(column), row)
-
-    @classmethod
     def parse(cls, text: str) -> Cell:
         """``"F7"`` read back from outside (the state); anything else is a ValueError."""
         match = _CELL.match(text)
