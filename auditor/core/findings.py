@@ -79,6 +79,19 @@ class Cell:
         return cls(match.group(1), int(match.group(2)))
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a finding points: its sheet, its cell, and the field (column key) there.
+
+    Made by the read model (``partner_place``, ``ProposalSource.project_place``)
+    for every stage that reports on a value: one way to locate it.
+    """
+
+    sheet: str | None = None
+    cell: Cell | None = None
+    column: str | None = None
+
+
 def by_fields(value: Any) -> tuple[type, tuple[Any, ...]]:
     """``__reduce__`` of the result dataclasses: the constructor and the field values.
 
@@ -191,3 +204,8 @@ class FindingDraft:
     expected: Any = None
     severity: Severity | None = None
     source: str | None = None
+
+    @classmethod
+    def at(cls, rule: str, place: Place, **fields: Any) -> FindingDraft:
+        """A draft of ``rule`` pointing at ``place``."""
+        return cls(rule, sheet=place.sheet, cell=place.cell, column=place.column, **fields)

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from auditor.core.findings import Cell, FindingDraft
+from auditor.core.findings import Cell, FindingDraft, Place
 from auditor.core.tables import table_spec
 
 # Column names the reader adds to the raw frames. ``_pkey`` identifies a
@@ -72,6 +72,20 @@ class ProposalSource:
 
     def project_cell(self, key: str) -> Cell | None:
         return self.project_cells.get(key)
+
+    def project_place(self, key: str, fallback: str | None = None) -> Place:
+        """Where the Project field ``key`` sits (where ``fallback`` sits, if it has no cell)."""
+        cell = self.project_cells.get(key)
+        if cell is None and fallback is not None:
+            cell = self.project_cells.get(fallback)
+        return Place(self.project_sheet, cell, key)
+
+
+def partner_place(table: PartnerTable | None, key: str, row: int) -> Place:
+    """Where a partner row's value of ``key`` sits (only the field, without a table)."""
+    if table is None:
+        return Place(column=key)
+    return Place(table.sheet, table.cell(key, row), key)
 
 
 @dataclass(slots=True)

@@ -29,7 +29,15 @@ from auditor.normalise.countries import country_code
 from auditor.normalise.identifiers import ERASMUS_PATTERN, OID_PATTERN, PIC_PATTERN
 from auditor.normalise.text import PLACEHOLDERS, clean_expr
 from auditor.normalise.vocabulary import vocabulary
-from auditor.read.model import FID, PKEY, ROW, FileRead, empty_partners, partner_keys
+from auditor.read.model import (
+    FID,
+    PKEY,
+    ROW,
+    FileRead,
+    empty_partners,
+    partner_keys,
+    partner_place,
+)
 from auditor.read.workbook import FileContent
 
 # What an identifier looks like (a note written in the OID column is still a
@@ -156,12 +164,10 @@ def _report_orphans(orphans: pl.DataFrame, exports: dict[int, FileContent]) -> N
         read: FileRead = content.read
         list_sheet = content.sources[0].project_sheet if content.sources else None
         read.drafts.append(
-            FindingDraft(
+            FindingDraft.at(
                 "missing-value",
+                partner_place(table, "proposal_id", row),
                 params={"variant": "unknown-proposal"} if proposal_id else {},
-                sheet=table.sheet if table else None,
-                cell=table.cell("proposal_id", row) if table else None,
-                column="proposal_id",
                 value=proposal_id,
                 expected=list_sheet,
             )

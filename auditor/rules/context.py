@@ -18,9 +18,9 @@ import polars as pl
 
 from auditor.aggregate import Aggregates
 from auditor.core.catalogue import catalogue, format_moment
-from auditor.core.findings import Cell, FindingDraft, Severity, Value
+from auditor.core.findings import FindingDraft, Place, Severity, Value
 from auditor.core.results import RuleCheck
-from auditor.read.model import PKEY, ProposalSource
+from auditor.read.model import PKEY, ProposalSource, partner_place
 from auditor.rules.model import RuleBook, RuleEntry, RuleSet
 
 ALL_ROLES = ("coordinator", "partner", "associated", "affiliated")
@@ -99,8 +99,7 @@ class Context:
 
     def anchored(self, pkey: str, rule: str, **fields: Any) -> FindingDraft:
         """A proposal-level draft, placed on the cell the catalogue names for the rule."""
-        sheet, cell, column = anchor(catalogue()[rule].anchor, self.sources[pkey])
-        return FindingDraft(rule, sheet=sheet, cell=cell, column=column, **fields)
+        return FindingDraft.at(rule, anchor(catalogue()[rule].anchor, self.sources[pkey]), **fields)
 
 
 @cache
@@ -131,23 +130,23 @@ def plain(value: Any) -> Value:
     return str(value)
 
 
-def anchor(spec: str | None, source: ProposalSource) -> tuple[str | None, Cell | None, str | None]:
-    """(sheet, cell, column) where a proposal-level finding is shown.
+def anchor(spec: str | None, source: ProposalSource) -> Place:
+    """Where a proposal-level finding is shown.
 
     ``project:<field>`` is the field's value cell; ``partners:<column>`` is the
     header of that column in a one-proposal workbook, and the proposal's row
     on the Proposals sheet in an export (where the header is shared).
     """
     if spec is None:
-        return source.project_sheet, source.project_cell("proposal_id"), "proposal_id"
+        return source.project_place("proposal_id")
     table_name, _, key = spec.partition(":")
     if table_name == "partners" and source.partners is not None and source.layout == "single":
-        cell = source.partners.header_cell(key)
-        if cell is not None:
-            return source.partners.sheet, cell, key
+        place = partner_place(source.partners, key, source.partners.header_row)
+        if place.cell is not None:
+            return place
     if table_name == "partners":
-        return source.project_sheet, source.project_cell("proposal_id"), "proposal_id"
-    return source.project_sheet, source.project_cell(key), key
+        return source.project_place("proposal_id")
+    return source.project_place(key)
 
 
 Evaluator = Callable[[Context, RuleSet, RuleEntry, pl.DataFrame], None]

@@ -16,7 +16,7 @@ from pandera.errors import SchemaErrors
 from auditor.core.findings import FindingDraft
 from auditor.core.tables import table_spec
 from auditor.normalise.frames import n
-from auditor.read.model import PKEY, ROW, ProposalSource
+from auditor.read.model import PKEY, ROW, ProposalSource, partner_place
 from auditor.validate.schema import OID_OR_PIC, schema
 
 Drafts = dict[str, list[FindingDraft]]
@@ -70,16 +70,14 @@ def validate_partners(partners: pl.DataFrame, sources: Mapping[str, ProposalSour
             continue
         if key == "oid" and "oid" not in table.letters:
             key = "pic"
-        cell = table.cell(key, row)
-        if cell is None:  # the column is absent: reported once as missing-column
+        place = partner_place(table, key, row)
+        if place.cell is None:  # the column is absent: reported once as missing-column
             continue
         drafts.setdefault(pkey, []).append(
-            FindingDraft(
+            FindingDraft.at(
                 rule,
+                place,
                 params={"variant": variant} if variant else {},
-                sheet=table.sheet,
-                cell=cell,
-                column=key,
                 value=None if rule == "missing-value" else value,
             )
         )
@@ -115,12 +113,10 @@ def validate_projects(
         for (pkey,) in projects.filter(condition).select(PKEY).rows():
             source = sources[pkey]
             drafts.setdefault(pkey, []).append(
-                FindingDraft(
+                FindingDraft.at(
                     "missing-value",
+                    source.project_place(field, fallback="proposal_id"),
                     params={"variant": wording},
-                    sheet=source.project_sheet,
-                    cell=source.project_cell(field) or source.project_cell("proposal_id"),
-                    column=field,
                 )
             )
     cases = _failure_cases(projects, "project")
@@ -131,16 +127,14 @@ def validate_projects(
         pkey = keys[index]
         source = sources[pkey]
         rule, variant, key = _rule_of(check, column)
-        cell = source.project_cell(key) if key else None
-        if cell is None:  # the field's row is absent: the reader said so
+        place = source.project_place(key) if key else None
+        if place is None or place.cell is None:  # the field's row is absent: the reader said so
             continue
         drafts.setdefault(pkey, []).append(
-            FindingDraft(
+            FindingDraft.at(
                 rule,
+                place,
                 params={"variant": variant} if variant else {},
-                sheet=source.project_sheet,
-                cell=cell,
-                column=key,
                 value=None if rule == "missing-value" else value,
             )
         )

@@ -16,7 +16,7 @@ import polars as pl
 from auditor.core.findings import FindingDraft
 from auditor.normalise.frames import n
 from auditor.normalise.vocabulary import categories
-from auditor.read.model import PKEY, ROW
+from auditor.read.model import PKEY, ROW, partner_place
 from auditor.rules.context import ALL_ROLES, Context
 from auditor.rules.model import Admitted, RuleBook, RuleEntry, RuleSet
 from auditor.rules.register import code_key
@@ -340,21 +340,18 @@ def row_findings(
         if rule == entry.rule:  # a warning of another rule does not fail this one
             counts[pkey] = counts.get(pkey, 0) + 1
         table = ctx.sources[pkey].partners
-        column = spec.locate(row) if spec.locate else spec.column
-        cell = table.cell(column, row[ROW]) if table else None
-        if cell is None and table is not None:
-            column = spec.fallback
-            cell = table.cell(column, row[ROW])
+        place = partner_place(table, spec.locate(row) if spec.locate else spec.column, row[ROW])
+        if place.cell is None and table is not None:  # the column is absent: its fallback
+            place = partner_place(table, spec.fallback, row[ROW])
+        column = place.column or spec.column
         ctx.finding(
             pkey,
             ruleset,
             entry,
-            FindingDraft(
+            FindingDraft.at(
                 rule,
+                place,
                 params={**spec.params({**row, **extra}), **more},
-                sheet=table.sheet if table else None,
-                cell=cell,
-                column=column,
                 value=row[spec.value_column or column],
                 expected=spec.expected({**row, **extra}) if spec.expected else None,
             ),

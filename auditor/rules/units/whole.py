@@ -14,7 +14,7 @@ from auditor.aggregate import COUNTING_ROLES, country_categories
 from auditor.core.findings import FindingDraft
 from auditor.normalise.dates import parse_datetime, to_brussels
 from auditor.normalise.frames import n
-from auditor.read.model import PKEY, ROW
+from auditor.read.model import PKEY, ROW, partner_place
 from auditor.rules.context import Context, complete
 from auditor.rules.model import RuleEntry, RuleSet
 
@@ -107,17 +107,14 @@ def per_country(ctx: Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataF
         ctx.check(pkey, ruleset, entry, not lacking, total - countries_short, total)
         table = ctx.sources[pkey].partners
         for country, category, first_row in lacking:
-            cell = table.cell("country", first_row) if table else None
             ctx.finding(
                 pkey,
                 ruleset,
                 entry,
-                FindingDraft(
+                FindingDraft.at(
                     entry.rule,
+                    partner_place(table, "country", first_row),
                     params={"country": country, "category": category},
-                    sheet=table.sheet if table else None,
-                    cell=cell,
-                    column="country",
                     value=country,
                     expected=category,
                 ),
@@ -149,12 +146,10 @@ def duplicates(ctx: Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.DataFr
                 pkey,
                 ruleset,
                 entry,
-                FindingDraft(
+                FindingDraft.at(
                     entry.rule,
+                    partner_place(table, key, row[ROW]),
                     params={"other_row": row["_first"]},
-                    sheet=table.sheet if table else None,
-                    cell=table.cell(key, row[ROW]) if table else None,
-                    column=key,
                     value=row[key],
                 ),
             )
@@ -200,12 +195,10 @@ def single_region(ctx: Context, ruleset: RuleSet, entry: RuleEntry, rows: pl.Dat
                 pkey,
                 ruleset,
                 entry,
-                FindingDraft(
+                FindingDraft.at(
                     entry.rule,
+                    partner_place(table, "country", second_row),
                     params={"regions": ", ".join(sorted(regions, key=regions.__getitem__))},
-                    sheet=table.sheet if table else None,
-                    cell=table.cell("country", second_row) if table else None,
-                    column="country",
                     value=len(regions),
                     expected=1,
                 ),
