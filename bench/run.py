@@ -223,6 +223,29 @@ def nightly(files: list[Path], scratch: Path, cores: int) -> dict[str, Run]:
     return runs
 
 
+def alternatives(files: list[Path], scratch: Path, suffix: str) -> dict[str, Run]:
+    """The pandas + openpyxl script and frictionless on ``files``: runs ``pandas{suffix}``
+    and ``frictionless{suffix}``."""
+    listing = scratch / f"files{suffix}.txt"
+    listing.write_text("\n".join(str(p) for p in files) + "\n", encoding="utf-8")
+    scripts = BENCH / "alternatives"
+    return {
+        f"pandas{suffix}": measure(
+            f"pandas + openpyxl script ({len(files)} files)",
+            [
+                sys.executable,
+                str(scripts / "pandas_check.py"),
+                str(listing),
+                str(scratch / f"pandas{suffix}.csv"),
+            ],
+        ),
+        f"frictionless{suffix}": measure(
+            f"frictionless validate ({len(files)} files)",
+            [sys.executable, str(scripts / "frictionless_check.py"), str(listing)],
+        ),
+    }
+
+
 def resave(path: Path) -> None:
     """The same workbook with other bytes: recompressed, as saving it again would."""
     with zipfile.ZipFile(path) as source:
@@ -341,44 +364,8 @@ def main() -> None:
             "--workers",
             str(cores),
         )
-        round_list = scratch / "round.txt"
-        round_list.write_text("\n".join(str(p) for p in round_files) + "\n", encoding="utf-8")
-        runs["pandas_round"] = measure(
-            f"pandas + openpyxl script ({len(round_files)} files)",
-            [
-                sys.executable,
-                str(BENCH / "alternatives" / "pandas_check.py"),
-                str(round_list),
-                str(scratch / "pandas-round.csv"),
-            ],
-        )
-        runs["frictionless_round"] = measure(
-            f"frictionless validate ({len(round_files)} files)",
-            [
-                sys.executable,
-                str(BENCH / "alternatives" / "frictionless_check.py"),
-                str(round_list),
-            ],
-        )
-        every_list = scratch / "every.txt"
-        every_list.write_text("\n".join(str(p) for p in files) + "\n", encoding="utf-8")
-        runs["pandas"] = measure(
-            f"pandas + openpyxl script ({len(files)} files)",
-            [
-                sys.executable,
-                str(BENCH / "alternatives" / "pandas_check.py"),
-                str(every_list),
-                str(scratch / "pandas.csv"),
-            ],
-        )
-        runs["frictionless"] = measure(
-            f"frictionless validate ({len(files)} files)",
-            [
-                sys.executable,
-                str(BENCH / "alternatives" / "frictionless_check.py"),
-                str(every_list),
-            ],
-        )
+        runs.update(alternatives(round_files, scratch, "_round"))
+        runs.update(alternatives(files, scratch, ""))
         runs.update(nightly(files, scratch, cores))
 
         runs["export_floor"] = measure(

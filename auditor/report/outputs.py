@@ -399,16 +399,19 @@ class ReportWriter:
         parts = (page, self.entries.text(proposal, self.links), repr(history), self.extras)
         fingerprint = self.reuse.fingerprint(proposal.file, parts)
         self.outputs[page] = Output("page", proposal.file, proposal.proposal_id, fingerprint)
+        folder = self.reuse.folder
+        if letter is not None and (folder is None or not (folder / letter).is_file()):
+            return False  # its letter is gone: page and letter are made again together
         if not self._link(page, fingerprint):
             return False
         companions = [str(Path(page).with_suffix(".pdf"))] if self.printing else []
         if letter is not None:
             companions += [letter, str(Path(letter).with_suffix(".pdf"))]
         for companion in companions:
-            previous = self.reuse.folder / companion if self.reuse.folder else None
+            previous = folder / companion if folder else None
             if previous is None or not previous.is_file() or not self.out.link(companion, previous):
-                # Made again: the page links it (a letter's PDF is only a
-                # convenience: made again when the letters are).
+                # Printed again from what was linked: the page's PDF from the
+                # page, the letter's PDF from the letter.
                 if companion.startswith("proposals/"):
                     self._printed.append(page)
                 elif letter is not None:

@@ -144,6 +144,17 @@ def test_dutch_letters(tmp_path: Path) -> None:
     assert not list(outdir.rglob("*.pdf"))  # --no-pdf: none
 
 
+def test_a_letter_gone_from_the_previous_report_is_made_again(tmp_path: Path) -> None:
+    """An unchanged page is linked from the previous report only with its letter."""
+    outdir = tmp_path / "uit"
+    _audit_twice(outdir, "nl", pdf=False)
+    gone = sorted((outdir / "letters").glob("*.docx"))[0]
+    gone.unlink()
+    result = _audit_twice(outdir, "nl", pdf=False)
+    assert gone.is_file()
+    _check_letters(outdir, result, "Betreft")
+
+
 def _check_letters(outdir: Path, result: AuditResult, subject: str) -> None:
     pages = _pages(outdir)
     letters = {p.name for p in (outdir / "letters").glob("*.docx")}
