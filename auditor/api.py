@@ -351,9 +351,12 @@ def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
     return Chunk(proposals, files, aggregates.partners, aggregates.proposals)
 
 
-def _render(drafts: Sequence[FindingDraft], lang: str, limit: int) -> tuple[Finding, ...]:
+def _render(
+    drafts: Sequence[FindingDraft], file: str, lang: str, limit: int
+) -> tuple[Finding, ...]:
+    """The drafts about ``file`` in words, in their order."""
     rules, names = catalogue(), _Names()
-    return sort_findings([rules.render(d, lang, names) for d in capped(drafts, limit)])
+    return sort_findings([rules.render(d, lang, names, file) for d in capped(drafts, limit)])
 
 
 def _draft_order(draft: FindingDraft) -> tuple[str, int, int, str]:
@@ -409,7 +412,9 @@ def _proposals(
     for row in frame.select(columns).iter_rows(named=True):
         pkey = row[PKEY]
         source = batch.sources[pkey]
-        findings = _render(drafts.get(pkey, []), config.lang, config.limits.max_findings)
+        findings = _render(
+            drafts.get(pkey, []), source.file, config.lang, config.limits.max_findings
+        )
         results.append(
             ProposalResult(
                 proposal_id=row["proposal_id"] or "",
@@ -435,7 +440,7 @@ def _proposals(
 
 
 def _file_result(read: Any, mine: Sequence[ProposalResult], config: AuditConfig) -> FileResult:
-    findings = _render(read.drafts, config.lang, config.limits.max_findings)
+    findings = _render(read.drafts, read.file, config.lang, config.limits.max_findings)
     return FileResult(
         read.file,
         read.relative,
@@ -471,7 +476,7 @@ def with_file_findings(
         if not extra:
             files.append(file)
             continue
-        new = _render(list(extra), result.lang, len(extra))
+        new = _render(list(extra), file.file, result.lang, len(extra))
         added.extend(new)
         files.append(replace(file, findings=sort_findings([*file.findings, *new])))
     errors = sum(1 for f in added if f.severity is Severity.ERROR)
@@ -547,7 +552,8 @@ def _settle_duplicates(
             return proposal
         if complete is not None:  # a stored result loaded without its rule checks
             proposal = complete(proposal)
-        findings = sort_findings([*proposal.findings, *_render([draft], config.lang, 1)])
+        new = _render([draft], proposal.file, config.lang, 1)
+        findings = sort_findings([*proposal.findings, *new])
         return replace(proposal, findings=findings, verdict=verdict_of(findings))
 
     judged.proposals[:] = [revise(p) for p in judged.proposals]

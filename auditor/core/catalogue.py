@@ -7,6 +7,7 @@ data (``auditor/rules/catalogue.yaml``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -129,8 +130,14 @@ class Catalogue:
             return key
         return entry.get(lang) or entry.get("en") or key
 
-    def render(self, draft: FindingDraft, lang: str = "en", names: Names | None = None) -> Finding:
-        """Put a draft into words in ``lang``; ``names`` names countries and codes."""
+    def render(
+        self,
+        draft: FindingDraft,
+        lang: str = "en",
+        names: Names | None = None,
+        file: str | None = None,
+    ) -> Finding:
+        """Put a draft about ``file`` into words in ``lang`` (``names``: of countries, codes)."""
         rule = self.rules[draft.rule]
         variant = str(draft.params.get("variant") or "default")
         templates = rule.messages.get(variant) or rule.messages["default"]
@@ -178,6 +185,8 @@ class Catalogue:
             value=_json_value(draft.value),
             expected=_json_value(draft.expected),
             source=draft.source or rule.source,
+            file=file,
+            params={key: _json_value(raw) for key, raw in draft.params.items()},
         )
 
 
@@ -253,3 +262,9 @@ def catalogue() -> Catalogue:
     if duplicates:
         raise RulesError(f"rule codes used twice: {sorted(duplicates)}")
     return Catalogue(rules, data.get("bases", {}), data.get("terms", {}))
+
+
+def fixer(lang: str) -> Callable[[Finding], str]:
+    """``fix(finding)`` for the templates: how to fix a finding, in ``lang``."""
+    rules = catalogue()
+    return lambda finding: rules[finding.rule].fix_for(finding, lang)

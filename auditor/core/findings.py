@@ -111,7 +111,13 @@ class Finding:
     as the address a person types into Excel's name box); ``column`` is the
     field key (``"country"``), not the letter.
     ``value`` is what the cell holds (or the measured value of a proposal-level
-    rule) and ``expected`` what the rule wanted.
+    rule) and ``expected`` what the rule wanted; ``params`` the other values
+    the message was made from (JSON values). ``file`` is the workbook, as
+    shown (core/filenames.py).
+
+    It is the one shape of a finding after the catalogue put it into words:
+    the state keeps it (state/blobs.py), the comparison of two runs compares
+    it (state/changes.py), and every renderer reads it.
     """
 
     code: str
@@ -124,6 +130,8 @@ class Finding:
     value: Value = None
     expected: Value = None
     source: str | None = None
+    file: str | None = None
+    params: dict[str, Value] = field(default_factory=dict)
 
     @property
     def row(self) -> int | None:
@@ -138,11 +146,17 @@ class Finding:
         """The cell as text ("F7"), or None."""
         return str(self.cell) if self.cell else None
 
+    def identity(self) -> tuple[str, str | None, Cell | None]:
+        """The same finding in two runs: the same code at the same place (its
+        message may name values that changed)."""
+        return (self.code, self.sheet, self.cell)
+
     def sort_key(self) -> tuple[str, int, int, str]:
         """Findings sort by sheet, row, column, code (outputs.md)."""
         row, column = self.cell.order() if self.cell else (0, 0)
         return (self.sheet or "", row, column, self.code)
 
+    @property
     def location(self) -> str:
         """``Partners!F7`` style address, or the sheet alone, or empty."""
         if self.sheet and self.cell:
@@ -164,6 +178,7 @@ class Finding:
             "value": list(self.value) if isinstance(self.value, tuple) else self.value,
             "expected": list(self.expected) if isinstance(self.expected, tuple) else self.expected,
             "source": self.source,
+            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()},
         }
 
 

@@ -131,7 +131,7 @@ def _findings_table(
         put(sheet, row, 1, t("audit.none", lang))
         return row + 2
     for finding in findings:
-        where = finding.location() or "—"
+        where = finding.location or "—"
         link = put(sheet, row, 1, where)
         if finding.sheet in sheet_names:
             location = f"{_quoted(finding.sheet or '')}!{finding.cell or 'A1'}"

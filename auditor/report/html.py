@@ -19,7 +19,7 @@ from urllib.parse import quote
 import jinja2
 import polars as pl
 
-from auditor.core.catalogue import catalogue, format_value
+from auditor.core.catalogue import catalogue, fixer, format_value
 from auditor.core.findings import Finding, Severity, Verdict, by_importance
 from auditor.core.resources import shipped_dir
 from auditor.core.results import AuditResult, FileResult, ProposalResult
@@ -28,6 +28,7 @@ from auditor.report.i18n import moment, t
 from auditor.report.names import Links
 from auditor.report.params_text import public_source
 from auditor.report.requirements import requirement_line
+from auditor.state.changes import ProposalChange
 
 # Rules about single cells (the others, on a header, are about the whole table).
 _ROW_RULES = frozenset(
@@ -61,24 +62,14 @@ class RunContext:
 
 
 @dataclass(frozen=True)
-class ChangeView:
-    proposal_id: str
-    file: str
-    page: str | None  # None: withdrawn
-    before: str | None
-    after: str | None
-    added: list[str]  # "code (cell): message"
-    resolved: list[str]
-
-
-@dataclass(frozen=True)
 class ChangesView:
     """The "since last run" section of the index."""
 
     since_id: int
     since_started: str
     counts: dict[str, int]
-    groups: list[tuple[str, list[ChangeView], int]]  # (kind, shown, not shown)
+    groups: list[tuple[str, list[ProposalChange], int]]  # (kind, shown, not shown)
+    pages: dict[tuple[str, str], str | None]  # each changed proposal's page, by (file, ID)
     unreadable: list[str]
     readable: list[str]
 
@@ -89,16 +80,6 @@ class HistoryView:
     started_at: str
     verdict: str
     verdict_symbol: str
-
-
-@dataclass(frozen=True)
-class FindingView:
-    code: str
-    rule: str
-    severity: str
-    message: str
-    location: str
-    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +96,7 @@ class ProposalRow:
     countries: int
     errors: int
     warnings: int
-    top_findings: list[FindingView]
+    top_findings: list[Finding]
     more_findings: int
     file: str
     page: str
@@ -137,7 +118,7 @@ class FileView:
     file: str
     href: str | None  # the workbook itself, where a link can reach it
     annotated: str | None
-    findings: list[FindingView]
+    findings: list[Finding]
 
 
 @dataclass(frozen=True)
@@ -228,7 +209,7 @@ class ProposalContext:
     run: RunContext
     p: ProposalView
     checks: list[CheckView]
-    findings: list[FindingView]
+    findings: list[Finding]
     project_sheet: str | None
     fields: list[FieldView]
     partner_sheet: str | None
@@ -237,13 +218,6 @@ class ProposalContext:
     history: list[HistoryView] = field(default_factory=list)
     partners_hidden: int = 0  # partner rows beyond what a page shows
     incomplete: bool = False  # cut short: the page ran over its time or memory limit
-
-
-def finding_view(finding: Finding, lang: str, with_fix: bool = False) -> FindingView:
-    fix = catalogue()[finding.rule].fix_for(finding, lang) if with_fix else ""
-    return FindingView(
-        finding.code, finding.rule, str(finding.severity), finding.message, finding.location(), fix
-    )
 
 
 def run_context(result: AuditResult) -> RunContext:
@@ -278,7 +252,7 @@ def index_context(result: AuditResult, links: Links, outdir: Path | None = None)
                 countries=int(proposal.metrics.get("countries") or 0),
                 errors=proposal.errors,
                 warnings=proposal.warnings,
-                top_findings=[finding_view(f, lang) for f in ordered[:TOP_FINDINGS]],
+                top_findings=ordered[:TOP_FINDINGS],
                 more_findings=max(0, len(ordered) - TOP_FINDINGS),
                 file=proposal.file,
                 page=links.pages[proposal.key],
@@ -313,35 +287,24 @@ CHANGES_SHOWN = 300
 
 def _changes_view(result: AuditResult, links: Links) -> ChangesView:
     changes = result.changes
-    pages = {(p.file, p.proposal_id): links.pages.get(p.key) for p in result.proposals}
-
-    def lines(rows: tuple[tuple[str, str, str, str, str], ...]) -> list[str]:
-        return [
-            f"{code}{f' ({where})' if where else ''}: {message}"
-            for code, _, _, where, message in rows
-        ]
-
     groups = []
+    shown: list[ProposalChange] = []
     for kind in ("broken", "fixed", "new", "withdrawn", "changed"):
         entries = getattr(changes, kind)
-        shown = [
-            ChangeView(
-                c.proposal_id,
-                c.file,
-                pages.get((c.file, c.proposal_id)) if c.after else None,
-                c.before,
-                c.after,
-                lines(c.added),
-                lines(c.resolved),
-            )
-            for c in entries[:CHANGES_SHOWN]
-        ]
-        groups.append((kind, shown, max(0, len(entries) - CHANGES_SHOWN)))
+        groups.append((kind, list(entries[:CHANGES_SHOWN]), max(0, len(entries) - CHANGES_SHOWN)))
+        shown.extend(entries[:CHANGES_SHOWN])
+    wanted = {(c.file, c.proposal_id) for c in shown if c.after}
+    pages = {
+        (p.file, p.proposal_id): links.pages.get(p.key)
+        for p in result.proposals
+        if (p.file, p.proposal_id) in wanted
+    }
     return ChangesView(
         changes.since.id,
         changes.since.started_at,
         changes.counts(),
         groups,
+        pages,
         list(changes.unreadable),
         list(changes.readable),
     )
@@ -353,7 +316,7 @@ def _file_view(file: FileResult, links: Links, lang: str, outdir: Path | None) -
         file=file.file,
         href=annotated or _input_link(file.file, outdir),
         annotated=annotated,
-        findings=[finding_view(f, lang) for f in file.findings],
+        findings=list(file.findings),
     )
 
 
@@ -485,9 +448,7 @@ def proposal_context(
             letter=f"../{letter}" if letter else None,
         ),
         checks=checks,
-        findings=[
-            finding_view(f, lang, with_fix=True) for f in proposal.findings if f.rule in rules.rules
-        ],
+        findings=[f for f in proposal.findings if f.rule in rules.rules],
         project_sheet=proposal.project_sheet,
         fields=_project_fields(lang, proposal, rows),
         partner_sheet=proposal.partner_sheet,
@@ -577,12 +538,12 @@ def _partner_table(
 
 def render_index(context: IndexContext) -> str:
     template = environment().get_template("index.html.j2")
-    return template.render(**_fields(context), t=_translator(context.lang))
+    return template.render(**_fields(context), t=_translator(context.lang), fix=fixer(context.lang))
 
 
 def render_proposal(context: ProposalContext) -> str:
     template = environment().get_template("proposal.html.j2")
-    return template.render(**_fields(context), t=_translator(context.lang))
+    return template.render(**_fields(context), t=_translator(context.lang), fix=fixer(context.lang))
 
 
 def _fields(context: Any) -> dict[str, Any]:

@@ -57,27 +57,19 @@ def _head(result: AuditResult) -> dict[str, Any]:
 _compact = compact_json
 
 
-# The links of a proposal without page or copy (``--reports results``).
-_NO_LINKS = _compact({"page": None, "annotated": None})
-
-
 def _linked(base: str, key: str, value: Any) -> str:
-    """An entry rendered without its links, with them: ``{..., "key": value}``."""
-    if value is None:
-        text = "null"
-    elif value == {"page": None, "annotated": None}:
-        text = _NO_LINKS
-    else:
-        text = _compact(value)
-    return f'{base[:-1]}, "{key}": {text}}}'
+    """An entry kept without its links, with them: read back as data, the link added."""
+    entry = json.loads(base)
+    entry[key] = value
+    return _compact(entry)
 
 
 class EntryCache:
     """Entries rendered as soon as their chunk is judged (often where it was judged).
 
-    Each is kept without its links (``report``, ``annotated``), which are
-    added when the text is asked for: cheap string work, so the links are
-    always current. An entry is used only for the very result object it was
+    Each is kept as JSON without its links (``report``, ``annotated``),
+    which are added to it as data when the text is asked for, so the links
+    are always current. An entry is used only for the very result object it was
     made from: a proposal judged again (a duplicate ID settled at the end of
     the run) is a new object and is rendered afresh.
     """

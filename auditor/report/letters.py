@@ -132,7 +132,7 @@ def letter_context(
                 found=finding.message,
                 sheet=finding.sheet or "",
                 cell=finding.address or "",
-                location=finding.location(),
+                location=finding.location,
                 source=public_source(check.source if check else None),
             )
         )

@@ -130,7 +130,7 @@ def _outcome(
     if not found:
         return [f"  {t('explain.says', lang)}: {t('explain.nothing', lang)}"]
     return [f"  {t('explain.says', lang)}:"] + [
-        f"    {f.location()}: {f.code} {f.severity} {f.message}" for f in found
+        f"    {f.location}: {f.code} {f.severity} {f.message}" for f in found
     ]
 
 

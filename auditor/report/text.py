@@ -97,7 +97,7 @@ def check_lines(result: AuditResult) -> list[str]:
         for proposal in proposals:
             findings.extend((f, file.file) for f in proposal.findings)
         for finding, path in findings:
-            where = finding.location()
+            where = finding.location
             prefix = f"{path}:{where}:" if where else f"{path}:"
             lines.append(
                 one_line(
@@ -183,10 +183,10 @@ def print_changes(changes: Changes, later: int, console: Console, lang: str) -> 
             after = t(f"verdict.{change.after}", lang) if change.after else t("changes.gone", lang)
             name = change.proposal_id or t("index.no_id", lang)
             console.print(Text(f"  {name}  {before} → {after}  {change.file}"))
-            for mark, rows in (("+", change.added), ("-", change.resolved)):
-                for code, _, _, where, message in rows:
-                    place = f" {where}" if where else ""
-                    console.print(Text(f"      {mark} {code}{place}: {message}"))
+            for mark, findings in (("+", change.added), ("-", change.resolved)):
+                for finding in findings:
+                    place = f" {finding.location}" if finding.location else ""
+                    console.print(Text(f"      {mark} {finding.code}{place}: {finding.message}"))
     for key, files in (
         ("changes.became_unreadable", changes.unreadable),
         ("changes.became_readable", changes.readable),

@@ -26,7 +26,7 @@ from auditor.core.results import FileResult, ProposalResult, RuleCheck, compact_
 from auditor.read.model import FileRead, PartnerTable, ProposalSource
 from auditor.read.workbook import FileContent
 
-BLOB_VERSION = 1
+BLOB_VERSION = 2  # 2: a finding keeps its file and params
 # What a compressed blob may unpack to: far above any real workbook's rows,
 # low enough that a planted blob cannot take the machine's memory.
 MAX_UNPACKED = 512 * 1024 * 1024
@@ -156,7 +156,8 @@ def _draft(data: Any) -> FindingDraft:
     )
 
 
-def _finding_data(finding: Finding) -> list[Any]:
+def finding_data(finding: Finding) -> list[Any]:
+    """A finding as the state keeps it (in blobs, and in the conclusions of a run)."""
     return [
         finding.code,
         finding.rule,
@@ -168,11 +169,26 @@ def _finding_data(finding: Finding) -> list[Any]:
         _plain(finding.value),
         _plain(finding.expected),
         finding.source,
+        finding.file,
+        _plain(finding.params),
     ]
 
 
+def finding(data: Any) -> Finding:
+    """A finding read back from the state; anything but what ``finding_data`` wrote raises
+    DamagedBlob."""
+    try:
+        return _finding(data)
+    except DamagedBlob:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
+        raise DamagedBlob(f"{type(error).__name__}: {error}") from None
+
+
 def _finding(data: Any) -> Finding:
-    code, rule, severity, message, sheet, cell, column, value, expected, source = _fields(data, 10)
+    code, rule, severity, message, sheet, cell, column, value, expected, source, file, params = (
+        _fields(data, 12)
+    )
     return Finding(
         code=_typed(code, str),
         rule=_typed(rule, str),
@@ -184,6 +200,8 @@ def _finding(data: Any) -> Finding:
         value=_value(value),
         expected=_value(expected),
         source=_text(source),
+        file=_text(file),
+        params=_typed(_value(params), dict),
     )
 
 
@@ -225,7 +243,7 @@ def _file_result_data(file: FileResult) -> dict[str, Any]:
         "relative": file.relative,
         "verdict": str(file.verdict),
         "proposals": list(file.proposals),
-        "findings": [_finding_data(f) for f in file.findings],
+        "findings": [finding_data(f) for f in file.findings],
     }
 
 
@@ -249,7 +267,7 @@ def _proposal_data(proposal: ProposalResult) -> dict[str, Any]:
         "call_year": proposal.call_year,
         "verdict": str(proposal.verdict),
         "metrics": proposal.metrics,
-        "findings": [_finding_data(f) for f in proposal.findings],
+        "findings": [finding_data(f) for f in proposal.findings],
         "title": proposal.title,
         "acronym": proposal.acronym,
         "key": proposal.key,

@@ -4,7 +4,7 @@ A run's conclusions are kept as snapshots: per proposal (its file and ID) the
 verdict and the findings, per file its verdict and the findings about the file
 itself. Comparing two snapshots gives the "since last run" section of a
 run's reports and ``auditor diff``. A finding is the same finding in both
-runs when its code and cell are (its message may name values that changed).
+runs when its code and place are (``Finding.identity``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.core.findings import Finding
+from auditor.core.findings import Cell, Finding, Severity
+from auditor.state.blobs import DamagedBlob, finding, finding_data
 
-# (code, rule, severity, location, message)
-FindingRow = tuple[str, str, str, str, str]
 ProposalKey = tuple[str, str]  # (file, proposal ID)
 
 
@@ -25,23 +24,37 @@ ProposalKey = tuple[str, str]  # (file, proposal ID)
 class Observation:
     """What one run concluded about a proposal or a file: its verdict and findings.
 
-    The findings are kept as the JSON text the state stores: two runs are
-    compared by text, and only what changed is parsed.
+    The findings are kept as the JSON text the state stores (each as
+    state/blobs.py keeps a finding): two runs are compared by text, and only
+    what changed is parsed.
     """
 
     verdict: str
-    text: str  # JSON list of FindingRow
+    text: str  # JSON list of findings (state/blobs.py finding_data)
 
     @property
-    def findings(self) -> tuple[FindingRow, ...]:
-        return tuple(tuple(row) for row in json.loads(self.text))
+    def findings(self) -> tuple[Finding, ...]:
+        try:
+            rows = json.loads(self.text)
+            return tuple(_legacy(row) if len(row) == 5 else finding(row) for row in rows)
+        except (ValueError, TypeError, DamagedBlob):
+            return ()  # a damaged conclusion: its findings are not compared
 
     @classmethod
     def of(cls, verdict: str, findings: Sequence[Finding]) -> Observation:
         if not findings:  # most proposals and files: no JSON to make
             return cls(str(verdict), "[]")
-        rows = [(f.code, f.rule, str(f.severity), f.location(), f.message) for f in findings]
+        rows = [finding_data(f) for f in findings]
         return cls(str(verdict), json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
+
+
+def _legacy(row: list[str]) -> Finding:
+    """A finding as states written before BLOB_VERSION 2 kept a run's conclusions:
+    (code, rule, severity, "Sheet!F7", message)."""
+    code, rule, severity, location, message = (str(part) for part in row)
+    sheet, _, address = location.partition("!")
+    cell = Cell.parse(address) if address else None
+    return Finding(code, rule, Severity(severity), message, sheet or None, cell)
 
 
 @dataclass(frozen=True)
@@ -62,8 +75,8 @@ class ProposalChange:
     proposal_id: str
     before: str | None  # verdict in the earlier run; None: not there
     after: str | None  # verdict in the later run; None: withdrawn
-    added: tuple[FindingRow, ...] = ()
-    resolved: tuple[FindingRow, ...] = ()
+    added: tuple[Finding, ...] = ()
+    resolved: tuple[Finding, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,19 +84,19 @@ class ProposalChange:
             "file": self.file,
             "before": self.before,
             "after": self.after,
-            "findings_added": [_finding(row) for row in self.added],
-            "findings_resolved": [_finding(row) for row in self.resolved],
+            "findings_added": [_change(f) for f in self.added],
+            "findings_resolved": [_change(f) for f in self.resolved],
         }
 
 
-def _finding(row: FindingRow) -> dict[str, str | None]:
-    code, rule, severity, location, message = row
+def _change(finding: Finding) -> dict[str, str | None]:
+    """A finding added or resolved, as ``since_last_run`` lists it."""
     return {
-        "code": code,
-        "rule": rule,
-        "severity": severity,
-        "location": location or None,
-        "message": message,
+        "code": finding.code,
+        "rule": finding.rule,
+        "severity": str(finding.severity),
+        "location": finding.location or None,
+        "message": finding.message,
     }
 
 
@@ -142,15 +155,9 @@ class Changes:
         }
 
 
-def _identity(row: FindingRow) -> tuple[str, str]:
-    return row[0], row[3]
-
-
-def _difference(
-    rows: tuple[FindingRow, ...], others: tuple[FindingRow, ...]
-) -> tuple[FindingRow, ...]:
-    known = {_identity(row) for row in others}
-    return tuple(row for row in rows if _identity(row) not in known)
+def _difference(findings: tuple[Finding, ...], others: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    known = {other.identity() for other in others}
+    return tuple(f for f in findings if f.identity() not in known)
 
 
 _GONE = Observation("gone", "[]")

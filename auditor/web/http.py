@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from auditor.core.catalogue import fixer
 from auditor.core.config import LANGUAGES
 from auditor.core.resources import shipped_dir
 from auditor.core.yamlfile import read_yaml
@@ -233,6 +234,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         .render(
             lang=lang,
             t=lambda key, **values: t(key, lang, **values),
+            fix=fixer(lang),
             user=user,
             csrf=csrf_token(request),
             nonce=nonce,

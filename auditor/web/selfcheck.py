@@ -27,10 +27,9 @@ from starlette.responses import FileResponse, Response
 
 from auditor.core.config import LANGUAGES
 from auditor.core.errors import AuditorError
-from auditor.core.findings import Severity
+from auditor.core.findings import Severity, by_importance
 from auditor.core.results import AuditResult
 from auditor.read.discover import WORKBOOK_SUFFIXES
-from auditor.report.html import finding_view
 from auditor.rules.rulebook import load_rulebook
 from auditor.runner import AuditRun
 from auditor.web.http import XLSX, check_csrf, finish, lang_of, refused, render, state
@@ -183,23 +182,19 @@ def _keep_annotated(folder: Path) -> Path | None:
 def _outcome(result: AuditResult, lang: str, name: str) -> dict[str, Any]:
     proposals = []
     for proposal in result.proposals:
-        findings = sorted(
-            proposal.findings, key=lambda f: (f.severity is not Severity.ERROR, f.sort_key())
-        )
+        findings = by_importance(proposal.findings)
         proposals.append(
             {
                 "id": proposal.proposal_id,
                 "action": proposal.action,
                 "acronym": proposal.acronym,
                 "verdict": str(proposal.verdict),
-                "findings": [finding_view(f, lang, with_fix=True) for f in findings],
+                "findings": findings,
                 "errors": sum(f.severity is Severity.ERROR for f in findings),
                 "warnings": sum(f.severity is not Severity.ERROR for f in findings),
             }
         )
-    problems = [
-        finding_view(f, lang, with_fix=True) for file in result.files for f in file.findings
-    ]
+    problems = [f for file in result.files for f in file.findings]
     return {"name": name, "proposals": proposals, "file_findings": problems}
 
 

@@ -173,7 +173,7 @@ def _check_letters(outdir: Path, result: AuditResult, subject: str) -> None:
         assert errors
         for finding in errors:
             assert finding.message in cells, (name, finding.code)
-            assert finding.location() in cells, (name, finding.code)
+            assert finding.location in cells, (name, finding.code)
         assert len(document.tables[0].rows) == 1 + len(errors)  # each ground once, nothing else
     assert letters == expected and len(expected) >= 10
 

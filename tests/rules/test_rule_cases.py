@@ -35,7 +35,7 @@ def test_case(suite: str, case: dict[str, Any], judge_specs: Judge) -> None:
         assert rule in fired, (rule, described)
     for rule in case.get("absent", []):
         assert rule not in fired, (rule, described)
-    located = [f"{f.code} {f.location() or '-'}" for f in proposal.findings]
+    located = [f"{f.code} {f.location or '-'}" for f in proposal.findings]
     assert located == case.get("findings", []), described
     for metric, value in case.get("metrics", {}).items():
         assert proposal.metrics[metric] == value, (metric, proposal.metrics)

@@ -148,7 +148,7 @@ def test_the_diff_tells_exactly_what_a_sequence_of_inbox_changes_did(tmp_path: P
     assert changes is not None
     assert [c.file for c in changes.broken] == [str(inbox / "p1.xlsx")]
     assert [(c.before, c.after) for c in changes.broken] == [("eligible", "ineligible")]
-    assert [f[0] for f in changes.broken[0].added] == ["ELG301"]  # duration
+    assert [f.code for f in changes.broken[0].added] == ["ELG301"]  # duration
     assert [c.file for c in changes.withdrawn] == [str(inbox / "p2.xlsx")]
     assert [c.file for c in changes.new] == [str(inbox / "p5.xlsx")]
     assert changes.fixed == ()

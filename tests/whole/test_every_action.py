@@ -66,7 +66,7 @@ def answers(book: RuleBook) -> dict[str, dict[str, Any]]:
         action, change = names[proposal.file]
         document.setdefault(action, {})[change] = {
             "verdict": str(proposal.verdict),
-            "findings": [f"{f.code} {f.severity} {f.location() or '-'}" for f in proposal.findings],
+            "findings": [f"{f.code} {f.severity} {f.location or '-'}" for f in proposal.findings],
         }
     return document
 

@@ -96,6 +96,9 @@ def test_junk_never_crashes_and_every_file_gets_an_answer(specs: list[dict[str, 
         before = {p.name: hashlib.sha256(p.read_bytes()).digest() for p in inbox.iterdir()}
         result = audit([str(inbox)], AuditConfig(limits=Limits(timeout=0)))
         assert len(result.files) == len(specs)
+        # Every finding names the workbook it is about.
+        assert all(f.file == p.file for p in result.proposals for f in p.findings)
+        assert all(f.file == file.file for file in result.files for f in file.findings)
         by_file: dict[str, list[ProposalResult]] = {}
         for proposal in result.proposals:
             # A proposal is ineligible exactly when one of its findings is an error.

@@ -1,0 +1,90 @@
+"""A finding kept by the state comes back as the very finding: one shape, every field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auditor.core.findings import Cell, Finding, Severity, column_letter
+from auditor.state.blobs import DamagedBlob, finding, finding_data
+from auditor.state.changes import Observation, RunRef, Snapshot, compare
+
+_text = st.text(max_size=30)
+_scalar = st.none() | st.booleans() | st.integers(-(10**9), 10**9) | _text
+_value = _scalar | st.tuples(_scalar, _scalar) | st.tuples()
+_cells = st.builds(
+    Cell, st.integers(1, 16384).map(column_letter), st.integers(1, 1_048_576)
+) | st.none()
+_findings = st.builds(
+    Finding,
+    code=st.from_regex(r"\A(IO|VAL|ELG)[0-9]{3}\Z"),
+    rule=st.from_regex(r"\A[a-z]+(-[a-z]+)*\Z"),
+    severity=st.sampled_from(Severity),
+    message=_text,
+    sheet=_text | st.none(),
+    cell=_cells,
+    column=_text | st.none(),
+    value=_value,
+    expected=_value,
+    source=_text | st.none(),
+    file=_text | st.none(),
+    params=st.dictionaries(_text, _value, max_size=4),
+)
+
+
+@given(_findings)
+def test_a_kept_finding_comes_back_with_every_field(original: Finding) -> None:
+    stored = json.loads(json.dumps(finding_data(original)))
+    assert finding(stored) == original
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        ["ELG301", "x", "error", "m"],  # fields missing
+        ["ELG301", "x", "fatal", "m", None, None, None, None, None, None, None, {}],
+        ["ELG301", "x", "error", "m", "Partners", "7F", None, None, None, None, None, {}],
+        ["ELG301", "x", "error", "m", None, None, None, None, None, None, None, []],
+        {"code": "ELG301"},
+    ],
+)
+def test_a_damaged_finding_is_a_damaged_blob(damaged: Any) -> None:
+    with pytest.raises(DamagedBlob):
+        finding(damaged)
+
+
+def _at(code: str, sheet: str | None, cell: Cell | None, message: str) -> Finding:
+    return Finding(code, "a-rule", Severity.ERROR, message, sheet, cell, file="a.xlsx")
+
+
+def test_the_conclusions_of_a_state_written_before_compare_with_todays() -> None:
+    """An earlier auditor kept (code, rule, severity, location, message): the same
+    finding at the same place is no change, whatever its message now says."""
+    old_rows = [
+        ["ELG301", "a-rule", "error", "Project!C9", "Duration 6 months"],
+        ["VAL101", "a-rule", "error", "Partners!F7", "Country XX"],
+        ["IO001", "a-rule", "error", "", "Unreadable"],
+    ]
+    before = Snapshot({("a.xlsx", "P1"): Observation("ineligible", json.dumps(old_rows))})
+    now = [
+        _at("ELG301", "Project", Cell("C", 9), "The project lasts 6 months"),
+        _at("IO001", None, None, "Unreadable"),
+        _at("VAL102", "Partners", Cell("F", 8), "Type YY"),
+    ]
+    after = Snapshot({("a.xlsx", "P1"): Observation.of("ineligible", now)})
+    changes = compare(before, after, RunRef(1, "2026-12-01T00:00:00+00:00"))
+    (change,) = changes.changed
+    assert [(f.code, f.location) for f in change.added] == [("VAL102", "Partners!F8")]
+    assert [(f.code, f.location) for f in change.resolved] == [("VAL101", "Partners!F7")]
+
+
+def test_a_damaged_conclusion_is_compared_as_having_no_findings() -> None:
+    before = Snapshot({("a.xlsx", "P1"): Observation("ineligible", '[["ELG301", 5]]')})
+    now = [_at("ELG301", "Project", Cell("C", 9), "m")]
+    after = Snapshot({("a.xlsx", "P1"): Observation.of("ineligible", now)})
+    (change,) = compare(before, after, None).changed
+    assert [f.code for f in change.added] == ["ELG301"]
