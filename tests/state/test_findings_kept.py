@@ -16,9 +16,9 @@ from auditor.state.changes import Observation, RunRef, Snapshot, compare
 _text = st.text(max_size=30)
 _scalar = st.none() | st.booleans() | st.integers(-(10**9), 10**9) | _text
 _value = _scalar | st.tuples(_scalar, _scalar) | st.tuples()
-_cells = st.builds(
-    Cell, st.integers(1, 16384).map(column_letter), st.integers(1, 1_048_576)
-) | st.none()
+_cells = (
+    st.builds(Cell, st.integers(1, 16384).map(column_letter), st.integers(1, 1_048_576)) | st.none()
+)
 _findings = st.builds(
     Finding,
     code=st.from_regex(r"\A(IO|VAL|ELG)[0-9]{3}\Z"),
