@@ -22,22 +22,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from auditor import __version__
-from auditor.aggregate import METRICS, aggregate
-from auditor.core.catalogue import catalogue
+from auditor.aggregate import aggregate
 from auditor.core.config import AuditConfig, Limits
 from auditor.core.filenames import printable
-from auditor.core.findings import (
-    Finding,
-    FindingDraft,
-    Severity,
-    Verdict,
-    sort_findings,
-    verdict_of,
-)
+from auditor.core.findings import Severity, Verdict
 from auditor.core.results import AuditResult, FileResult, ProposalResult, Summary, compact_json
-from auditor.normalise.countries import country_name
-from auditor.normalise.frames import n, normalise_partners, normalise_projects
-from auditor.normalise.vocabulary import vocabulary
 from auditor.pool.processes import fewer_collections, warm_up
 from auditor.read.batch import (
     IN_PROCESS_CHUNK,
@@ -48,11 +37,13 @@ from auditor.read.batch import (
     stream_files,
 )
 from auditor.read.discover import InputFile, discover
-from auditor.read.model import PKEY, ReadBatch
+from auditor.read.model import ReadBatch
 from auditor.read.workbook import read_file
+from auditor.rules.duplicates import duplicate_ids, with_draft
 from auditor.rules.engine import evaluate
 from auditor.rules.model import RuleBook
 from auditor.rules.rulebook import load_rulebook
+from auditor.rules.verdicts import file_verdict, results
 from auditor.state.blobs import pack_content, pack_judged
 
 if TYPE_CHECKING:
@@ -65,18 +56,6 @@ JUDGE_PRELOAD = ["auditor.api", "auditor.validate"]
 REUSED_WINDOW = 1000
 # From this many files on, the workers judge what they read.
 JUDGE_IN_WORKERS_FROM = 50
-# The other places a duplicate proposal ID's finding names (the rest are counted).
-OTHERS_NAMED = 5
-
-
-class _Names:
-    """Country and vocabulary names for messages."""
-
-    def country(self, code: str, lang: str) -> str:
-        return country_name(code, lang)
-
-    def term(self, name: str, code: str, lang: str) -> str:
-        return vocabulary(name).label(code, lang)
 
 
 @dataclass
@@ -304,194 +283,21 @@ def judge(
     return _result(judged, book, config, inputs, started)
 
 
-def _merge(*parts: dict[str, list[FindingDraft]]) -> dict[str, list[FindingDraft]]:
-    merged: dict[str, list[FindingDraft]] = {}
-    for part in parts:
-        for key, drafts in part.items():
-            merged.setdefault(key, []).extend(drafts)
-    return merged
-
-
-def _context(projects: pl.DataFrame, batch: ReadBatch, book: RuleBook) -> pl.DataFrame:
-    """Add each proposal's pool and whether its partner table can be judged."""
-    pools = {a: s.pool for s in book.action_sets() for a in s.actions if s.pool}
-    complete = {k: s.partners_complete for k, s in batch.sources.items()}
-    return projects.with_columns(
-        pl.col(n("action"))
-        .replace_strict(pools, default=None, return_dtype=pl.String)
-        .alias("pool"),
-        pl.col(PKEY)
-        .replace_strict(complete, default=False, return_dtype=pl.Boolean)
-        .alias("partners_complete"),
-    )
-
-
 def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
-    """Validate, aggregate and check the proposals of ``batch`` (all rules but duplicates)."""
+    """Judge what was read, in one pass: validate, aggregate, the rules, the verdicts.
+
+    Every rule but the batch-wide one (a proposal ID used twice: settled at
+    the end of a run).
+    """
     # pandera is imported only by the processes that judge: a nightly run
     # that reuses every result never pays for it.
-    from auditor import validate
+    from auditor.validate import validate
 
-    projects = normalise_projects(batch.projects, book.lookup_action, book.strand_action)
-    partners = normalise_partners(batch.partners)
-    drafts = _merge(
-        batch.drafts,
-        validate.validate_projects(projects, batch.sources, {"strand": book.actions_with_strands}),
-        validate.validate_partners(partners, batch.sources),
-    )
-    projects = _context(projects, batch, book)
-    aggregates = aggregate(partners, projects, book.pool_frame(), book.eu_frame())
-    evaluation = evaluate(book, aggregates, batch.sources)
-    drafts = _merge(drafts, evaluation.drafts)
-    proposals = _proposals(batch, config, aggregates.proposals, drafts, evaluation.checks)
-    by_file: dict[str, list[ProposalResult]] = {}
-    for proposal in proposals:
-        by_file.setdefault(proposal.file, []).append(proposal)
-    files = [_file_result(read, by_file.get(read.file, []), config) for read in batch.files]
+    validated = validate(batch, book)
+    aggregates = aggregate(validated, book.pool_of, book.pool_frame(), book.eu_frame())
+    evaluation = evaluate(book, aggregates)
+    proposals, files = results(aggregates, evaluation, config.lang, config.limits.max_findings)
     return Chunk(proposals, files, aggregates.partners, aggregates.proposals)
-
-
-def _render(
-    drafts: Sequence[FindingDraft], file: str, lang: str, limit: int
-) -> tuple[Finding, ...]:
-    """The drafts about ``file`` in words, in their order."""
-    rules, names = catalogue(), _Names()
-    return sort_findings([rules.render(d, lang, names, file) for d in capped(drafts, limit)])
-
-
-def _draft_order(draft: FindingDraft) -> tuple[str, int, int, str]:
-    row, column = draft.cell.order() if draft.cell else (0, 0)
-    return (draft.sheet or "", row, column, draft.rule)
-
-
-def capped(drafts: Sequence[FindingDraft], limit: int) -> Sequence[FindingDraft]:
-    """At most ``limit`` findings, the first in the workbook's order, and one that sums up
-    the rest (with the highest severity among them, so the verdict stays what it was).
-
-    A workbook with a hundred thousand bad rows needs its first rows fixed,
-    not a page of a hundred thousand findings.
-    """
-    if len(drafts) <= limit:
-        return drafts
-    ordered = sorted(drafts, key=_draft_order)
-    kept, rest = ordered[:limit], ordered[limit:]
-    rules = catalogue()
-    errors = sum(1 for d in rest if (d.severity or rules[d.rule].severity) is Severity.ERROR)
-    summary = FindingDraft(
-        "too-many-findings",
-        params={
-            "more": len(rest),
-            "errors": errors,
-            "warnings": len(rest) - errors,
-            "shown": limit,
-        },
-        sheet=kept[-1].sheet,
-        severity=Severity.ERROR if errors else Severity.WARNING,
-    )
-    return [*kept, summary]
-
-
-def _number(value: Any) -> int | float | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    number: int | float = value
-    return number
-
-
-def _proposals(
-    batch: ReadBatch,
-    config: AuditConfig,
-    frame: pl.DataFrame,
-    drafts: dict[str, list[FindingDraft]],
-    checks: dict[str, list[Any]],
-) -> list[ProposalResult]:
-    results: list[ProposalResult] = []
-    columns = [PKEY, "proposal_id", "action", n("action"), "year", "title", "acronym", *METRICS]
-    for row in frame.select(columns).iter_rows(named=True):
-        pkey = row[PKEY]
-        source = batch.sources[pkey]
-        findings = _render(
-            drafts.get(pkey, []), source.file, config.lang, config.limits.max_findings
-        )
-        results.append(
-            ProposalResult(
-                proposal_id=row["proposal_id"] or "",
-                file=source.file,
-                relative=source.relative,
-                action=row[n("action")] or row["action"],
-                call_year=row["year"],
-                verdict=verdict_of(findings),
-                metrics={metric: _number(row[metric]) for metric in METRICS},
-                findings=findings,
-                checks=tuple(sorted(checks.get(pkey, []), key=lambda c: c.code)),
-                title=row["title"],
-                acronym=row["acronym"],
-                key=pkey,
-                partner_sheet=source.partners.sheet if source.partners else None,
-                partner_letters=dict(source.partners.letters) if source.partners else {},
-                project_sheet=source.project_sheet,
-                id_cell=source.project_cell("proposal_id"),
-                in_export=source.project_row is not None,
-            )
-        )
-    return results
-
-
-def _file_result(read: Any, mine: Sequence[ProposalResult], config: AuditConfig) -> FileResult:
-    findings = _render(read.drafts, read.file, config.lang, config.limits.max_findings)
-    return FileResult(
-        read.file,
-        read.relative,
-        _file_verdict(read.unreadable, findings, mine),
-        tuple(p.proposal_id for p in mine),
-        findings,
-    )
-
-
-def _file_verdict(
-    unreadable: bool, findings: Sequence[Finding], proposals: Sequence[ProposalResult]
-) -> Verdict:
-    if unreadable or not proposals:
-        return Verdict.UNREADABLE  # a workbook without a single proposal in it too
-    if any(f.severity is Severity.ERROR for f in findings) or any(
-        p.verdict is Verdict.INELIGIBLE for p in proposals
-    ):
-        return Verdict.INELIGIBLE
-    return Verdict.ELIGIBLE
-
-
-def with_file_findings(
-    result: AuditResult, drafts: Mapping[str, Sequence[FindingDraft]]
-) -> AuditResult:
-    """``result`` with findings added to files (by file): what the reports learnt of them
-    (a copy that could not be made), after the files were judged."""
-    if not drafts:
-        return result
-    files = []
-    added: list[Finding] = []
-    for file in result.files:
-        extra = drafts.get(file.file)
-        if not extra:
-            files.append(file)
-            continue
-        new = _render(list(extra), file.file, result.lang, len(extra))
-        added.extend(new)
-        files.append(replace(file, findings=sort_findings([*file.findings, *new])))
-    errors = sum(1 for f in added if f.severity is Severity.ERROR)
-    summary = replace(
-        result.summary,
-        errors=result.summary.errors + errors,
-        warnings=result.summary.warnings + len(added) - errors,
-    )
-    return replace(result, files=tuple(files), summary=summary)
-
-
-def _place(proposal: ProposalResult) -> str:
-    if proposal.in_export:
-        return f"{proposal.file} ({proposal.project_sheet}!{proposal.id_cell or ''})"
-    return proposal.file
 
 
 def _settle_duplicates(
@@ -509,55 +315,20 @@ def _settle_duplicates(
     when ``on_chunk`` wants rows, the files concerned are read and judged once
     more (their other findings do not change) and given the new findings.
     """
-    groups: dict[str, list[int]] = {}
-    for position, proposal in enumerate(judged.proposals):
-        if proposal.proposal_id:
-            groups.setdefault(proposal.proposal_id, []).append(position)
-    repeated = {pid: places for pid, places in groups.items() if len(places) > 1}
-    if not repeated:
+    drafts = duplicate_ids(judged.proposals)
+    if not drafts:
         return
 
-    def order(place: int) -> tuple[str, int]:
-        """Places in reading order: by file, then by row on a Proposals sheet."""
-        proposal = judged.proposals[place]
-        row = proposal.id_cell.row if proposal.in_export and proposal.id_cell else 0
-        return (proposal.file, row)
-
-    extra: dict[str, FindingDraft] = {}
-    for proposal_id, places in repeated.items():
-        # Each copy names a few of the others and counts the rest: one
-        # finding per copy, however many copies (linear, not quadratic).
-        named = [_place(judged.proposals[place]) for place in sorted(places, key=order)]
-        for place in places:
-            proposal = judged.proposals[place]
-            own = _place(proposal)
-            shown = [other for other in named[: OTHERS_NAMED + 1] if other != own]
-            shown = shown[:OTHERS_NAMED]
-            more = len(places) - 1 - len(shown)
-            params: dict[str, Any] = {"other": ", ".join(shown)}
-            if more > 0:
-                params.update(variant="many", more=more)
-            extra[proposal.key] = FindingDraft(
-                "duplicate-proposal-id",
-                params=params,
-                sheet=proposal.project_sheet,
-                cell=proposal.id_cell,
-                column="proposal_id",
-                value=proposal_id,
-            )
-
     def revise(proposal: ProposalResult) -> ProposalResult:
-        draft = extra.get(proposal.key)
+        draft = drafts.get(proposal.key)
         if draft is None:
             return proposal
         if complete is not None:  # a stored result loaded without its rule checks
             proposal = complete(proposal)
-        new = _render([draft], proposal.file, config.lang, 1)
-        findings = sort_findings([*proposal.findings, *new])
-        return replace(proposal, findings=findings, verdict=verdict_of(findings))
+        return with_draft(proposal, draft, config.lang)
 
     judged.proposals[:] = [revise(p) for p in judged.proposals]
-    touched = {judged.proposals[place].file for places in repeated.values() for place in places}
+    touched = {p.file for p in judged.proposals if p.key in drafts}
     by_file: dict[str, list[ProposalResult]] = {}
     for proposal in judged.proposals:
         if proposal.file in touched:
@@ -565,20 +336,19 @@ def _settle_duplicates(
     for position, file in enumerate(judged.files):
         if file.file in touched:
             mine = by_file.get(file.file, [])
-            verdict = _file_verdict(file.verdict is Verdict.UNREADABLE, file.findings, mine)
+            verdict = file_verdict(file.verdict is Verdict.UNREADABLE, file.findings, mine)
             judged.files[position] = replace(file, verdict=verdict)
     if on_chunk is None or not items:
         return
     real = {item.display: str(item.path) for item in items if item.display in touched}
+    files = [f for f in judged.files if f.file in touched]
     if not rows:
         mine = [p for p in judged.proposals if p.file in touched]
-        files = [f for f in judged.files if f.file in touched]
         on_chunk(Chunk(mine, files, None, None, revised=True, paths=real))
         return
     again = [item for item in items if item.display in touched]
     chunk = judge_chunk(read_chunk(again, config.limits), book, config)
     revised = [revise(p) for p in chunk.proposals]
-    files = [f for f in judged.files if f.file in touched]
     on_chunk(Chunk(revised, files, chunk.partners, chunk.projects, revised=True, paths=real))
 
 

@@ -9,6 +9,7 @@ and affiliated entities never count.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,6 +17,7 @@ import polars as pl
 from auditor.normalise.frames import n
 from auditor.normalise.vocabulary import categories
 from auditor.read.model import PKEY, ROW
+from auditor.validate import Validated
 
 # The metrics of results.json (outputs.md), in their documented order.
 METRICS = (
@@ -52,11 +54,14 @@ class Aggregates:
     ``proposals``: one row per proposal with its context and metrics.
     ``countries``: one row per proposal and counted country, with the
     categories present there and the first row of that country.
+    ``validated``: what they were aggregated from (the next stages need its
+    sources and drafts).
     """
 
     partners: pl.DataFrame
     proposals: pl.DataFrame
     countries: pl.DataFrame
+    validated: Validated
 
 
 def organisation_identity(partners: pl.DataFrame) -> pl.Series:
@@ -103,17 +108,19 @@ def organisation_identity(partners: pl.DataFrame) -> pl.Series:
 
 
 def aggregate(
-    partners: pl.DataFrame,
-    proposals: pl.DataFrame,
+    validated: Validated,
+    pool_of: Mapping[str, str],
     pools: pl.DataFrame,
     eu_members: pl.DataFrame,
 ) -> Aggregates:
-    """Metrics of every proposal.
+    """Metrics of every proposal of ``validated``.
 
-    ``proposals`` needs ``_pkey``, ``pool`` and ``year`` (the call year); ``pools`` holds
+    ``pool_of`` names the country pool of each action; ``pools`` holds
     (pool, country, from_year, until_year), ``eu_members`` (country,
     from_year, until_year).
     """
+    partners = validated.partners
+    proposals = _with_context(validated, pool_of)
     context = proposals.select(PKEY, "pool", "year", n("topic_region"))
     rows = partners.join(context, on=PKEY, how="left").with_columns(organisation_identity(partners))
     rows = _flag_membership(rows, pools, ["pool"], "in_pool")
@@ -178,7 +185,21 @@ def aggregate(
             pl.col(n("requested_grant_eur")).alias("requested_grant_eur"),
         )
     )
-    return Aggregates(partners=rows, proposals=result, countries=country_categories(rows, counted))
+    countries = country_categories(rows, counted)
+    return Aggregates(rows, result, countries, validated)
+
+
+def _with_context(validated: Validated, pool_of: Mapping[str, str]) -> pl.DataFrame:
+    """The proposals with their action's pool and whether their partner table can be judged."""
+    complete = {key: source.partners_complete for key, source in validated.sources.items()}
+    return validated.projects.with_columns(
+        pl.col(n("action"))
+        .replace_strict(dict(pool_of), default=None, return_dtype=pl.String)
+        .alias("pool"),
+        pl.col(PKEY)
+        .replace_strict(complete, default=False, return_dtype=pl.Boolean)
+        .alias("partners_complete"),
+    )
 
 
 def country_categories(rows: pl.DataFrame, chosen: pl.Expr) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from auditor.api import Chunk, with_file_findings
+from auditor.api import Chunk
 from auditor.core.config import Limits
 from auditor.core.errors import OutputError
 from auditor.core.findings import FindingDraft, Verdict
@@ -42,6 +42,7 @@ from auditor.report.json import EntryCache, render_json
 from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.printing import PrintJob, Renderers, letters_to_pdf, print_pages, renderers
 from auditor.report.reuse import Output, Reuse
+from auditor.rules.verdicts import with_file_findings
 
 ANNOTATE_MODES = ("failing", "all", "none")
 

@@ -14,14 +14,13 @@ every row rule; the rules that need several rows at once run one by one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from auditor.aggregate import Aggregates
 from auditor.normalise.frames import n
-from auditor.read.model import PKEY, ProposalSource
+from auditor.read.model import PKEY
 from auditor.rules.context import (
     COMPLETE,
     Context,
@@ -98,11 +97,9 @@ def _call_years(ctx: Context, proposals: pl.DataFrame) -> None:
         )
 
 
-def evaluate(
-    book: RuleBook, aggregates: Aggregates, sources: Mapping[str, ProposalSource]
-) -> Evaluation:
+def evaluate(book: RuleBook, aggregates: Aggregates) -> Evaluation:
     """Run every applicable rule on every proposal of the batch."""
-    ctx = Context(book, aggregates, sources, Evaluation())
+    ctx = Context(book, aggregates, aggregates.validated.sources, Evaluation())
     proposals = aggregates.proposals
     _call_years(ctx, proposals)
     for ruleset in book.sets.values():

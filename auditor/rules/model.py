@@ -205,6 +205,13 @@ class RuleBook:
     def action_sets(self) -> list[RuleSet]:
         return [s for s in self.sets.values() if not s.universal]
 
+    @property
+    def pool_of(self) -> dict[str, str]:
+        """The country pool of each action (by rule set)."""
+        return self.compiled(
+            "pool_of", lambda: {a: s.pool for s in self.action_sets() for a in s.actions if s.pool}
+        )
+
     def pool_frame(self) -> pl.DataFrame:
         return self.compiled("pool_frame", self._pool_frame)
 

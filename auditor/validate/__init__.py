@@ -1,4 +1,7 @@
-"""Validating every row of the batch with pandera, in one lazy call per table.
+"""The second stage: the rows of a read batch, normalised and validated.
+
+``validate(batch, actions)`` cleans every field (normalise/) and checks every
+row with pandera, in one lazy call per table.
 
 pandera's cost is per call, not per row (perf-floors.md, section 2: about
 10 ms a call against 0.08 ms a file when batched), so the partner rows of all
@@ -9,17 +12,60 @@ proposal and cell. No pandera exception reaches the user.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 import polars as pl
 from pandera.errors import SchemaErrors
 
 from auditor.core.findings import FindingDraft
 from auditor.core.tables import table_spec
-from auditor.normalise.frames import n
-from auditor.read.model import PKEY, ROW, ProposalSource, partner_place
+from auditor.normalise.frames import n, normalise_partners, normalise_projects
+from auditor.read.model import PKEY, ROW, FileRead, ProposalSource, ReadBatch, partner_place
 from auditor.validate.schema import OID_OR_PIC, schema
 
 Drafts = dict[str, list[FindingDraft]]
+
+
+class Actions(Protocol):
+    """What validating needs to know of the actions (the rule book has it)."""
+
+    def lookup_action(self, text: str) -> tuple[str | None, int | None]: ...
+
+    def strand_action(self, action: str, strand: int) -> str | None: ...
+
+    @property
+    def actions_with_strands(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Validated:
+    """A read batch after validation: the normalised rows, and every draft so far.
+
+    ``drafts``: per proposal key, what the reader and validation found;
+    ``files`` and ``sources`` are the reader's, handed on.
+    """
+
+    projects: pl.DataFrame
+    partners: pl.DataFrame
+    drafts: Drafts
+    sources: Mapping[str, ProposalSource]
+    files: list[FileRead]
+
+
+def validate(batch: ReadBatch, actions: Actions) -> Validated:
+    """Normalise the rows of ``batch`` and validate them."""
+    projects = normalise_projects(batch.projects, actions.lookup_action, actions.strand_action)
+    partners = normalise_partners(batch.partners)
+    drafts: Drafts = {key: list(found) for key, found in batch.drafts.items()}
+    required = {"strand": actions.actions_with_strands}
+    for found in (
+        validate_projects(projects, batch.sources, required),
+        validate_partners(partners, batch.sources),
+    ):
+        for key, more in found.items():
+            drafts.setdefault(key, []).extend(more)
+    return Validated(projects, partners, drafts, batch.sources, batch.files)
 
 
 def _failure_cases(frame: pl.DataFrame, name: str) -> pl.DataFrame:
