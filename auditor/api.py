@@ -74,8 +74,9 @@ class Chunk:
     # What each file read for this chunk gave, packed (state/blobs.py), by
     # file index: an incremental run caches it.
     contents: dict[int, bytes] | None = None
-    # Each proposal's and file's results.json entry (without the report
-    # links), rendered where the chunk was judged: by proposal key, by file.
+    # Each proposal's and file's results.json entry as a run without pages or
+    # copies writes it, rendered where the chunk was judged: by proposal key,
+    # by file.
     texts: dict[str, str] | None = None
     file_texts: dict[str, str] | None = None
     # What the state of an incremental run keeps of each file's results
@@ -86,8 +87,8 @@ class Chunk:
     paths: dict[str, str] | None = None
 
     def render_texts(self) -> None:
-        self.texts = {p.key: compact_json(p.to_dict()) for p in self.proposals}
-        self.file_texts = {f.file: compact_json(f.to_dict()) for f in self.files}
+        self.texts = {p.key: compact_json(p.entry()) for p in self.proposals}
+        self.file_texts = {f.file: compact_json(f.entry()) for f in self.files}
 
 
 @dataclass

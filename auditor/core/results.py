@@ -79,6 +79,10 @@ class ProposalResult:
             "checks": [c.to_dict() for c in self.checks],
         }
 
+    def entry(self, page: str | None = None, annotated: str | None = None) -> dict[str, Any]:
+        """Its results.json entry: the result, and where its page and annotated copy are."""
+        return {**self.to_dict(), "report": {"page": page, "annotated": annotated}}
+
     @property
     def errors(self) -> int:
         return sum(1 for f in self.findings if f.severity is Severity.ERROR)
@@ -107,6 +111,10 @@ class FileResult:
             "proposals": list(self.proposals),
             "findings": [f.to_dict() for f in self.findings],
         }
+
+    def entry(self, annotated: str | None = None) -> dict[str, Any]:
+        """Its results.json entry: the result, and where its annotated copy is."""
+        return {**self.to_dict(), "annotated": annotated}
 
 
 @dataclass(frozen=True, slots=True)

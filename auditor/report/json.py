@@ -4,7 +4,7 @@ The document is laid out one proposal (and one file) per line: the header
 fields are indented as usual, each entry of ``proposals`` and ``files`` is
 compact on a line of its own. That keeps it readable, diffable and greppable
 for a batch of ten thousand proposals, lets entries be rendered as their
-chunk is judged (``EntryCache``), and uses the C encoder: pretty-printing a
+chunk is judged and kept by the state (``EntryCache``), and uses the C encoder: pretty-printing a
 whole document with ``indent`` takes the pure-Python encoder, four times
 slower.
 """
@@ -22,24 +22,15 @@ from auditor.report.names import Links
 
 
 def proposal_entry(proposal: ProposalResult, links: Links | None = None) -> dict[str, Any]:
-    entry = proposal.to_dict()
-    if links is not None:
-        entry["report"] = _report(proposal, links)
-    return entry
-
-
-def _report(proposal: ProposalResult, links: Links) -> dict[str, str | None]:
-    return {
-        "page": links.pages.get(proposal.key),
-        "annotated": links.annotated.get(proposal.file),
-    }
+    if links is None:
+        return proposal.to_dict()
+    return proposal.entry(links.pages.get(proposal.key), links.annotated.get(proposal.file))
 
 
 def file_entry(file: FileResult, links: Links | None = None) -> dict[str, Any]:
-    entry = file.to_dict()
-    if links is not None:
-        entry["annotated"] = links.annotated.get(file.file)
-    return entry
+    if links is None:
+        return file.to_dict()
+    return file.entry(links.annotated.get(file.file))
 
 
 def results_document(result: AuditResult, links: Links | None = None) -> dict[str, Any]:
@@ -57,21 +48,16 @@ def _head(result: AuditResult) -> dict[str, Any]:
 _compact = compact_json
 
 
-def _linked(base: str, key: str, value: Any) -> str:
-    """An entry kept without its links, with them: read back as data, the link added."""
-    entry = json.loads(base)
-    entry[key] = value
-    return _compact(entry)
-
-
 class EntryCache:
-    """Entries rendered as soon as their chunk is judged (often where it was judged).
+    """Entries rendered as soon as their chunk is judged (often where it was judged),
+    or kept by the state.
 
-    Each is kept as JSON without its links (``report``, ``annotated``),
-    which are added to it as data when the text is asked for, so the links
-    are always current. An entry is used only for the very result object it was
-    made from: a proposal judged again (a duplicate ID settled at the end of
-    the run) is a new object and is rendered afresh.
+    Each is rendered as a run without pages or annotated copies writes it
+    (``--reports results``: its links null). Where the links are others, they
+    are changed in the entry as data: texts are never cut and joined. An
+    entry is used only for the very result object it was made from: a
+    proposal judged again (a duplicate ID settled at the end of the run) is a
+    new object and is rendered afresh.
     """
 
     def __init__(self) -> None:
@@ -79,11 +65,10 @@ class EntryCache:
         self._files: dict[str, tuple[FileResult, str]] = {}
 
     def add(self, proposals: Iterable[ProposalResult], texts: Mapping[str, str] | None) -> None:
-        """Keep the entries of ``proposals``; ``texts``: those already rendered, by key."""
-        texts = texts or {}
+        """Keep the entries of ``proposals`` already rendered (``texts``, by key)."""
         for proposal in proposals:
-            base = texts.get(proposal.key) or _compact(proposal.to_dict())
-            self._entries[proposal.key] = (proposal, base)
+            if texts and proposal.key in texts:
+                self._entries[proposal.key] = (proposal, texts[proposal.key])
 
     def add_files(self, files: Iterable[FileResult], texts: Mapping[str, str] | None) -> None:
         """Keep the entries of ``files`` already rendered (by file)."""
@@ -96,16 +81,34 @@ class EntryCache:
         if cached is None or cached[0] is not proposal:
             return _compact(proposal_entry(proposal, links))
         if links is None:
+            return _relinked(cached[1], "report", None)
+        page, copy = links.pages.get(proposal.key), links.annotated.get(proposal.file)
+        if page is None and copy is None:
             return cached[1]
-        return _linked(cached[1], "report", _report(proposal, links))
+        return _relinked(cached[1], "report", {"page": page, "annotated": copy})
 
     def file_text(self, file: FileResult, links: Links | None) -> str:
         cached = self._files.get(file.file)
         if cached is None or cached[0] is not file:
             return _compact(file_entry(file, links))
         if links is None:
-            return cached[1]
-        return _linked(cached[1], "annotated", links.annotated.get(file.file))
+            return _relinked(cached[1], "annotated", None)
+        copy = links.annotated.get(file.file)
+        return cached[1] if copy is None else _relinked(cached[1], "annotated", copy)
+
+
+def _relinked(text: str, key: str, links: Any) -> str:
+    """A rendered entry with other links (None: without them), changed as data.
+
+    A proposal kept by the state may be loaded without its rule checks; its
+    entry holds them, so it is changed rather than made again.
+    """
+    entry = json.loads(text)
+    if links is None:
+        entry.pop(key, None)
+    else:
+        entry[key] = links
+    return _compact(entry)
 
 
 def _one_per_line(value: dict[str, Any]) -> str:

@@ -426,7 +426,7 @@ class ReportWriter:
         target = self.links.annotated[file.file]
         parts = [
             target,
-            self.entries.file_text(file, None),
+            self.entries.file_text(file, self.links),
             *(self.entries.text(p, self.links) for p in proposals),
         ]
         fingerprint = self.reuse.fingerprint(file.file, parts)

@@ -496,8 +496,8 @@ def pack_judged(
     packed = {}
     for file in files:
         theirs = mine.get(file.file, [])
-        entries = [texts.get(p.key) or compact_json(p.to_dict()) for p in theirs]
-        text = file_texts.get(file.file) or compact_json(file.to_dict())
+        entries = [texts.get(p.key) or compact_json(p.entry()) for p in theirs]
+        text = file_texts.get(file.file) or compact_json(file.entry())
         judged = {
             "file": _file_result_data(file),
             "proposals": [_proposal_data(p) for p in theirs],

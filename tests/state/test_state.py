@@ -407,6 +407,25 @@ def test_entries_made_in_workers_and_kept_in_the_state_are_the_canonical_ones(
     assert entries(texts[2]) == entries(canonical)
 
 
+@pytest.mark.slow
+def test_reused_results_keep_their_rule_checks_in_a_full_report(tmp_path: Path) -> None:
+    """A nightly run loads unchanged proposals without their rule checks; the entries
+    of results.json, given the links to pages and copies, still hold every check."""
+    inbox = _inbox(tmp_path, 3)
+    tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
+    documents = []
+    for _ in range(2):  # read, then reused from the state
+        done = _cli("audit", "inbox", "-o", "out", "-q", "--annotate", "all", cwd=tmp_path)
+        assert done.returncode == 1, done.stderr
+        assert "reused=3" in done.stdout or not documents, done.stdout
+        documents.append(json.loads((tmp_path / "out" / "results.json").read_text("utf-8")))
+    first, second = documents
+    assert second["proposals"] == first["proposals"]
+    assert second["files"] == first["files"]
+    assert all(p["checks"] and p["report"]["page"] for p in second["proposals"])
+    assert all(f["annotated"] for f in second["files"])
+
+
 def test_rehash_finds_a_change_that_kept_size_and_time(tmp_path: Path) -> None:
     inbox = _inbox(tmp_path, 2)
     _run(tmp_path, inbox)
