@@ -178,14 +178,19 @@ def _recalculate(soffice: str, tmp: Path, files: list[Path]) -> Path:
 
 def _panel(path: Path) -> tuple[list[tuple[Any, ...]], Any]:
     """The panel's lines (label, now, required, status, code) and the call year."""
-    sheet = openpyxl.load_workbook(path, data_only=True)["Project"]
-    lines = []
-    for row in range(2, 40):
-        line = tuple(sheet.cell(row, column).value for column in range(5, 10))
-        if line[4]:
-            lines.append(line)
-        elif line[0]:
-            return lines, line[1]  # the call year, below the lines
+    workbook = openpyxl.load_workbook(path, data_only=True, read_only=True)
+    try:
+        rows = workbook["Project"].iter_rows(min_row=2, max_row=40, min_col=5, max_col=9)
+        lines = []
+        for cells in rows:
+            line = tuple(cell.value for cell in cells)
+            line += (None,) * (5 - len(line))
+            if line[4]:
+                lines.append(line)
+            elif line[0]:
+                return lines, line[1]  # the call year, below the lines
+    finally:
+        workbook.close()
     raise AssertionError(f"no call year under the panel of {path.name}")
 
 
