@@ -16,7 +16,7 @@ import functools
 import os
 import shutil
 import signal
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,15 @@ class Staging:
 
     def text(self, relative: str, text: str) -> None:
         self._replace(relative, lambda path: path.write_text(text, encoding="utf-8"))
+
+    def lines(self, relative: str, pieces: Iterable[str]) -> None:
+        """A text file written piece by piece, never held whole."""
+
+        def write(path: Path) -> None:
+            with path.open("w", encoding="utf-8", newline="") as stream:
+                stream.writelines(pieces)
+
+        self._replace(relative, write)
 
     def data(self, relative: str, data: bytes) -> None:
         self._replace(relative, lambda path: path.write_bytes(data))

@@ -12,7 +12,7 @@ slower.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,24 +123,40 @@ def _one_per_line(value: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(parts) + "\n  }"
 
 
+def json_lines(
+    result: AuditResult, links: Links | None = None, cache: EntryCache | None = None
+) -> Iterator[str]:
+    """The document in pieces, one entry at a time: written as it is made, it is never
+    held whole (ten thousand entries are tens of megabytes)."""
+    cache = cache or EntryCache()
+    yield "{\n"
+    for key, value in _head(result).items():
+        if isinstance(value, dict) and any(isinstance(v, list) for v in value.values()):
+            yield f"  {json.dumps(key)}: {_one_per_line(value)},\n"
+        else:
+            yield f"  {json.dumps(key)}: {_compact(value)},\n"
+    yield '  "proposals": [\n'
+    yield from _entries(cache.text(p, links) for p in result.proposals)
+    yield "  ],\n"
+    yield '  "files": [\n'
+    yield from _entries(cache.file_text(f, links) for f in result.files)
+    yield "  ]\n}\n"
+
+
+def _entries(texts: Iterable[str]) -> Iterator[str]:
+    """Entries one to a line, indented, separated by commas."""
+    separator = "    "
+    for text in texts:
+        yield separator + text
+        separator = ",\n    "
+    if separator != "    ":
+        yield "\n"
+
+
 def render_json(
     result: AuditResult, links: Links | None = None, cache: EntryCache | None = None
 ) -> str:
-    cache = cache or EntryCache()
-    lines = ["{"]
-    for key, value in _head(result).items():
-        if isinstance(value, dict) and any(isinstance(v, list) for v in value.values()):
-            lines.append(f"  {json.dumps(key)}: {_one_per_line(value)},")
-        else:
-            lines.append(f"  {json.dumps(key)}: {_compact(value)},")
-    lines.append('  "proposals": [')
-    lines.append(",\n".join(f"    {cache.text(p, links)}" for p in result.proposals))
-    lines.append("  ],")
-    lines.append('  "files": [')
-    lines.append(",\n".join(f"    {cache.file_text(f, links)}" for f in result.files))
-    lines.append("  ]")
-    lines.append("}")
-    return "\n".join(line for line in lines if line) + "\n"
+    return "".join(json_lines(result, links, cache))
 
 
 def write_json(result: AuditResult, path: Path, links: Links | None = None) -> None:

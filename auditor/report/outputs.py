@@ -38,7 +38,7 @@ from auditor.report.html import (
     run_context,
 )
 from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
-from auditor.report.json import EntryCache, render_json
+from auditor.report.json import EntryCache, json_lines
 from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.printing import PrintJob, Renderers, letters_to_pdf, print_pages, renderers
 from auditor.report.reuse import Output, Reuse
@@ -507,7 +507,7 @@ class ReportWriter:
 
                 self.out.workbook("summary.xlsx", build_summary(result, self.links.annotated))
                 self._print()
-            self.out.text("results.json", render_json(result, self.links, self.entries))
+            self.out.lines("results.json", json_lines(result, self.links, self.entries))
             self.result = result
             _swap(self.staging, self.outdir)
         except BaseException:

@@ -19,11 +19,13 @@ from auditor.core.findings import Severity
 from auditor.core.results import AuditResult
 from auditor.report import summary
 from auditor.report.jobs import Staging
+from auditor.report.json import render_json
+from auditor.report.names import Links
 from auditor.report.outputs import ReportOptions, write_reports
 from samples.make_samples import Style, org, write_proposal
 from samples.make_samples import proposal as make_proposal
 from tests import programs
-from tests.corpus import small
+from tests.corpus import small, tidy
 
 ROOT = Path(__file__).resolve().parents[2]
 RED, AMBER = "FFF4C7CE", "FFFFE699"
@@ -65,6 +67,25 @@ def test_all_five_outputs(report: tuple[AuditResult, Path]) -> None:
     readable = [f for f in document["files"] if f["verdict"] != "unreadable"]
     assert len(copies) == len(readable)  # --annotate all
     assert all((outdir / c).is_file() for c in copies)
+
+
+@pytest.mark.parametrize("entries", [0, 1, 3])
+def test_results_json_is_written_one_entry_a_line(tmp_path: Path, entries: int) -> None:
+    """Written piece by piece, the document is still one JSON document, each entry
+    on a line of its own, whatever the number of entries (none included)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for number in range(entries):
+        tidy(inbox / f"p{number}.xlsx", f"2024-1-NL01-KA220-SCH-00000000{number}")
+    result = audit([str(inbox)])
+    write_reports(result, tmp_path / "out", ReportOptions(results_only=True))
+    text = (tmp_path / "out" / "results.json").read_text(encoding="utf-8")
+    document = json.loads(text)
+    assert document == json.loads(render_json(result, Links()))
+    assert len(document["proposals"]) == len(document["files"]) == entries
+    lines = text.splitlines()
+    assert sum(line.startswith('    {"proposal_id"') for line in lines) == entries
+    assert sum(line.startswith('    {"file"') for line in lines) == entries
 
 
 def test_index_lists_every_proposal_in_dutch(report: tuple[AuditResult, Path]) -> None:
