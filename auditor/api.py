@@ -45,13 +45,14 @@ from auditor.rules.model import RuleBook
 from auditor.rules.rulebook import load_rulebook
 from auditor.rules.verdicts import file_verdict, results
 from auditor.state.blobs import pack_content, pack_judged
+from auditor.validate import validate
 
 if TYPE_CHECKING:
     from auditor.state.memory import Memory
 
 Progress = Callable[[int], None]
 # What the fork server imports once for the workers that judge.
-JUDGE_PRELOAD = ["auditor.api", "auditor.validate"]
+JUDGE_PRELOAD = ["auditor.api", "auditor.validate.checks"]
 # Stored results handed on at a time in an incremental run.
 REUSED_WINDOW = 1000
 # From this many files on, the workers judge what they read.
@@ -290,10 +291,6 @@ def judge_chunk(batch: ReadBatch, book: RuleBook, config: AuditConfig) -> Chunk:
     Every rule but the batch-wide one (a proposal ID used twice: settled at
     the end of a run).
     """
-    # pandera is imported only by the processes that judge: a nightly run
-    # that reuses every result never pays for it.
-    from auditor.validate import validate
-
     validated = validate(batch, book)
     aggregates = aggregate(validated, book.pool_of, book.pool_frame(), book.eu_frame())
     evaluation = evaluate(book, aggregates)

@@ -189,7 +189,7 @@ _LIMIT_OPTIONS = [
 ]
 
 
-def _warm_up(limits: dict[str, Any], preload: str = "auditor.api,auditor.validate") -> None:
+def _warm_up(limits: dict[str, Any], preload: str = "auditor.api,auditor.validate.checks") -> None:
     """Start the reader processes' server while this one imports the rest.
 
     The server imports ``preload`` once for all workers: the API for a batch

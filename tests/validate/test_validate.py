@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pandera.polars as pa
@@ -67,3 +69,14 @@ def test_oid_or_pic_is_required(judge_specs: Judge) -> None:
     result = judge_specs({"base": "ka220", "add": ["partner|FR|SCHOOL|oid=|pic="]})
     (finding,) = [f for f in result.proposals[0].findings if f.rule == "missing-value"]
     assert finding.address == "D5" and "OID" in finding.message
+
+
+def test_pandera_is_loaded_only_to_validate_rows() -> None:
+    """A nightly run that reuses every stored result validates nothing: the run's
+    modules (the stages after validation included) load without pandera."""
+    code = (
+        "import sys, auditor.runner, auditor.api, auditor.aggregate, auditor.rules.verdicts; "
+        "print('pandera' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False", loaded.stderr
