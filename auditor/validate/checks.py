@@ -9,11 +9,12 @@ proposal and cell. No pandera exception reaches the user.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 from pandera.errors import SchemaErrors
 
-from auditor.core.findings import FindingDraft
+from auditor.core.findings import FindingDraft, Place
 from auditor.core.tables import table_spec
 from auditor.normalise.frames import n
 from auditor.read.model import PKEY, ROW, ProposalSource, partner_place
@@ -72,15 +73,18 @@ def validate_partners(partners: pl.DataFrame, sources: Mapping[str, ProposalSour
         place = partner_place(table, key, row)
         if place.cell is None:  # the column is absent: reported once as missing-column
             continue
-        drafts.setdefault(pkey, []).append(
-            FindingDraft.at(
-                rule,
-                place,
-                params={"variant": variant} if variant else {},
-                value=None if rule == "missing-value" else value,
-            )
-        )
+        drafts.setdefault(pkey, []).append(_case_draft(rule, variant, place, value))
     return drafts
+
+
+def _case_draft(rule: str, variant: str | None, place: Place, value: Any) -> FindingDraft:
+    """The draft of one failure case of pandera's, at its cell (a missing value has none)."""
+    return FindingDraft.at(
+        rule,
+        place,
+        params={"variant": variant} if variant else {},
+        value=None if rule == "missing-value" else value,
+    )
 
 
 def validate_projects(
@@ -129,12 +133,5 @@ def validate_projects(
         place = source.project_place(key) if key else None
         if place is None or place.cell is None:  # the field's row is absent: the reader said so
             continue
-        drafts.setdefault(pkey, []).append(
-            FindingDraft.at(
-                rule,
-                place,
-                params={"variant": variant} if variant else {},
-                value=None if rule == "missing-value" else value,
-            )
-        )
+        drafts.setdefault(pkey, []).append(_case_draft(rule, variant, place, value))
     return drafts
