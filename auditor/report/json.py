@@ -96,6 +96,20 @@ class EntryCache:
         copy = links.annotated.get(file.file)
         return cached[1] if copy is None else _relinked(cached[1], "annotated", copy)
 
+    def fingerprint(self, proposal: ProposalResult, links: Links) -> str:
+        """What the proposal's entry with ``links`` is made of, for telling whether a page
+        made from it changed: its entry and its links, without joining them."""
+        cached = self._entries.get(proposal.key)
+        base = cached[1] if cached and cached[0] is proposal else _compact(proposal.entry())
+        page, copy = links.pages.get(proposal.key), links.annotated.get(proposal.file)
+        return f"{base}\n{page}\n{copy}"
+
+    def file_fingerprint(self, file: FileResult, links: Links) -> str:
+        """The same for a file's entry (an annotated copy made from it)."""
+        cached = self._files.get(file.file)
+        base = cached[1] if cached and cached[0] is file else _compact(file.entry())
+        return f"{base}\n{links.annotated.get(file.file)}"
+
 
 def _relinked(text: str, key: str, links: Any) -> str:
     """A rendered entry with other links (None: without them), changed as data.

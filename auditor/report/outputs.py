@@ -397,7 +397,7 @@ class ReportWriter:
         if self.reuse is None:
             return False
         page = self.links.pages[proposal.key]
-        parts = (page, self.entries.text(proposal, self.links), repr(history), self.extras)
+        parts = (page, self.entries.fingerprint(proposal, self.links), repr(history), self.extras)
         fingerprint = self.reuse.fingerprint(proposal.file, parts)
         self.outputs[page] = Output("page", proposal.file, proposal.proposal_id, fingerprint)
         folder = self.reuse.folder
@@ -426,8 +426,8 @@ class ReportWriter:
         target = self.links.annotated[file.file]
         parts = [
             target,
-            self.entries.file_text(file, self.links),
-            *(self.entries.text(p, self.links) for p in proposals),
+            self.entries.file_fingerprint(file, self.links),
+            *(self.entries.fingerprint(p, self.links) for p in proposals),
         ]
         fingerprint = self.reuse.fingerprint(file.file, parts)
         self.outputs[target] = Output("copy", file.file, "", fingerprint)
