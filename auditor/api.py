@@ -14,9 +14,10 @@ twice, is settled at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -48,7 +49,7 @@ from auditor.state.blobs import pack_content, pack_judged
 from auditor.validate import validate
 
 if TYPE_CHECKING:
-    from auditor.state.memory import Memory
+    from auditor.state.memory import Memory, Plan
 
 Progress = Callable[[int], None]
 # What the fork server imports once for the workers that judge.
@@ -136,53 +137,90 @@ def audit(
     started = started_at or datetime.now().astimezone().isoformat(timespec="seconds")
     items = discover(list(paths), config.follow_links, labels)
     rows = keep_rows or (on_chunk is not None and chunk_rows)
+    # The state, on the way in: which files are unchanged (their stored
+    # results or rows serve), and which must be read.
     plan = memory.plan(items, rows and reused_rows) if memory is not None else None
-    to_read = plan.read if plan is not None else items
-    # A batch is judged where it is read, spread over the workers; a few files
-    # are only read there and judged here, this process getting ready to
-    # judge while the workers read (an applicant's ``check`` waits on both).
-    in_workers = len(to_read) >= JUDGE_IN_WORKERS_FROM
-    if config.limits.timeout and to_read:
-        warm_up(JUDGE_PRELOAD if in_workers else ["auditor.read.batch"])
-    book = load_rulebook(config.rules_dirs, config.eche)
+    run = _Run(items, config, memory, progress, rows, keep_rows, on_chunk)
     if on_files is not None:
         on_files(len(items))
-    judged = _Judged()
-    options: dict[str, Any] = {"reader": config.reader, "contents": memory is not None}
-    task = None
-    if in_workers:
-        task, options = read_and_judge, {**options, "config": config, "rows": rows}
-    chunks = stream_files(to_read, config.limits, config.workers, progress, task, options)
-    if not in_workers and to_read:
-        judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
+    reading = run.read(plan.read if plan is not None else items)  # the workers start
+    again = run.unchanged(plan) if plan is not None else []  # meanwhile, here
+    with fewer_collections():
+        run.judged(reading)
+    if again:  # unchanged files whose stored results or rows cannot be used: read too
+        if memory is not None:
+            memory.to_read(again)
+        run.judged(run.read(again))
+    run.settle_duplicates(rows and reused_rows)
+    shown = tuple(printable((labels or {}).get(p, p)) for p in paths)
+    return _result(run.found, run.book, config, shown, started)
 
-    real = {item.display: str(item.path) for item in items if str(item.path) != item.display}
 
-    def take(chunk: Chunk, remember: bool = True) -> None:
-        if real:
-            chunk.paths = {f.file: real[f.file] for f in chunk.files if f.file in real}
-        judged.proposals.extend(chunk.proposals)
-        judged.files.extend(chunk.files)
-        if keep_rows and chunk.partners is not None and chunk.projects is not None:
-            judged.partners.append(chunk.partners)
-            judged.projects.append(chunk.projects)
-        if memory is not None and remember:
-            memory.remember(chunk)
-        if on_chunk is not None:
-            on_chunk(chunk)
+class _Run:
+    """One audit on its way down the stages: read, judged, kept (the state, on the way
+    out, and ``on_chunk``: the reports)."""
 
-    # Unchanged files whose stored results or rows cannot be used (a damaged
-    # state): read like the others, once the first reading is under way.
-    again: list[InputFile] = []
-    if memory is not None and plan is not None:  # (the one goes with the other)
-        # Unchanged files, while the workers read the changed ones, in windows
-        # as the workers' chunks are: what the reports make of a chunk (pages
-        # whose rows must be fetched) stays bounded.
+    def __init__(
+        self,
+        items: Sequence[InputFile],
+        config: AuditConfig,
+        memory: Memory | None,
+        progress: Progress | None,
+        rows: bool,
+        keep_rows: bool,
+        on_chunk: Callable[[Chunk], None] | None,
+    ) -> None:
+        self.items, self.config, self.memory, self.progress = items, config, memory, progress
+        self.rows, self.keep_rows, self.on_chunk = rows, keep_rows, on_chunk
+        self.found = _Judged()
+        # Each file's real name, where it is not the one shown.
+        self.real = {
+            item.display: str(item.path) for item in items if str(item.path) != item.display
+        }
+
+    @cached_property
+    def book(self) -> RuleBook:
+        """The rules, loaded as the fork server gets ready for the workers."""
+        return load_rulebook(self.config.rules_dirs, self.config.eche)
+
+    def read(self, items: Sequence[InputFile]) -> Iterator[Any]:
+        """Read ``items`` in the worker processes: judged chunks, or read batches to judge.
+
+        A batch is judged where it is read, spread over the workers; a few
+        files are only read there and judged here, this process getting ready
+        to judge while the workers read (an applicant's ``check`` waits on both).
+        """
+        config = self.config
+        in_workers = len(items) >= JUDGE_IN_WORKERS_FROM
+        if config.limits.timeout and items:
+            warm_up(JUDGE_PRELOAD if in_workers else ["auditor.read.batch"])
+        book = self.book  # rules that cannot be loaded stop the run before any reading
+        options: dict[str, Any] = {"reader": config.reader, "contents": self.memory is not None}
+        task = None
+        if in_workers:
+            task, options = read_and_judge, {**options, "config": config, "rows": self.rows}
+        chunks = stream_files(items, config.limits, config.workers, self.progress, task, options)
+        if not in_workers and items:
+            judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
+        return chunks
+
+    def unchanged(self, plan: Plan) -> list[InputFile]:
+        """Take the unchanged files from the state: their stored results, or their rows
+        judged again; returns the files whose results or rows cannot be used (a
+        damaged state), to be read.
+
+        In windows as the workers' chunks are: what the reports make of a
+        chunk (pages whose rows must be fetched) stays bounded.
+        """
+        memory, progress = self.memory, self.progress
+        assert memory is not None  # a plan comes from the state
+        again: list[InputFile] = []
         for start in range(0, len(plan.reuse), REUSED_WINDOW):
             some = plan.reuse[start : start + REUSED_WINDOW]
             files, proposals, texts, file_texts, missing = memory.stored_results(some)
             again.extend(missing)
-            take(Chunk(proposals, files, None, None, texts=texts, file_texts=file_texts), False)
+            stored = Chunk(proposals, files, None, None, texts=texts, file_texts=file_texts)
+            self.take(stored, remember=False)
             if progress is not None:
                 progress(len(some) - len(missing))
         for start in range(0, len(plan.rejudge), IN_PROCESS_CHUNK):
@@ -191,33 +229,45 @@ def audit(
             again.extend(item for item, content in cached if content is None)
             contents = [content for _, content in cached if content is not None]
             if contents:
-                take(judge_chunk(batch_of(contents), book, config))
+                self.take(judge_chunk(batch_of(contents), self.book, self.config))
             if progress is not None:
                 progress(len(contents))
+        return again
 
-    def judged_parts(parts: Iterable[Any]) -> None:
+    def judged(self, parts: Iterable[Any]) -> None:
+        """Take what the workers send: judged chunks; files read but not judged there (a
+        few files, or those lost to a time limit or a crash) are judged here."""
         for part in parts:
-            # Workers send judged chunks; files read here, or lost to a time
-            # limit or a crash, come as what was read, and are judged here.
             if isinstance(part, Chunk):
-                take(part)
+                self.take(part)
             else:
-                chunk = judge_chunk(part, book, config)
-                if memory is not None:
+                chunk = judge_chunk(part, self.book, self.config)
+                if self.memory is not None:
                     chunk.contents = {c.read.index: pack_content(c) for c in part.contents}
-                take(chunk)
+                self.take(chunk)
 
-    with fewer_collections():
-        judged_parts(chunks)
-    if again:
-        if memory is not None:
-            memory.to_read(again)
-        judged_parts(stream_files(again, config.limits, config.workers, progress, task, options))
-    # Without reused rows, the reports fetch the rows of revised proposals.
-    complete = memory.complete if memory is not None else None
-    _settle_duplicates(judged, items, book, config, on_chunk, rows and reused_rows, complete)
-    shown = tuple(printable((labels or {}).get(p, p)) for p in paths)
-    return _result(judged, book, config, shown, started)
+    def take(self, chunk: Chunk, remember: bool = True) -> None:
+        """Keep a judged chunk: in the result, in the state (on the way out), and in the
+        reports (``on_chunk``)."""
+        if self.real:
+            chunk.paths = {f.file: self.real[f.file] for f in chunk.files if f.file in self.real}
+        found = self.found
+        found.proposals.extend(chunk.proposals)
+        found.files.extend(chunk.files)
+        if self.keep_rows and chunk.partners is not None and chunk.projects is not None:
+            found.partners.append(chunk.partners)
+            found.projects.append(chunk.projects)
+        if self.memory is not None and remember:
+            self.memory.remember(chunk)
+        if self.on_chunk is not None:
+            self.on_chunk(chunk)
+
+    def settle_duplicates(self, rows: bool) -> None:
+        """The batch-wide rule, once every chunk is in (``rows``: revised chunks with rows)."""
+        complete = self.memory.complete if self.memory is not None else None
+        _settle_duplicates(
+            self.found, self.items, self.book, self.config, self.on_chunk, rows, complete
+        )
 
 
 def rows_of(
