@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.core.errors import StateError
 from auditor.core.results import AuditResult, FileResult, ProposalResult, compact_json
 from auditor.report.files import write_atomic
 from auditor.report.names import Links
@@ -115,9 +116,18 @@ def _relinked(text: str, key: str, links: Any) -> str:
     """A rendered entry with other links (None: without them), changed as data.
 
     A proposal kept by the state may be loaded without its rule checks; its
-    entry holds them, so it is changed rather than made again.
+    entry holds them, so it is changed rather than made again. An entry that is
+    not a JSON object came from a damaged state (the auditor renders none).
     """
-    entry = json.loads(text)
+    try:
+        entry = json.loads(text)
+    except ValueError:
+        entry = None
+    if not isinstance(entry, dict):
+        raise StateError(
+            "the state file is damaged (a stored results.json entry is not one); "
+            "move it aside, or run with --no-state"
+        )
     if links is None:
         entry.pop(key, None)
     else:

@@ -217,6 +217,30 @@ def test_a_poisoned_state_runs_nothing_and_its_files_are_read_again(tmp_path: Pa
     assert not sentinel.exists()
 
 
+def test_a_forged_results_entry_in_the_state_stops_a_report_with_the_way_out(
+    tmp_path: Path,
+) -> None:
+    """A stored results.json entry that is not JSON (no auditor writes one) is never
+    written into a report: the run says the state is damaged, the report stays."""
+    inbox = _inbox(tmp_path)
+    out = tmp_path / "out"
+    assert run("audit", str(inbox), "-o", str(out), "-q").returncode == 1
+    before = (out / "results.json").read_bytes()
+    state = tmp_path / "out.state.sqlite"
+    with sqlite3.connect(state) as db:
+        for path, blob in db.execute("SELECT path, judged FROM files").fetchall():
+            document = json.loads(zlib.decompress(blob))
+            document["d"]["entries"] = [
+                '{"proposal_id": "x", "forged"' for _ in document["d"]["entries"]
+            ]
+            forged = zlib.compress(json.dumps(document).encode("utf-8"))
+            db.execute("UPDATE files SET judged = ? WHERE path = ?", (forged, path))
+    again = run("audit", str(inbox), "-o", str(out), "-q")
+    assert again.returncode == 2, again.stdout
+    assert "state file is damaged" in again.stderr and "--no-state" in again.stderr
+    assert (out / "results.json").read_bytes() == before
+
+
 def test_no_pickle_is_read_anywhere_in_the_package() -> None:
     sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "auditor").rglob("*.py"))
     assert "import pickle" not in sources and "pickle.load" not in sources
