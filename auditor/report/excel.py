@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 ERROR_FILL = PatternFill("solid", start_color="FFF4C7CE", end_color="FFF4C7CE")
 WARNING_FILL = PatternFill("solid", start_color="FFFFE699", end_color="FFFFE699")
@@ -22,7 +25,22 @@ def put(sheet: Any, row: int, column: int, value: Any) -> Any:
     openpyxl turns any string starting with "=" into a formula; a name from a
     workbook such as ``=HYPERLINK(...)`` must stay the text it was.
     """
-    cell = sheet.cell(row=row, column=column)
+    return _as_text(sheet.cell(row=row, column=column), value)
+
+
+def written(sheet: Any, value: Any, styled: bool = False) -> Any:
+    """What to append to a write-only sheet for ``value``, text kept text as ``put``
+    keeps it: the value itself where openpyxl cannot take it for anything else,
+    else a cell (and always a cell when it is to be ``styled``)."""
+    plain = not isinstance(value, str) or not (
+        value.startswith("=") or ILLEGAL_CHARACTERS_RE.search(value)
+    )
+    if plain and not styled:
+        return value  # a cell object costs more than the rest of writing it
+    return _as_text(WriteOnlyCell(sheet), value)
+
+
+def _as_text(cell: Any, value: Any) -> Any:
     if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
         # Control characters (a vertical tab pasted into a cell) are shown,
         # escaped: the file format cannot hold them, and the report must not fail.
@@ -35,13 +53,25 @@ def put(sheet: Any, row: int, column: int, value: Any) -> Any:
 
 def autosize(sheet: Any, widths: dict[int, int] | None = None, most: int = 60) -> None:
     """Column widths from the longest value (capped), unless given."""
+    rows = ([cell.value for cell in row] for row in sheet.iter_rows())
+    size_columns(sheet, rows, widths, most)
+
+
+def size_columns(
+    sheet: Any,
+    rows: Iterable[Sequence[Any]],
+    widths: dict[int, int] | None = None,
+    most: int = 60,
+) -> None:
+    """Column widths from the longest value of ``rows`` (capped), unless given: a
+    write-only sheet is sized from its rows before they are written."""
     from openpyxl.utils import get_column_letter
 
     longest: dict[int, int] = {}
-    for row in sheet.iter_rows():
-        for cell in row:
-            if cell.value is not None:
-                longest[cell.column] = max(longest.get(cell.column, 0), len(str(cell.value)))
+    for row in rows:
+        for column, value in enumerate(row, start=1):
+            if value is not None:
+                longest[column] = max(longest.get(column, 0), len(str(value)))
     for column, length in longest.items():
         width = (widths or {}).get(column) or min(most, max(8, length + 2))
         sheet.column_dimensions[get_column_letter(column)].width = width
@@ -51,7 +81,7 @@ def print_setup(sheet: Any, header_rows: str | None = None) -> None:
     """Printed: landscape, as wide as the page, as many pages long as it takes,
     with the header rows on every page."""
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True

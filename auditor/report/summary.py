@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import openpyxl
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 
 from auditor.aggregate import METRICS
@@ -16,9 +17,9 @@ from auditor.report.excel import (
     HEADER_FONT,
     SEVERITY_FILLS,
     VERDICT_FILLS,
-    autosize,
     print_setup,
-    put,
+    size_columns,
+    written,
 )
 from auditor.report.i18n import t
 
@@ -28,11 +29,21 @@ def build_summary(result: AuditResult, annotated: Mapping[str, str]) -> Any:
 
     ``annotated`` maps an input file to its annotated copy, relative to the
     output folder. Returns the openpyxl workbook; report/outputs.py saves it.
+    The workbook is write-only: its rows stream to the file as it is saved, a
+    row at a time (ten thousand proposals make tens of thousands of cells).
     """
+    workbook = openpyxl.Workbook(write_only=True)
+    _proposals_sheet(workbook, result, annotated)
+    _findings_sheet(workbook, result, annotated)
+    return workbook
+
+
+# A row as written: each value, with its fill and its link (None: none).
+_Row = list[tuple[Any, PatternFill | None, str | None]]
+
+
+def _proposals_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str, str]) -> None:
     lang = result.lang
-    workbook = openpyxl.Workbook()
-    proposals = workbook.active
-    proposals.title = t("summary.proposals_sheet", lang)
     headers = [
         t("col.verdict", lang),
         t("col.proposal", lang),
@@ -50,11 +61,9 @@ def build_summary(result: AuditResult, annotated: Mapping[str, str]) -> Any:
         t("col.first_finding", lang),
         t("col.file", lang),
     ]
-    for column, header in enumerate(headers, start=1):
-        put(proposals, 1, column, header).font = HEADER_FONT
-    for row, proposal in enumerate(result.proposals, start=2):
-        verdict = put(proposals, row, 1, t(f"verdict.{proposal.verdict}", lang))
-        verdict.fill = VERDICT_FILLS[str(proposal.verdict)]
+    rows: list[_Row] = []
+    for proposal in result.proposals:
+        first = next(iter(by_importance(proposal.findings)), None)
         values = [
             proposal.proposal_id,
             proposal.acronym,
@@ -63,22 +72,35 @@ def build_summary(result: AuditResult, annotated: Mapping[str, str]) -> Any:
             proposal.errors,
             proposal.warnings,
             *[proposal.metrics.get(m) for m in METRICS],
+            f"{first.code} {first.message}" if first else "",
         ]
-        for column, value in enumerate(values, start=2):
-            put(proposals, row, column, value)
-        first = next(iter(by_importance(proposal.findings)), None)
-        put(proposals, row, len(headers) - 1, f"{first.code} {first.message}" if first else "")
-        _file_link(proposals, row, len(headers), proposal.file, annotated.get(proposal.file))
+        rows.append(
+            [
+                (
+                    t(f"verdict.{proposal.verdict}", lang),
+                    VERDICT_FILLS[str(proposal.verdict)],
+                    None,
+                ),
+                *((value, None, None) for value in values),
+                (proposal.file, None, annotated.get(proposal.file)),
+            ]
+        )
     for unreadable in result.files:
         if unreadable.verdict == "unreadable":
-            row = proposals.max_row + 1
-            put(proposals, row, 1, t("verdict.unreadable", lang)).fill = VERDICT_FILLS["unreadable"]
             first = next(iter(by_importance(unreadable.findings)), None)
-            put(proposals, row, len(headers) - 1, f"{first.code} {first.message}" if first else "")
-            put(proposals, row, len(headers), unreadable.file)
-    _finish(proposals, len(headers))
+            rows.append(
+                [
+                    (t("verdict.unreadable", lang), VERDICT_FILLS["unreadable"], None),
+                    *((None, None, None) for _ in range(len(headers) - 3)),
+                    (f"{first.code} {first.message}" if first else "", None, None),
+                    (unreadable.file, None, None),
+                ]
+            )
+    _write(workbook.create_sheet(t("summary.proposals_sheet", lang)), headers, rows)
 
-    findings = workbook.create_sheet(t("summary.findings_sheet", lang))
+
+def _findings_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str, str]) -> None:
+    lang = result.lang
     headers = [
         t("col.proposal", lang),
         t("col.file", lang),
@@ -92,53 +114,67 @@ def build_summary(result: AuditResult, annotated: Mapping[str, str]) -> Any:
         t("col.expected", lang),
         t("col.source", lang),
     ]
-    for column, header in enumerate(headers, start=1):
-        put(findings, 1, column, header).font = HEADER_FONT
-    row = 1
-    rows = [(p.proposal_id, p.file, f) for p in result.proposals for f in p.findings]
-    rows += [("", entry.file, f) for entry in result.files for f in entry.findings]
-    for proposal_id, source, finding in rows:
-        row += 1
-        put(findings, row, 1, proposal_id)
-        put(findings, row, 2, source)
-        put(findings, row, 3, t(f"severity.{finding.severity}", lang)).fill = SEVERITY_FILLS[
-            str(finding.severity)
-        ]
-        put(findings, row, 4, finding.code)
-        put(findings, row, 5, finding.rule)
-        put(findings, row, 6, finding.sheet)
+    found = [(p.proposal_id, p.file, f) for p in result.proposals for f in p.findings]
+    found += [("", entry.file, f) for entry in result.files for f in entry.findings]
+    rows: list[_Row] = []
+    for proposal_id, source, finding in found:
         copy = annotated.get(source)
+        link = None
         if copy and finding.cell and finding.sheet:
-            cell = put(findings, row, 7, finding.address)
             quoted = "'" + finding.sheet.replace("'", "''") + "'"
-            cell.hyperlink = f"{copy}#{quoted}!{finding.cell}"
-            cell.style = "Hyperlink"
-        else:
-            put(findings, row, 7, finding.address)
-        put(findings, row, 8, finding.message)
-        put(findings, row, 9, _plain(finding.value))
-        put(findings, row, 10, _plain(finding.expected))
-        put(findings, row, 11, finding.source)
-    _finish(findings, len(headers))
-    return workbook
+            link = f"{copy}#{quoted}!{finding.cell}"
+        rows.append(
+            [
+                (proposal_id, None, None),
+                (source, None, None),
+                (
+                    t(f"severity.{finding.severity}", lang),
+                    SEVERITY_FILLS[str(finding.severity)],
+                    None,
+                ),
+                (finding.code, None, None),
+                (finding.rule, None, None),
+                (finding.sheet, None, None),
+                (finding.address, None, link),
+                (finding.message, None, None),
+                (_plain(finding.value), None, None),
+                (_plain(finding.expected), None, None),
+                (finding.source, None, None),
+            ]
+        )
+    _write(workbook.create_sheet(t("summary.findings_sheet", lang)), headers, rows)
+
+
+def _write(sheet: Any, headers: list[str], rows: list[_Row]) -> None:
+    """Headers, then the rows; the filter, the frozen header, the widths and the
+    print setup first, as a write-only sheet must have them."""
+    size_columns(sheet, [headers, *([value for value, _, _ in row] for row in rows)])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    print_setup(sheet, header_rows="1:1")
+    header = []
+    for value in headers:
+        cell = written(sheet, value, styled=True)
+        cell.font = HEADER_FONT
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        cells = []
+        for value, fill, link in row:
+            if fill is None and not link:
+                cells.append(written(sheet, value))
+                continue
+            cell = written(sheet, value, styled=True)
+            if fill is not None:
+                cell.fill = fill
+            if link:
+                cell.hyperlink = link
+                cell.style = "Hyperlink"
+            cells.append(cell)
+        sheet.append(cells)
 
 
 def _plain(value: object) -> object:
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
     return value
-
-
-def _file_link(sheet: object, row: int, column: int, file: str, copy: str | None) -> None:
-    cell = put(sheet, row, column, file)
-    if copy:
-        cell.hyperlink = copy
-        cell.style = "Hyperlink"
-
-
-def _finish(sheet: Any, columns: int) -> None:
-    sheet.freeze_panes = "A2"
-    last = max(sheet.max_row, 1)
-    sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{last}"
-    autosize(sheet)
-    print_setup(sheet, header_rows="1:1")
