@@ -32,17 +32,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from auditor.report.printing import chromium_args
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-# Without these, Chromium tries to reach Google's servers at every start.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def main(target: Path = ROOT / "docs") -> None:
@@ -65,7 +58,7 @@ def main(target: Path = ROOT / "docs") -> None:
             check=False,
         )
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto((report / "index.html").as_uri())
             page.screenshot(path=str(target / "index.png"), full_page=False)
@@ -209,7 +202,7 @@ def _web(scratch: Path, target: Path) -> None:
         capture_output=True,
     )
     with _serving(data) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{url}/login")
         page.fill("input[name=name]", "officer")

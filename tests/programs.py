@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from auditor.report.printing import chromium_args
+
 _INSTALL = "apt-get install chromium libreoffice-calc-nogui libreoffice-writer-nogui"
 
 
@@ -74,18 +76,6 @@ def convert(
     )
 
 
-# Chromium as the tests run it: headless, no sandbox (CI runs as root), no GPU,
-# nothing fetched of its own accord.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @contextlib.contextmanager
 def chromium_browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (no browser download); skips without it."""
@@ -93,6 +83,6 @@ def chromium_browser() -> Iterator[Any]:
 
     path = chromium()
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=path, args=chromium_args())
         yield launched
         launched.close()

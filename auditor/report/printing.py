@@ -25,13 +25,24 @@ from typing import Any
 # AUDITOR_CHROMIUM names another. Without one, Playwright's own download.
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _SOFFICE_NAMES = ("soffice", "libreoffice")
-_CHROMIUM_ARGS = [
+# Headless, offline: without these Chromium reaches Google's servers at every start.
+_CHROMIUM_ARGS = (
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-]
+)
+
+
+def chromium_args() -> list[str]:
+    """The arguments Chromium is started with here (the reports' PDFs, the tests, the
+    README's screenshots): the sandbox is left off only where Chromium runs as root,
+    where it will not start with it."""
+    args = list(_CHROMIUM_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")
+    return args
 
 
 @dataclass(frozen=True)
@@ -117,9 +128,7 @@ async def _print_all(
     import asyncio
 
     api = _playwright()
-    args = list(_CHROMIUM_ARGS)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.append("--no-sandbox")  # Chromium will not start as root with its sandbox
+    args = chromium_args()
     failed: list[str] = []
     async with api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium or None, args=args)

@@ -27,7 +27,7 @@ from starlette.responses import FileResponse, Response
 
 from auditor.core.config import LANGUAGES
 from auditor.core.errors import AuditorError
-from auditor.core.findings import Severity, by_importance
+from auditor.core.findings import by_importance
 from auditor.core.results import AuditResult
 from auditor.read.discover import WORKBOOK_SUFFIXES
 from auditor.rules.rulebook import load_rulebook
@@ -182,16 +182,15 @@ def _keep_annotated(folder: Path) -> Path | None:
 def _outcome(result: AuditResult, lang: str, name: str) -> dict[str, Any]:
     proposals = []
     for proposal in result.proposals:
-        findings = by_importance(proposal.findings)
         proposals.append(
             {
                 "id": proposal.proposal_id,
                 "action": proposal.action,
                 "acronym": proposal.acronym,
                 "verdict": str(proposal.verdict),
-                "findings": findings,
-                "errors": sum(f.severity is Severity.ERROR for f in findings),
-                "warnings": sum(f.severity is not Severity.ERROR for f in findings),
+                "findings": by_importance(proposal.findings),
+                "errors": proposal.errors,
+                "warnings": proposal.warnings,
             }
         )
     problems = [f for file in result.files for f in file.findings]

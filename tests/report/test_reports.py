@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from samples.make_samples import Style, org, write_proposal
 from samples.make_samples import proposal as make_proposal
 from tests import programs
 from tests.corpus import small, tidy
+from tests.whole.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 RED, AMBER = "FFF4C7CE", "FFFFE699"
@@ -380,30 +380,9 @@ def _hashes(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def test_every_input_is_byte_identical_after_a_full_run(tmp_path: Path) -> None:
-    import sys
-
     before = _hashes(ROOT / "samples")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "auditor",
-            "audit",
-            "samples",
-            "-o",
-            str(tmp_path / "out"),
-            "--annotate",
-            "all",
-            "--lang",
-            "nl",
-            "-q",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    out = str(tmp_path / "out")
+    done = run("audit", "samples", "-o", out, "--annotate", "all", "--lang", "nl", "-q")
     assert done.returncode == 1, done.stderr
     assert _hashes(ROOT / "samples") == before
     # Every workbook but the broken download gets its copy.
