@@ -326,3 +326,27 @@ def test_the_sample_context_fills_every_field_the_templates_use() -> None:
         text = "\n".join(p.text for p in document.paragraphs)
         assert "{{" not in text and "{%" not in text
         assert "Sample school" in text
+
+
+def test_letters_of_different_templates_in_one_process_each_say_their_own() -> None:
+    """Each part of a template is compiled once a process: a letter is never rendered
+    from another template's parts (English, Dutch, an agency's, then English again)."""
+    agency = docx.Document(io.BytesIO(letter_template("en")))
+    agency.add_paragraph("Agency letterhead {{ coordinator.organisation }}")
+    own = io.BytesIO()
+    agency.save(own)
+    templates = [
+        (letter_template("en"), "Sample school", "Agency letterhead"),
+        (letter_template("nl"), "Sample school", "Agency letterhead"),
+        (own.getvalue(), "Agency letterhead Sample school", None),
+        (letter_template("en"), "Sample school", "Agency letterhead"),
+    ]
+    texts = []
+    for template, present, absent in templates:
+        lang = "nl" if template == letter_template("nl") else "en"
+        document = docx.Document(io.BytesIO(render_letter(template, sample_context(lang))))
+        text = "\n".join(p.text for p in document.paragraphs)
+        assert present in text
+        assert absent is None or absent not in text
+        texts.append(text)
+    assert texts[0] == texts[3] and texts[0] != texts[1]
