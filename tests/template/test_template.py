@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,24 @@ FAMILIES = {
     "SPORT-SCP": "priority-required",
     "SPORT-SSCP": "third-country-not-allowed",
 }
+Templates = Callable[[str, str], Path]
+
+
+@pytest.fixture(scope="session")
+def templates(book: RuleBook, tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    """Each action's template in each language, written once (the tests fill copies of
+    it): writing one takes a tenth of a second, and the tests below fill hundreds."""
+    folder = tmp_path_factory.mktemp("templates")
+
+    def template(action: str, lang: str) -> Path:
+        path = folder / f"{action}-{lang}.xlsx"
+        if not path.exists():
+            write_template(book, action, lang, path)
+        return path
+
+    return template
+
+
 SHEETS = {
     "en": ["Instructions", "Project", "Partners", "Lists"],
     "nl": ["Instructies", "Project", "Partners", "Lists"],
@@ -101,14 +120,11 @@ def test_dropdowns_hold_the_full_vocabulary(book: RuleBook) -> None:
 
 
 def _fill(
-    tmp: Path, book: RuleBook, family: str, kind: str, lang: str
+    tmp: Path, templates: Templates, family: str, kind: str, lang: str
 ) -> tuple[Path, dict[str, Any]]:
     example = catalogue()[FAMILIES[family]].examples[kind]
     proposal = expand(example, catalogue().bases)
-    action = proposal["project"]["action"]
-    template = tmp / f"{family}-{lang}-template.xlsx"
-    if not template.exists():
-        write_template(book, action, lang, template)
+    template = templates(proposal["project"]["action"], lang)
     filled = tmp / f"{family}-{kind}-{lang}.xlsx"
     fill_template(template, filled, proposal, lang)
     return filled, proposal
@@ -117,10 +133,11 @@ def _fill(
 @pytest.mark.parametrize("lang", ["en", "nl"])
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_filled_templates_round_trip(
-    book: RuleBook, tmp_path: Path, family: str, lang: str
+    templates: Templates, tmp_path: Path, family: str, lang: str
 ) -> None:
-    eligible, _ = _fill(tmp_path, book, family, "eligible", lang)
-    ineligible, _ = _fill(tmp_path, book, family, "ineligible", lang)
+    eligible, _ = _fill(tmp_path, templates, family, "eligible", lang)
+    ineligible, _ = _fill(tmp_path, templates, family, "ineligible", lang)
+    # Apart: the two examples share their proposal ID.
     good, bad = audit([str(eligible)]).proposals[0], audit([str(ineligible)]).proposals[0]
     assert good.verdict is Verdict.ELIGIBLE, [f.message for f in good.findings]
     assert FAMILIES[family] in {f.rule for f in bad.findings}
@@ -138,9 +155,9 @@ def test_filled_templates_round_trip(
     assert not unknown & {f.rule for f in bad.findings}
 
 
-def test_check_on_a_filled_template_through_the_cli(book: RuleBook, tmp_path: Path) -> None:
-    eligible, _ = _fill(tmp_path, book, "AFI-LOT1", "eligible", "nl")
-    ineligible, _ = _fill(tmp_path, book, "AFI-LOT1", "ineligible", "nl")
+def test_check_on_a_filled_template_through_the_cli(templates: Templates, tmp_path: Path) -> None:
+    eligible, _ = _fill(tmp_path, templates, "AFI-LOT1", "eligible", "nl")
+    ineligible, _ = _fill(tmp_path, templates, "AFI-LOT1", "ineligible", "nl")
     good, bad = run("check", str(eligible), "--lang", "nl"), run("check", str(ineligible))
     assert good.returncode == 0 and good.stdout.strip().endswith(
         "ontvankelijk (0 fouten, 0 waarschuwingen)"
@@ -199,21 +216,30 @@ def _blank(value: Any) -> Any:
 
 
 @pytest.mark.slow
-def test_live_panel_counts_like_the_auditor(book: RuleBook, tmp_path: Path) -> None:
+def test_live_panel_counts_like_the_auditor(
+    book: RuleBook, templates: Templates, tmp_path: Path
+) -> None:
     """Every action's template, filled and recalculated in LibreOffice: each
-    panel line equals the auditor's check of its rule (count, requirement, result)."""
+    panel line equals the auditor's check of its rule (count, requirement, result).
+
+    Each action is filled once, the three fillings (an eligible consortium,
+    a variant of its counts, the same organisations told apart by their
+    identifiers only) and the two languages taking turns: every filling
+    meets every language, on a dozen actions each. (Every action with every
+    filling tripled LibreOffice's work and the test's time for formulas that
+    are the same for every action.)
+    """
     soffice = programs.soffice()
     filled: list[tuple[Path, str]] = []
+    kinds = {"base": lambda base: base, "variant": variant, "identities": identities}
+    fillings: dict[tuple[str, str], int] = {}
     for index, action in enumerate(book.actions):
-        lang = ("en", "nl")[index % 2]
-        template = tmp_path / f"{action}-template.xlsx"
-        write_template(book, action, lang, template)
-        base = consortium(book, action)
-        kinds = [("base", base), ("variant", variant(base)), ("identities", identities(base))]
-        for kind, proposal in kinds:
-            target = tmp_path / f"{action}-{kind}.xlsx"
-            fill_template(template, target, proposal, lang)
-            filled.append((target, action))
+        lang, kind = ("en", "nl")[index % 2], list(kinds)[index % 3]
+        target = tmp_path / f"{action}-{kind}.xlsx"
+        fill_template(templates(action, lang), target, kinds[kind](consortium(book, action)), lang)
+        filled.append((target, action))
+        fillings[kind, lang] = fillings.get((kind, lang), 0) + 1
+    assert len(fillings) == 6 and min(fillings.values()) >= 5, fillings
     out = _recalculate(soffice, tmp_path, [path for path, _ in filled])
     results = {Path(p.file).name: p for p in audit([str(path) for path, _ in filled]).proposals}
     compared: dict[str, int] = {}
@@ -249,20 +275,21 @@ def test_live_panel_counts_like_the_auditor(book: RuleBook, tmp_path: Path) -> N
                 matching,
             )
             compared[action] = compared.get(action, 0) + 1
-    # Every action's panel compared at least its coordinator line on both fillings.
+    # Every action's panel compared at least its coordinator line; most, several.
     assert set(compared) == set(book.actions)
-    assert sum(compared.values()) >= 4 * len(book.actions)
+    assert sum(compared.values()) >= 3 * len(book.actions), compared
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_every_action_round_trips(book: RuleBook, tmp_path: Path, lang: str) -> None:
+def test_every_action_round_trips(
+    book: RuleBook, templates: Templates, tmp_path: Path, lang: str
+) -> None:
     """Every action's template filled with an eligible consortium reads back
     eligible; without its coordinator, ineligible for that alone."""
     files: dict[str, tuple[str, bool]] = {}
     for number, action in enumerate(book.actions):
-        template = tmp_path / f"{action}-template.xlsx"
-        write_template(book, action, lang, template)
+        template = templates(action, lang)
         eligible = consortium(book, action)
         project = dict(eligible["project"])
         ineligible = {
