@@ -74,6 +74,10 @@ class Staging:
     def workbook(self, relative: str, workbook: Any) -> None:
         self._replace(relative, workbook.save)
 
+    def file(self, relative: str, write: Callable[[Path], object]) -> None:
+        """A file written by ``write(path)`` (a library that saves to a path of its own)."""
+        self._replace(relative, write)
+
     def link(self, relative: str, previous: Path) -> bool:
         """Take a file unchanged from the previous report (a hard link; a copy across devices)."""
         target = self.path(relative)
@@ -260,3 +264,10 @@ def annotate_files(
             failed.append((job.file.file, {"detail": str(error) or type(error).__name__}))
         out.discard(job.target)
     return failed
+
+
+def write_summary_file(folder: str, sheets: Sequence[Any]) -> None:
+    """Write summary.xlsx from its sheets (report/summary.py SummarySheet)."""
+    from auditor.report.summary import write_summary  # openpyxl: only where it is written
+
+    Staging(Path(folder)).file("summary.xlsx", lambda path: write_summary(sheets, path))

@@ -37,7 +37,14 @@ from auditor.report.html import (
     rows_by_proposal,
     run_context,
 )
-from auditor.report.jobs import CopyJob, PageJob, Staging, annotate_files, render_pages
+from auditor.report.jobs import (
+    CopyJob,
+    PageJob,
+    Staging,
+    annotate_files,
+    render_pages,
+    write_summary_file,
+)
 from auditor.report.json import EntryCache, json_lines
 from auditor.report.names import ANNOTATABLE, Links, UniqueNames, safe_relative, safe_stem
 from auditor.report.printing import PrintJob, Renderers, letters_to_pdf, print_pages, renderers
@@ -493,21 +500,28 @@ class ReportWriter:
         try:
             if self.pool is not None:
                 self._drain()
-                self.pool.shutdown()
                 drafts = {
                     file: [FindingDraft("annotation-failed", params=why)]
                     for file, why in self.failed.items()
                 }
                 result = self.result = with_file_findings(result, drafts)
+                # openpyxl writes summary.xlsx in a worker (most of its time,
+                # for a large batch) while this process writes the index and
+                # results.json.
+                from auditor.report.summary import summary_sheets  # openpyxl: only for this
+
+                sheets = summary_sheets(result, self.links.annotated)
+                summary = self.pool.submit(write_summary_file, str(self.out.folder), sheets)
                 index = index_context(result, self.links, self.outdir)
                 if self.printing:
                     index = replace(index, pdf="index.pdf")
                 self.out.text("index.html", render_index(index))
-                from auditor.report.summary import build_summary  # openpyxl, only for this
-
-                self.out.workbook("summary.xlsx", build_summary(result, self.links.annotated))
+                self.out.lines("results.json", json_lines(result, self.links, self.entries))
+                summary.result()  # its failure is the run's, as any write's
+                self.pool.shutdown()
                 self._print()
-            self.out.lines("results.json", json_lines(result, self.links, self.entries))
+            else:
+                self.out.lines("results.json", json_lines(result, self.links, self.entries))
             self.result = result
             _swap(self.staging, self.outdir)
         except BaseException:

@@ -1,8 +1,16 @@
-"""``summary.xlsx``: the proposals and the findings, for people who live in Excel."""
+"""``summary.xlsx``: the proposals and the findings, for people who live in Excel.
+
+Made in two steps: ``summary_sheets`` takes what the sheets show from the
+result (where the result is), ``write_summary`` writes them with openpyxl (in
+a report worker: writing ten thousand rows of cells is most of the work, and
+the index and results.json are written meanwhile).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -23,26 +31,41 @@ from auditor.report.excel import (
 )
 from auditor.report.i18n import t
 
+# A row as the sheet shows it: each value, with its fill (a key of FILLS) and its link.
+Row = list[tuple[Any, str | None, str | None]]
+FILLS: dict[str, PatternFill] = {**VERDICT_FILLS, **SEVERITY_FILLS}
 
-def build_summary(result: AuditResult, annotated: Mapping[str, str]) -> Any:
-    """Two sheets with filters, frozen headers, verdict colours and links to the copies.
+
+@dataclass(frozen=True)
+class SummarySheet:
+    """A sheet of summary.xlsx as plain data: its title, headers and rows."""
+
+    title: str
+    headers: list[str]
+    rows: list[Row]
+
+
+def summary_sheets(result: AuditResult, annotated: Mapping[str, str]) -> list[SummarySheet]:
+    """The proposals and the findings sheets.
 
     ``annotated`` maps an input file to its annotated copy, relative to the
-    output folder. Returns the openpyxl workbook; report/outputs.py saves it.
-    The workbook is write-only: its rows stream to the file as it is saved, a
-    row at a time (ten thousand proposals make tens of thousands of cells).
+    output folder (the sheets link them).
+    """
+    return [_proposals_sheet(result, annotated), _findings_sheet(result, annotated)]
+
+
+def write_summary(sheets: Sequence[SummarySheet], path: Path) -> None:
+    """The workbook: filters, frozen headers, verdict colours and links to the copies.
+
+    Write-only: its rows stream to the file as it is saved, a row at a time.
     """
     workbook = openpyxl.Workbook(write_only=True)
-    _proposals_sheet(workbook, result, annotated)
-    _findings_sheet(workbook, result, annotated)
-    return workbook
+    for sheet in sheets:
+        _write(workbook.create_sheet(sheet.title), sheet.headers, sheet.rows)
+    workbook.save(path)
 
 
-# A row as written: each value, with its fill and its link (None: none).
-_Row = list[tuple[Any, PatternFill | None, str | None]]
-
-
-def _proposals_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str, str]) -> None:
+def _proposals_sheet(result: AuditResult, annotated: Mapping[str, str]) -> SummarySheet:
     lang = result.lang
     headers = [
         t("col.verdict", lang),
@@ -61,7 +84,7 @@ def _proposals_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str,
         t("col.first_finding", lang),
         t("col.file", lang),
     ]
-    rows: list[_Row] = []
+    rows: list[Row] = []
     for proposal in result.proposals:
         first = next(iter(by_importance(proposal.findings)), None)
         values = [
@@ -78,7 +101,7 @@ def _proposals_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str,
             [
                 (
                     t(f"verdict.{proposal.verdict}", lang),
-                    VERDICT_FILLS[str(proposal.verdict)],
+                    str(proposal.verdict),
                     None,
                 ),
                 *((value, None, None) for value in values),
@@ -90,16 +113,16 @@ def _proposals_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str,
             first = next(iter(by_importance(unreadable.findings)), None)
             rows.append(
                 [
-                    (t("verdict.unreadable", lang), VERDICT_FILLS["unreadable"], None),
+                    (t("verdict.unreadable", lang), "unreadable", None),
                     *((None, None, None) for _ in range(len(headers) - 3)),
                     (f"{first.code} {first.message}" if first else "", None, None),
                     (unreadable.file, None, None),
                 ]
             )
-    _write(workbook.create_sheet(t("summary.proposals_sheet", lang)), headers, rows)
+    return SummarySheet(t("summary.proposals_sheet", lang), headers, rows)
 
 
-def _findings_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str, str]) -> None:
+def _findings_sheet(result: AuditResult, annotated: Mapping[str, str]) -> SummarySheet:
     lang = result.lang
     headers = [
         t("col.proposal", lang),
@@ -116,7 +139,7 @@ def _findings_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str, 
     ]
     found = [(p.proposal_id, p.file, f) for p in result.proposals for f in p.findings]
     found += [("", entry.file, f) for entry in result.files for f in entry.findings]
-    rows: list[_Row] = []
+    rows: list[Row] = []
     for proposal_id, source, finding in found:
         copy = annotated.get(source)
         link = None
@@ -129,7 +152,7 @@ def _findings_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str, 
                 (source, None, None),
                 (
                     t(f"severity.{finding.severity}", lang),
-                    SEVERITY_FILLS[str(finding.severity)],
+                    str(finding.severity),
                     None,
                 ),
                 (finding.code, None, None),
@@ -142,10 +165,10 @@ def _findings_sheet(workbook: Any, result: AuditResult, annotated: Mapping[str, 
                 (finding.source, None, None),
             ]
         )
-    _write(workbook.create_sheet(t("summary.findings_sheet", lang)), headers, rows)
+    return SummarySheet(t("summary.findings_sheet", lang), headers, rows)
 
 
-def _write(sheet: Any, headers: list[str], rows: list[_Row]) -> None:
+def _write(sheet: Any, headers: list[str], rows: list[Row]) -> None:
     """Headers, then the rows; the filter, the frozen header, the widths and the
     print setup first, as a write-only sheet must have them."""
     size_columns(sheet, [headers, *([value for value, _, _ in row] for row in rows)])
@@ -166,7 +189,7 @@ def _write(sheet: Any, headers: list[str], rows: list[_Row]) -> None:
                 continue
             cell = written(sheet, value, styled=True)
             if fill is not None:
-                cell.fill = fill
+                cell.fill = FILLS[fill]
             if link:
                 cell.hyperlink = link
                 cell.style = "Hyperlink"

@@ -147,6 +147,7 @@ class Memory:
         # auditor's): their files are read again.
         self.damaged = 0
         self._stamps: dict[str, Stamp] = {}  # absolute path -> stamp, this run
+        self._keys: dict[int, str] = {}  # file index -> absolute path, this run
         self._seen: set[str] = set()
         self.items: dict[str, InputFile] = {}  # display path -> file, this run
         # What every report output of this state depends on besides its inputs.
@@ -175,11 +176,13 @@ class Memory:
         }
         plan = Plan()
         self.items = {item.display: item for item in items}
+        # Each file's key, made once: a run asks for it four times a file.
+        self._keys = {item.index: state_key(item.path) for item in items}
         # Each file's place: decided now from its size and time, or once hashed.
         decided: dict[int, str] = {}
         to_hash: list[tuple[InputFile, _Known | None, os.stat_result]] = []
         for item in items:
-            path = state_key(item.path)
+            path = self._key(item)
             self._seen.add(path)
             record = known.get(path)
             status = self._status(item)
@@ -212,6 +215,11 @@ class Memory:
         self.counts.reused = len(plan.reuse)
         return plan
 
+    def _key(self, item: InputFile) -> str:
+        """The file's key in the state (its absolute path)."""
+        key = self._keys.get(item.index)
+        return key if key is not None else state_key(item.path)
+
     def _status(self, item: InputFile) -> os.stat_result | None:
         """The file's size and time, if it is a regular file within the size limit."""
         if item.refusal is not None:
@@ -226,7 +234,7 @@ class Memory:
 
     def _place(self, item: InputFile, record: _Known | None, stamp: Stamp, rows: bool) -> str:
         """Which list of the plan a file with this stamp goes to."""
-        path = state_key(item.path)
+        path = self._key(item)
         self._stamps[path] = stamp
         if record is not None and (record.stamp != stamp or record.withdrawn):
             self._moved.append(path)  # touched, or back in the inbox
@@ -246,7 +254,7 @@ class Memory:
         from auditor.read.workbook import rekey_content
 
         row = self.db.execute(
-            "SELECT content FROM files WHERE path = ?", (state_key(item.path),)
+            "SELECT content FROM files WHERE path = ?", (self._key(item),)
         ).fetchone()
         if not row or row[0] is None:
             return None
@@ -260,7 +268,7 @@ class Memory:
     def stamp(self, display: str) -> str | None:
         """The content hash of a file of this run."""
         item = self.items.get(display)
-        stamp = self._stamps.get(state_key(item.path)) if item else None
+        stamp = self._stamps.get(self._key(item)) if item else None
         return stamp.sha256 if stamp else None
 
     def outputs(self) -> dict[str, tuple[str, str, str, str]]:
@@ -285,7 +293,7 @@ class Memory:
         The last list holds the files whose stored results cannot be used
         (damaged, or not this auditor's): they must be read again.
         """
-        wanted = {state_key(item.path): item for item in items}
+        wanted = {self._key(item): item for item in items}
         missing: list[InputFile] = []
         files: list[FileResult] = []
         proposals: list[ProposalResult] = []
@@ -363,7 +371,7 @@ class Memory:
         judged: list[tuple[Any, ...]] = []
         for file in chunk.files:
             item = self.items[file.file]
-            path = state_key(item.path)
+            path = self._key(item)
             stamp = self._stamps.get(path)
             if stamp is None:
                 continue

@@ -330,12 +330,18 @@ def test_a_failed_run_keeps_the_previous_report(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(summary, "build_summary", broken)
-    with pytest.raises(RuntimeError):
-        write_reports(audit([str(path)], AuditConfig(lang="nl")), outdir)
-    assert (outdir / "results.json").read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "in", "out"]  # no staging
-    assert not list((outdir / "proposals").glob("*-2.html"))
+    def unwritable(*args: object, **kwargs: object) -> list[summary.SummarySheet]:
+        return [summary.SummarySheet("Sheet", ["A"], [[(object(), None, None)]])]
+
+    # It fails here, or in the worker that writes summary.xlsx (openpyxl
+    # cannot write that value): either way the run fails as a whole.
+    for failing, error in ((broken, RuntimeError), (unwritable, ValueError)):
+        monkeypatch.setattr(summary, "summary_sheets", failing)
+        with pytest.raises(error):
+            write_reports(audit([str(path)], AuditConfig(lang="nl")), outdir)
+        assert (outdir / "results.json").read_text() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "in", "out"]
+        assert not list((outdir / "proposals").glob("*-2.html"))
     monkeypatch.undo()
     write_reports(audit([str(path)], AuditConfig(lang="nl")), outdir)
     assert '"lang": "nl"' in (outdir / "results.json").read_text()
