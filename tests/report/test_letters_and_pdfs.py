@@ -13,7 +13,6 @@ import io
 import os
 import re
 import subprocess
-import sys
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -42,6 +41,7 @@ from auditor.rules.rulebook import load_rulebook
 from auditor.runner import AuditRun
 from samples.make_samples import org, proposal, write_proposal
 from tests import programs
+from tests.whole.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -242,14 +242,7 @@ def test_a_template_that_is_not_a_word_document_is_refused(tmp_path: Path) -> No
 def _cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+    return run(*args, cwd=cwd, env=env)
 
 
 def test_an_agencys_template_makes_the_letters(tmp_path: Path) -> None:

@@ -8,14 +8,12 @@ a lump sum; the template is made for it, filled twice, and checked.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from samples.make_samples import fill_template
+from tests.whole.test_cli import run
 
-ROOT = Path(__file__).resolve().parents[2]
 RULE_SET = """\
 id: doctoral-networks-demo
 title: {en: Doctoral networks (demo), nl: Doctorale netwerken (demo)}
@@ -48,15 +46,7 @@ rules:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
-        timeout=300,
-        check=False,
-    )
+    return run(*args)
 
 
 def _proposal(partners: list[str], grant: int) -> dict[str, object]:

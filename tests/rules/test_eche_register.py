@@ -13,7 +13,6 @@ import io
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from auditor.rules.examples import batch_from_specs
 from auditor.rules.register import SHIPPED_DATE, load_register
 from auditor.rules.rulebook import RuleBook, load_rulebook
 from tests.conftest import SAMPLES, Judge
+from tests.whole.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 LIST = ROOT / "auditor" / "data" / "eche-holders-2021-2027.csv"
@@ -289,13 +289,7 @@ def test_a_file_that_is_not_the_list_is_refused(tmp_path: Path, content: bytes, 
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
+    return run(*args, env=env)
 
 
 def test_check_shows_both_warnings_and_takes_the_list_from_the_environment(

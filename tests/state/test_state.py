@@ -32,6 +32,7 @@ from auditor.state.store import SCHEMA_VERSION, connect, lock
 from tests import misbehaving_readers
 from tests.corpus import tidy
 from tests.rules.test_rulebook import STRICTER_KA220
+from tests.whole.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNTING = misbehaving_readers.counting_read_file
@@ -199,17 +200,8 @@ def test_duplicate_ids_are_judged_across_the_whole_inbox(tmp_path: Path) -> None
     assert [Path(c.file).name for c in result.changes.broken] == ["p1.xlsx"]
 
 
-def _cli(*arguments: str, cwd: Path, **options: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *arguments],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        **options,
-    )
+def _cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run(*arguments, cwd=cwd)
 
 
 def test_the_reports_say_what_changed_and_the_commands_list_runs(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``auditor ARGS`` in ``cwd``, run by its entry point (``main``: its exit codes, the
     one line of an internal error) in this process, with stdin, stdout, stderr and
-    the environment of its own (click's test isolation).
+    the environment of its own (click's test isolation; ``env`` is added to it).
 
     Starting Python, importing the auditor and starting the reader processes'
     server again for every command was a third of the suite's time. What only a
@@ -31,7 +34,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
     code: int = 0
     previous = Path.cwd()
-    with CliRunner().isolation(env={"COLUMNS": "200"}) as (out, err, _):
+    with CliRunner().isolation(env={"COLUMNS": "200", **(env or {})}) as (out, err, _):
         arguments = sys.argv
         sys.argv = ["auditor", *args]
         os.chdir(cwd)
