@@ -224,10 +224,10 @@ def test_live_panel_counts_like_the_auditor(
 
     Each action is filled once, the three fillings (an eligible consortium,
     a variant of its counts, the same organisations told apart by their
-    identifiers only) and the two languages taking turns: every filling
-    meets every language, on a dozen actions each. (Every action with every
-    filling tripled LibreOffice's work and the test's time for formulas that
-    are the same for every action.)
+    identifiers only) and the two languages taking turns: each filling is
+    recalculated on 13 actions, in each language on six or seven. (Every
+    action with every filling tripled LibreOffice's work and the test's time,
+    for panel formulas that every action shares.)
     """
     soffice = programs.soffice()
     filled: list[tuple[Path, str]] = []

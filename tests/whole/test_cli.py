@@ -26,9 +26,9 @@ def run(
     the environment of its own (click's test isolation; ``env`` is added to it).
 
     Starting Python, importing the auditor and starting the reader processes'
-    server again for every command was a third of the suite's time. What only a
-    program of its own shows (its imports, its umask, being stopped, the memory
-    it takes) is run by ``process``.
+    server again for every command was about a fifth of the suite's CPU time. What
+    only a program of its own shows (its imports, its umask, being stopped, the memory
+    it takes) is run as one: ``process``, or the test's own command.
     """
     from auditor import cli
 
