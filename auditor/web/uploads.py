@@ -174,6 +174,8 @@ def _normalised(name: str) -> str | None:
     if any(len(part.encode()) > _MAX_COMPONENT_BYTES for part in parts):
         return None
     relative = "/".join(parts)
+    if _DRIVE.match(relative):  # "./C:x" is the drive-relative "C:x" once "./" is gone
+        return None
     return relative if len(relative.encode()) <= _MAX_PATH_BYTES else None
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import anyio
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -185,6 +185,8 @@ def test_a_file_where_a_folder_is_needed_is_refused(tmp_path: Path) -> None:
     assert_refused_cleanly(tmp_path)
 
 
+@example(name="./A:")  # a drive letter behind "./" (found by this test)
+@example(name=".//c:/x")
 @given(
     st.one_of(
         st.text(),
