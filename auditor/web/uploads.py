@@ -79,7 +79,9 @@ _UNREADABLE = (
     lzma.LZMAError,
     EOFError,
     ValueError,
-    NotImplementedError,  # zipfile's answer to a compression method it lacks
+    # Also what zipfile raises on a zip it does not implement (a later version
+    # to extract, a member of patched data or strong encryption): its
+    # NotImplementedError is a RuntimeError.
     RuntimeError,
     OSError,
 )

@@ -497,7 +497,15 @@ def test_encrypted_and_broken_zips_are_unreadable(tmp_path: Path) -> None:
     # zipfile writes no encrypted zips: the directory's flag says it is (bit 0).
     locked = patched(zipped({"locked.xlsx": b"x"}), 8, struct.pack("<H", 0x1))
     assert zipfile.ZipFile(io.BytesIO(locked)).getinfo("locked.xlsx").flag_bits & 0x1
-    for data in (locked, b"PK\x03\x04 not a zip at all"):
+    # What zipfile does not implement (it raises NotImplementedError): a zip that
+    # needs version 9.9 to extract, a member of "compressed patched data".
+    later = patched(zipped({"a.xlsx": b"x"}), 6, struct.pack("<H", 99))
+    with pytest.raises(NotImplementedError):
+        zipfile.ZipFile(io.BytesIO(later))
+    patch_data = patched(zipped({"a.xlsx": b"x"}), 8, struct.pack("<H", 0x20))
+    with pytest.raises(NotImplementedError):
+        zipfile.ZipFile(io.BytesIO(patch_data)).read("a.xlsx")
+    for data in (locked, later, patch_data, b"PK\x03\x04 not a zip at all"):
         status, answer = post(
             tmp_path, content=multipart(("files", "a.zip", data)), headers=MULTIPART
         )
