@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -22,8 +22,9 @@ SEVERITY_FILLS = {"error": ERROR_FILL, "warning": WARNING_FILL}
 def put(sheet: Any, row: int, column: int, value: Any) -> Any:
     """Write a value; text is always stored as text, never as a formula.
 
-    openpyxl turns any string starting with "=" into a formula; a name from a
-    workbook such as ``=HYPERLINK(...)`` must stay the text it was.
+    openpyxl turns any string starting with "=" into a formula, and "#N/A" or
+    "#REF!" into an error; a name from a workbook such as ``=HYPERLINK(...)``
+    must stay the text it was.
     """
     return _as_text(sheet.cell(row=row, column=column), value)
 
@@ -33,7 +34,7 @@ def written(sheet: Any, value: Any, styled: bool = False) -> Any:
     keeps it: the value itself where openpyxl cannot take it for anything else,
     else a cell (and always a cell when it is to be ``styled``)."""
     plain = not isinstance(value, str) or not (
-        value.startswith("=") or ILLEGAL_CHARACTERS_RE.search(value)
+        value.startswith("=") or value in ERROR_CODES or ILLEGAL_CHARACTERS_RE.search(value)
     )
     if plain and not styled:
         return value  # a cell object costs more than the rest of writing it

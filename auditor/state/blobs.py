@@ -26,7 +26,9 @@ from auditor.core.results import FileResult, ProposalResult, RuleCheck, compact_
 from auditor.read.model import FileRead, PartnerTable, ProposalSource
 from auditor.read.workbook import FileContent
 
-BLOB_VERSION = 2  # 2: a finding keeps its file and params
+# 2: a finding keeps its file and params; 3: results.json entries are kept as a
+# run without reports writes them (their links null), not without the links.
+BLOB_VERSION = 3
 # What a compressed blob may unpack to: far above any real workbook's rows,
 # low enough that a planted blob cannot take the machine's memory.
 MAX_UNPACKED = 512 * 1024 * 1024

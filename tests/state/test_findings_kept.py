@@ -88,3 +88,28 @@ def test_a_damaged_conclusion_is_compared_as_having_no_findings() -> None:
     after = Snapshot({("a.xlsx", "P1"): Observation.of("ineligible", now)})
     (change,) = compare(before, after, None).changed
     assert [f.code for f in change.added] == ["ELG301"]
+
+
+def test_results_kept_by_an_earlier_blob_version_are_judged_again() -> None:
+    """Blob version 2 kept results.json entries without their links; today's entries have
+    them (null). Such a blob is not this auditor's: its file is read again rather than
+    its entries written as they were."""
+    import zlib
+
+    from auditor.core.findings import Verdict
+    from auditor.core.results import FileResult, ProposalResult
+    from auditor.state.blobs import BLOB_VERSION, pack_judged, unpack_judged
+
+    proposal = ProposalResult(
+        "P-1", "a.xlsx", "a.xlsx", "KA220-SCH", 2025, Verdict.ELIGIBLE, {}, (), (), key="0:0"
+    )
+    file = FileResult("a.xlsx", "a.xlsx", Verdict.ELIGIBLE, ("P-1",), ())
+    blob, _ = pack_judged([file], [proposal], None, None)["a.xlsx"]
+    _, _, text, entries = unpack_judged(blob)
+    assert json.loads(entries[0])["report"] == {"page": None, "annotated": None}
+    assert json.loads(text)["annotated"] is None
+    document = json.loads(zlib.decompress(blob))
+    assert document["v"] == BLOB_VERSION
+    older = zlib.compress(json.dumps({**document, "v": BLOB_VERSION - 1}).encode())
+    with pytest.raises(DamagedBlob):
+        unpack_judged(older)

@@ -35,16 +35,17 @@ def run(
     code: int = 0
     previous = Path.cwd()
     with CliRunner().isolation(env={"COLUMNS": "200", **(env or {})}) as (out, err, _):
-        arguments = sys.argv
-        sys.argv = ["auditor", *args]
-        os.chdir(cwd)
+        # What the command sets for its process, put back for the tests after it.
+        arguments, unraisable = sys.argv, sys.unraisablehook
         try:
+            sys.argv = ["auditor", *args]
+            os.chdir(cwd)
             cli.main()
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
         finally:
             os.chdir(previous)
-            sys.argv = arguments
+            sys.argv, sys.unraisablehook = arguments, unraisable
             cli._State.debug = False
         sys.stdout.flush()
         sys.stderr.flush()
@@ -245,3 +246,18 @@ def test_a_second_run_prints_what_changed_not_the_whole_table_again(tmp_path: Pa
     assert "101140999" in second.stdout and "afi-lot2-eligible.xlsx" in second.stdout
     assert "101140777" not in second.stdout  # unchanged: not listed again
     assert "3 files, 3 proposals" in second.stdout
+
+
+def test_a_command_run_in_the_test_process_leaves_it_as_it_was(tmp_path: Path) -> None:
+    """What the command sets for its process (its arguments, the working directory, the
+    hook that keeps a full disk's finaliser quiet, --debug) is put back for later tests."""
+    from auditor import cli
+
+    before = (sys.argv, Path.cwd(), sys.unraisablehook)
+    done = run("check", str(SAMPLES / "ka210-ineligible.xlsx"), cwd=tmp_path)
+    assert done.returncode == 1 and "ineligible" in done.stdout, done.stderr
+    assert (sys.argv, Path.cwd(), sys.unraisablehook) == before
+    assert cli._State.debug is False
+    assert run("--debug", "rules", "--action", "KA999", cwd=tmp_path).returncode == 2
+    assert (sys.argv, Path.cwd(), sys.unraisablehook) == before
+    assert cli._State.debug is False
