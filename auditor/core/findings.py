@@ -7,6 +7,7 @@ JSON, Excel and HTML renderers can show numbers without parsing prose.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -180,6 +181,18 @@ class Finding:
             "source": self.source,
             "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()},
         }
+
+
+def merged_drafts(
+    *sources: Mapping[str, Iterable[FindingDraft]],
+) -> dict[str, list[FindingDraft]]:
+    """The drafts of ``sources`` by proposal key, each key's in the order of the sources
+    (what the reader found, then validation, then the rules)."""
+    drafts: dict[str, list[FindingDraft]] = {}
+    for source in sources:
+        for key, found in source.items():
+            drafts.setdefault(key, []).extend(found)
+    return drafts
 
 
 def sort_findings(findings: list[Finding] | tuple[Finding, ...]) -> tuple[Finding, ...]:

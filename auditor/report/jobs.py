@@ -71,11 +71,9 @@ class Staging:
     def data(self, relative: str, data: bytes) -> None:
         self._replace(relative, lambda path: path.write_bytes(data))
 
-    def workbook(self, relative: str, workbook: Any) -> None:
-        self._replace(relative, workbook.save)
-
     def file(self, relative: str, write: Callable[[Path], object]) -> None:
-        """A file written by ``write(path)`` (a library that saves to a path of its own)."""
+        """A file written by ``write(path)`` (a library that saves to a path of its own:
+        an openpyxl workbook's ``save``)."""
         self._replace(relative, write)
 
     def link(self, relative: str, previous: Path) -> bool:
@@ -252,7 +250,8 @@ def annotate_files(
     for job in jobs:
         try:
             with time_limit(limits.timeout):
-                out.workbook(job.target, annotate(Path(job.source), job.file, job.proposals, lang))
+                copy = annotate(Path(job.source), job.file, job.proposals, lang)
+                out.file(job.target, copy.save)
         except OutputError:
             raise
         except Overdue:

@@ -18,6 +18,7 @@ from auditor.core.findings import (
     FindingDraft,
     Severity,
     Verdict,
+    merged_drafts,
     sort_findings,
     verdict_of,
 )
@@ -43,9 +44,7 @@ def results(
     aggregates: Aggregates, evaluation: Evaluation, lang: str, limit: int
 ) -> tuple[list[ProposalResult], list[FileResult]]:
     """The judged proposals and files: findings in ``lang`` (at most ``limit`` each), verdicts."""
-    drafts = dict(aggregates.validated.drafts)
-    for key, more in evaluation.drafts.items():
-        drafts[key] = [*drafts.get(key, []), *more]
+    drafts = merged_drafts(aggregates.validated.drafts, evaluation.drafts)
     proposals = _proposals(aggregates, drafts, evaluation.checks, lang, limit)
     by_file: dict[str, list[ProposalResult]] = {}
     for proposal in proposals:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import polars as pl
 
-from auditor.core.findings import FindingDraft
+from auditor.core.findings import FindingDraft, merged_drafts
 from auditor.normalise.frames import normalise_partners, normalise_projects
 from auditor.read.model import FileRead, ProposalSource, ReadBatch
 
@@ -54,12 +54,10 @@ def validate(batch: ReadBatch, actions: Actions) -> Validated:
 
     projects = normalise_projects(batch.projects, actions.lookup_action, actions.strand_action)
     partners = normalise_partners(batch.partners)
-    drafts: Drafts = {key: list(found) for key, found in batch.drafts.items()}
     required = {"strand": actions.actions_with_strands}
-    for found in (
+    drafts = merged_drafts(
+        batch.drafts,
         validate_projects(projects, batch.sources, required),
         validate_partners(partners, batch.sources),
-    ):
-        for key, more in found.items():
-            drafts.setdefault(key, []).extend(more)
+    )
     return Validated(projects, partners, drafts, batch.sources, batch.files)
