@@ -19,7 +19,7 @@ import csv
 import random
 import sys
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -221,7 +221,7 @@ def write_with_formulas(path: Path, proposal: Mapping[str, Any]) -> None:
     """
     import xlsxwriter
 
-    workbook = xlsxwriter.Workbook(str(path))
+    workbook = xlsxwriter.Workbook(str(path), {"in_memory": True})  # no temporary files
     bold = workbook.add_format({"bold": True})
     project = workbook.add_worksheet("Project")
     partners = workbook.add_worksheet("Partners")
@@ -1458,6 +1458,18 @@ def fill_template(template: Path, target: Path, filled: Mapping[str, Any], lang:
     and countries are written as the template's dropdowns show them in
     ``lang``; numbers as numbers.
     """
+    fill_templates(template, [(target, filled)], lang)
+
+
+def fill_templates(
+    template: Path, fillings: Iterable[tuple[Path, Mapping[str, Any]]], lang: str
+) -> None:
+    """``fill_template`` for several proposals in one template, loaded once.
+
+    Each target holds its own proposal alone: the cells the one before wrote
+    get back what the template held. (Loading the template is most of what a
+    filling costs.)
+    """
     from auditor.normalise.countries import dropdown_value
     from auditor.normalise.vocabulary import vocabulary
     from auditor.rules.examples import PARTNER_HEADER_ROW, PROJECT_FIRST_ROW
@@ -1480,31 +1492,39 @@ def fill_template(template: Path, target: Path, filled: Mapping[str, Any], lang:
     row_of = {
         project.cell(row, 1).value: row for row in range(PROJECT_FIRST_ROW, project.max_row + 1)
     }
-    for key in project_rows():
-        value = filled["project"].get(key)
-        if value is None or key == "action":
-            continue  # the template fills in the action itself
-        row = row_of.get(spec.columns[key].label(lang))
-        if row is None:
-            raise ValueError(f"the template has no field {key!r} to fill in")
-        if key in ("partnership_type", "industrial_ecosystem"):
-            value = label(key, str(value))
-        elif key in ("duration_months", "call_year") and str(value).isdigit():
-            value = int(value)
-        elif key == "requested_grant_eur" and str(value).replace(".", "", 1).isdigit():
-            value = float(value)
-        put(project, row, 2, value)
-    for number, row in enumerate(filled["partners"]):
-        for offset, key in enumerate(partner_columns()):
-            value = row.get(key)
-            if value is None:
-                continue
-            if key in ("role", "organisation_type"):
+    written: dict[tuple[Any, int, int], Any] = {}  # cell -> the template's value
+    for target, filled in fillings:
+        for (sheet, row, column), value in written.items():
+            sheet.cell(row, column).value = value
+        written.clear()
+        for key in project_rows():
+            value = filled["project"].get(key)
+            if value is None or key == "action":
+                continue  # the template fills in the action itself
+            row = row_of.get(spec.columns[key].label(lang))
+            if row is None:
+                raise ValueError(f"the template has no field {key!r} to fill in")
+            if key in ("partnership_type", "industrial_ecosystem"):
                 value = label(key, str(value))
-            elif key == "country":
-                code = country_code(value)
-                value = dropdown_value(code, lang) if code else value
-            elif key == "requested_grant_eur":
+            elif key in ("duration_months", "call_year") and str(value).isdigit():
+                value = int(value)
+            elif key == "requested_grant_eur" and str(value).replace(".", "", 1).isdigit():
                 value = float(value)
-            put(partners, PARTNER_HEADER_ROW + 1 + number, offset + 1, value)
-    workbook.save(target)
+            written.setdefault((project, row, 2), project.cell(row, 2).value)
+            put(project, row, 2, value)
+        for number, row in enumerate(filled["partners"]):
+            for offset, key in enumerate(partner_columns()):
+                value = row.get(key)
+                if value is None:
+                    continue
+                if key in ("role", "organisation_type"):
+                    value = label(key, str(value))
+                elif key == "country":
+                    code = country_code(value)
+                    value = dropdown_value(code, lang) if code else value
+                elif key == "requested_grant_eur":
+                    value = float(value)
+                at = (PARTNER_HEADER_ROW + 1 + number, offset + 1)
+                written.setdefault((partners, *at), partners.cell(*at).value)
+                put(partners, *at, value)
+        workbook.save(target)

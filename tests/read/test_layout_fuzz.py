@@ -230,7 +230,9 @@ def render(spec: Mapping[str, Any], layout: Layout) -> tuple[Grid, Grid]:
 
 
 def _write(path: Path, project: Grid, partners: Grid) -> None:
-    workbook = xlsxwriter.Workbook(str(path))
+    # In memory: xlsxwriter otherwise writes each part to a temporary file first,
+    # which was most of what 2,000 variants cost.
+    workbook = xlsxwriter.Workbook(str(path), {"in_memory": True})
     for name, grid in (("Project", project), ("Partners", partners)):
         sheet = workbook.add_worksheet(name)
         for (row, column), value in grid.cells.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from auditor.normalise.vocabulary import vocabulary
 from auditor.rules.examples import expand
 from auditor.rules.rulebook import RuleBook
 from auditor.template.workbook import build_template, write_template
-from samples.make_samples import fill_template
+from samples.make_samples import fill_template, fill_templates
 from tests import programs
 from tests.consortia import consortium, identities, variant
 from tests.whole.test_cli import run
@@ -53,13 +54,24 @@ Templates = Callable[[str, str], Path]
 @pytest.fixture(scope="session")
 def templates(book: RuleBook, tmp_path_factory: pytest.TempPathFactory) -> Templates:
     """Each action's template in each language, written once (the tests fill copies of
-    it): writing one takes a tenth of a second, and the tests below fill hundreds."""
-    folder = tmp_path_factory.mktemp("templates")
+    it): writing one takes a tenth of a second, and the tests below fill hundreds.
+
+    Once for all the test processes: in the folder their temporary folders
+    share. A template appears there whole (written under a name of the
+    process's own, then renamed), so a process never reads one half written.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder = shared / "templates"
+    folder.mkdir(exist_ok=True)
 
     def template(action: str, lang: str) -> Path:
         path = folder / f"{action}-{lang}.xlsx"
         if not path.exists():
-            write_template(book, action, lang, path)
+            partial = folder / f"{action}-{lang}.{os.getpid()}.partial.xlsx"
+            write_template(book, action, lang, partial)
+            partial.replace(path)
         return path
 
     return template
@@ -119,15 +131,48 @@ def test_dropdowns_hold_the_full_vocabulary(book: RuleBook) -> None:
     } <= formulas
 
 
-def _fill(
-    tmp: Path, templates: Templates, family: str, kind: str, lang: str
-) -> tuple[Path, dict[str, Any]]:
-    example = catalogue()[FAMILIES[family]].examples[kind]
-    proposal = expand(example, catalogue().bases)
-    template = templates(proposal["project"]["action"], lang)
-    filled = tmp / f"{family}-{kind}-{lang}.xlsx"
-    fill_template(template, filled, proposal, lang)
-    return filled, proposal
+def _fill(tmp: Path, templates: Templates, family: str, lang: str) -> tuple[Path, Path]:
+    """The family's eligible and ineligible catalogue examples, each in its action's template."""
+    filled: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    for kind in ("eligible", "ineligible"):
+        proposal = expand(catalogue()[FAMILIES[family]].examples[kind], catalogue().bases)
+        target = tmp / f"{family}-{kind}-{lang}.xlsx"
+        filled.setdefault(proposal["project"]["action"], []).append((target, proposal))
+    for action, fillings in filled.items():
+        fill_templates(templates(action, lang), fillings, lang)
+    return tmp / f"{family}-eligible-{lang}.xlsx", tmp / f"{family}-ineligible-{lang}.xlsx"
+
+
+def test_fillings_of_one_template_hold_their_own_proposal_alone(
+    book: RuleBook, templates: Templates, tmp_path: Path
+) -> None:
+    """A template filled with a large consortium, then a small one, in one load: the
+    second file is the one a fresh filling writes (nothing of the first is left)."""
+    template = templates("KA220-SCH", "nl")
+    large = consortium(book, "KA220-SCH")
+    large["partners"] = [*large["partners"], *large["partners"][1:]]
+    small = consortium(book, "KA220-SCH")
+    small["partners"] = small["partners"][:2]
+    small["project"] = {k: v for k, v in small["project"].items() if k != "priorities"}
+    assert "priorities" in large["project"]  # written by the first filling, not by the second
+    fill_templates(
+        template, [(tmp_path / "large.xlsx", large), (tmp_path / "small.xlsx", small)], "nl"
+    )
+    fill_template(template, tmp_path / "alone.xlsx", small, "nl")
+
+    def cells(path: Path) -> dict[tuple[str, str], Any]:
+        workbook = openpyxl.load_workbook(path)
+        return {
+            (sheet.title, cell.coordinate): cell.value
+            for sheet in workbook.worksheets
+            for row in sheet.iter_rows()
+            for cell in row
+            if cell.value is not None
+        }
+
+    alone = cells(tmp_path / "alone.xlsx")
+    assert cells(tmp_path / "small.xlsx") == alone
+    assert cells(tmp_path / "large.xlsx") != alone  # the first filling was written
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
@@ -135,8 +180,7 @@ def _fill(
 def test_filled_templates_round_trip(
     templates: Templates, tmp_path: Path, family: str, lang: str
 ) -> None:
-    eligible, _ = _fill(tmp_path, templates, family, "eligible", lang)
-    ineligible, _ = _fill(tmp_path, templates, family, "ineligible", lang)
+    eligible, ineligible = _fill(tmp_path, templates, family, lang)
     # Apart: the two examples share their proposal ID.
     good, bad = audit([str(eligible)]).proposals[0], audit([str(ineligible)]).proposals[0]
     assert good.verdict is Verdict.ELIGIBLE, [f.message for f in good.findings]
@@ -156,8 +200,7 @@ def test_filled_templates_round_trip(
 
 
 def test_check_on_a_filled_template_through_the_cli(templates: Templates, tmp_path: Path) -> None:
-    eligible, _ = _fill(tmp_path, templates, "AFI-LOT1", "eligible", "nl")
-    ineligible, _ = _fill(tmp_path, templates, "AFI-LOT1", "ineligible", "nl")
+    eligible, ineligible = _fill(tmp_path, templates, "AFI-LOT1", "nl")
     good, bad = run("check", str(eligible), "--lang", "nl"), run("check", str(ineligible))
     assert good.returncode == 0 and good.stdout.strip().endswith(
         "ontvankelijk (0 fouten, 0 waarschuwingen)"
@@ -289,17 +332,18 @@ def test_every_action_round_trips(
     eligible; without its coordinator, ineligible for that alone."""
     files: dict[str, tuple[str, bool]] = {}
     for number, action in enumerate(book.actions):
-        template = templates(action, lang)
         eligible = consortium(book, action)
         project = dict(eligible["project"])
         ineligible = {
             "project": {**project, "proposal_id": project["proposal_id"][:-9] + f"9{number:08d}"},
             "partners": [{**eligible["partners"][0], "role": "partner"}, *eligible["partners"][1:]],
         }
+        fillings = []
         for kind, proposal in (("eligible", eligible), ("ineligible", ineligible)):
             target = tmp_path / f"{action}-{kind}.xlsx"
-            fill_template(template, target, proposal, lang)
+            fillings.append((target, proposal))
             files[target.name] = (action, kind == "eligible")
+        fill_templates(templates(action, lang), fillings, lang)
     result = audit([str(tmp_path / name) for name in files])
     assert len(result.proposals) == len(files)
     for proposal in result.proposals:

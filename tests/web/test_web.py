@@ -612,9 +612,8 @@ def test_a_server_killed_mid_run_leaves_the_inbox_consistent(tmp_path: Path) -> 
         assert wait_for_job(ada, str(first.url.path))["status"] == "done"
         before = json.loads((files.parent / "report" / "results.json").read_bytes())
         # Enough new files that the second run is still reading when it is killed.
-        for copy in range(3):
-            for sample in sorted(SAMPLES.glob("*.xlsx")):
-                shutil.copy(sample, files / f"{copy:02d}-{sample.name}")
+        for sample in sorted(SAMPLES.glob("*.xlsx")):
+            shutil.copy(sample, files / f"new-{sample.name}")
         second = ada.post(f"{inbox}/run", data={"csrf": csrf(ada.get(inbox).text)})
         job = str(second.url.path)
         deadline = time.monotonic() + 120
@@ -638,7 +637,7 @@ def test_a_server_killed_mid_run_leaves_the_inbox_consistent(tmp_path: Path) -> 
     assert finished["status"] == "done", finished
     after = json.loads((report / "results.json").read_bytes())
     assert after["run"]["id"] == 2  # the killed run left no trace in the state
-    assert after["summary"]["files"] == 3 + 3 * len(list(SAMPLES.glob("*.xlsx")))
+    assert after["summary"]["files"] == 3 + len(list(SAMPLES.glob("*.xlsx")))
 
 
 # --- what the security review found (each once a way in) ------------------
