@@ -74,7 +74,11 @@ def load(
                 "too-large", size_mb=_megabytes(size), limit_mb=_megabytes(limits.max_file_bytes)
             )
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            data = handle.read(limits.max_file_bytes + 1)
+            # Asked for its size and a byte more: a read of the whole limit
+            # sets aside the limit's bytes first, for every file.
+            data = handle.read(size + 1)
+            if len(data) > size:  # grown since: read on, up to a byte over the limit
+                data += handle.read(max(0, limits.max_file_bytes + 1 - len(data)))
         if len(data) > limits.max_file_bytes:  # grew while it was read
             return None, refuse(
                 "too-large",
