@@ -12,6 +12,8 @@ slower.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -59,56 +61,91 @@ class EntryCache:
     entry is used only for the very result object it was made from: a
     proposal judged again (a duplicate ID settled at the end of the run) is a
     new object and is rendered afresh.
+
+    With ``spool`` (a folder) the texts wait in a file there, not in memory:
+    ten thousand entries are tens of megabytes, which would otherwise grow
+    with the batch until results.json is written. The file has no name
+    (deleted as soon as it is made), so nothing of it outlives the run.
     """
 
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[ProposalResult, str]] = {}
-        self._files: dict[str, tuple[FileResult, str]] = {}
+    def __init__(self, spool: Path | None = None) -> None:
+        # Open as long as the cache lives (the command's --format json reads it
+        # after the report is written): closed, and gone, with it.
+        self._spool = None if spool is None else tempfile.TemporaryFile(dir=spool)  # noqa: SIM115
+        self._end = 0
+        self._entries: dict[str, tuple[ProposalResult, str | tuple[int, int]]] = {}
+        self._files: dict[str, tuple[FileResult, str | tuple[int, int]]] = {}
+
+    def _kept(self, text: str) -> str | tuple[int, int]:
+        """``text``, or where it went in the spool."""
+        if self._spool is None:
+            return text
+        data = text.encode("utf-8")
+        os.pwrite(self._spool.fileno(), data, self._end)
+        place = (self._end, len(data))
+        self._end += len(data)
+        return place
+
+    def _text(self, kept: str | tuple[int, int]) -> str:
+        if isinstance(kept, str):
+            return kept
+        assert self._spool is not None
+        offset, size = kept
+        return os.pread(self._spool.fileno(), size, offset).decode("utf-8")
 
     def add(self, proposals: Iterable[ProposalResult], texts: Mapping[str, str] | None) -> None:
         """Keep the entries of ``proposals`` already rendered (``texts``, by key)."""
         for proposal in proposals:
             if texts and proposal.key in texts:
-                self._entries[proposal.key] = (proposal, texts[proposal.key])
+                self._entries[proposal.key] = (proposal, self._kept(texts[proposal.key]))
 
     def add_files(self, files: Iterable[FileResult], texts: Mapping[str, str] | None) -> None:
         """Keep the entries of ``files`` already rendered (by file)."""
         for file in files:
             if texts and file.file in texts:
-                self._files[file.file] = (file, texts[file.file])
+                self._files[file.file] = (file, self._kept(texts[file.file]))
+
+    def _entry(self, proposal: ProposalResult) -> str | None:
+        """The proposal's entry as rendered for this very object, or None."""
+        cached = self._entries.get(proposal.key)
+        return self._text(cached[1]) if cached is not None and cached[0] is proposal else None
+
+    def _file_entry(self, file: FileResult) -> str | None:
+        cached = self._files.get(file.file)
+        return self._text(cached[1]) if cached is not None and cached[0] is file else None
 
     def text(self, proposal: ProposalResult, links: Links | None) -> str:
-        cached = self._entries.get(proposal.key)
-        if cached is None or cached[0] is not proposal:
+        cached = self._entry(proposal)
+        if cached is None:
             return _compact(proposal_entry(proposal, links))
         if links is None:
-            return _relinked(cached[1], "report", None)
+            return _relinked(cached, "report", None)
         page, copy = links.pages.get(proposal.key), links.annotated.get(proposal.file)
         if page is None and copy is None:
-            return cached[1]
-        return _relinked(cached[1], "report", {"page": page, "annotated": copy})
+            return cached
+        return _relinked(cached, "report", {"page": page, "annotated": copy})
 
     def file_text(self, file: FileResult, links: Links | None) -> str:
-        cached = self._files.get(file.file)
-        if cached is None or cached[0] is not file:
+        cached = self._file_entry(file)
+        if cached is None:
             return _compact(file_entry(file, links))
         if links is None:
-            return _relinked(cached[1], "annotated", None)
+            return _relinked(cached, "annotated", None)
         copy = links.annotated.get(file.file)
-        return cached[1] if copy is None else _relinked(cached[1], "annotated", copy)
+        return cached if copy is None else _relinked(cached, "annotated", copy)
 
     def fingerprint(self, proposal: ProposalResult, links: Links) -> str:
         """What the proposal's entry with ``links`` is made of, for telling whether a page
         made from it changed: its entry and its links, without joining them."""
-        cached = self._entries.get(proposal.key)
-        base = cached[1] if cached and cached[0] is proposal else _compact(proposal.entry())
+        base = self._entry(proposal)
+        base = _compact(proposal.entry()) if base is None else base
         page, copy = links.pages.get(proposal.key), links.annotated.get(proposal.file)
         return f"{base}\n{page}\n{copy}"
 
     def file_fingerprint(self, file: FileResult, links: Links) -> str:
         """The same for a file's entry (an annotated copy made from it)."""
-        cached = self._files.get(file.file)
-        base = cached[1] if cached and cached[0] is file else _compact(file.entry())
+        base = self._file_entry(file)
+        base = _compact(file.entry()) if base is None else base
         return f"{base}\n{links.annotated.get(file.file)}"
 
 

@@ -276,7 +276,7 @@ class ReportWriter:
         self.futures: list[Future[Any]] = []
         self._running: set[Future[Any]] = set()
         self.most_running = 4 * max(1, count)
-        self.entries = EntryCache()
+        self.entries = EntryCache(spool=self.staging)
         self.result: AuditResult | None = None
 
     @property

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.api import audit
 from auditor.core.config import AuditConfig
@@ -18,7 +23,7 @@ from auditor.core.findings import Severity
 from auditor.core.results import AuditResult
 from auditor.report import summary
 from auditor.report.jobs import Staging
-from auditor.report.json import results_document
+from auditor.report.json import EntryCache, results_document
 from auditor.report.names import Links
 from auditor.report.outputs import ReportOptions, write_reports
 from samples.make_samples import Style, org, write_proposal
@@ -87,6 +92,40 @@ def test_results_json_is_written_one_entry_a_line(tmp_path: Path, entries: int) 
     lines = text.splitlines()
     assert sum(line.startswith('    {"proposal_id"') for line in lines) == entries
     assert sum(line.startswith('    {"file"') for line in lines) == entries
+
+
+@functools.cache
+def _judged_once() -> AuditResult:
+    return audit([str(ROOT / "samples" / "ka220-hed-eligible.xlsx")])
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.text(), min_size=1, max_size=6), files=st.lists(st.text(), max_size=3))
+def test_entries_kept_in_a_spool_come_back_as_they_were_given(
+    texts: list[str], files: list[str]
+) -> None:
+    """results.json's entries wait in a file, not in memory, and come back the same:
+    any text (sizes counted in bytes, not characters), added a few at a time."""
+    result = _judged_once()
+    proposals = [replace(result.proposals[0], key=f"k{n}") for n in range(len(texts))]
+    file_results = [replace(result.files[0], file=f"f{n}.xlsx") for n in range(len(files))]
+    with tempfile.TemporaryDirectory() as folder:
+        spooled, held = EntryCache(spool=Path(folder)), EntryCache()
+        for cache in (spooled, held):
+            for proposal, text in zip(proposals, texts, strict=True):
+                cache.add([proposal], {proposal.key: text})
+            named = zip(file_results, files, strict=True)
+            cache.add_files(file_results, {file.file: text for file, text in named})
+        assert list(Path(folder).iterdir()) == []  # the spool has no name
+        links = Links()
+        for proposal, text in zip(proposals, texts, strict=True):
+            assert spooled.text(proposal, links) == held.text(proposal, links) == text
+            assert spooled.fingerprint(proposal, links) == held.fingerprint(proposal, links)
+        for file, text in zip(file_results, files, strict=True):
+            assert spooled.file_text(file, links) == held.file_text(file, links) == text
+        # Not in memory: where each text is, no text.
+        kept = [*spooled._entries.values(), *spooled._files.values()]
+        assert not any(isinstance(place, str) for _, place in kept)
 
 
 def test_index_lists_every_proposal_in_dutch(report: tuple[AuditResult, Path]) -> None:
