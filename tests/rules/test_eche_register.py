@@ -96,38 +96,83 @@ def _judge_with(book: RuleBook, spec: dict[str, Any]) -> AuditResult:
 # ------------------------------------------------------------------ matching
 
 
-@settings(max_examples=60, deadline=None)
+def _numbered(spec: dict[str, Any], number: int) -> dict[str, Any]:
+    """``spec`` with a proposal ID of its own, to be judged in a batch with others."""
+    proposal_id = f"2024-1-NL01-KA220-HED-{number:09d}"
+    return {**spec, "project": {**spec["project"], "proposal_id": proposal_id}}
+
+
+PADDINGS = ["", " ", "  ", "\u00a0", "\u00a0 ", " \u00a0"]
+
+
+# Each example a batch of cases, judged together (one pandera call, not one a case).
+@settings(max_examples=15, deadline=None)
 @given(
-    row=st.sampled_from(COMPLETE),
-    padding=st.sampled_from(["", " ", "  ", "\u00a0", "\u00a0 ", " \u00a0"]),
-    lower=st.booleans(),
+    cases=st.lists(
+        st.tuples(st.sampled_from(COMPLETE), st.sampled_from(PADDINGS), st.booleans()),
+        min_size=1,
+        max_size=8,
+    )
 )
 def test_a_listed_code_is_found_however_it_is_padded(
-    judge_specs: Judge, row: dict[str, str], padding: str, lower: bool
+    judge_specs: Judge, cases: list[tuple[dict[str, str], str, bool]]
 ) -> None:
     """The list pads codes with spaces and non-breaking spaces; applicants type one
     space, two or none, in any case. The same institution is always found."""
-    code = row["Erasmus Code"].replace("\u00a0", " ")
-    prefix, rest = re.match(r"^([A-Z]+?)\s*([A-Z][^\d]*\d+)$", code).groups()  # type: ignore[union-attr]
-    typed = f"{prefix}{padding}{rest}"
-    result = judge_specs(_spec(_hei(row, typed.lower() if lower else typed)))
-    fired = {f.rule for p in result.proposals for f in p.findings}
-    assert not fired & {"eche-not-found", "eche-identity-mismatch"}, typed
+    specs, typed = [], {}
+    for number, (row, padding, lower) in enumerate(cases):
+        code = row["Erasmus Code"].replace("\u00a0", " ")
+        prefix, rest = re.match(r"^([A-Z]+?)\s*([A-Z][^\d]*\d+)$", code).groups()  # type: ignore[union-attr]
+        written = f"{prefix}{padding}{rest}"
+        written = written.lower() if lower else written
+        specs.append(_numbered(_spec(_hei(row, written)), number))
+        typed[specs[-1]["project"]["proposal_id"]] = written
+    result = judge_specs(specs)
+    assert sorted(p.proposal_id for p in result.proposals) == sorted(typed)
+    for proposal in result.proposals:
+        fired = {f.rule for f in proposal.findings}
+        assert not fired & {"eche-not-found", "eche-identity-mismatch"}, typed[proposal.proposal_id]
 
 
-@settings(max_examples=30, deadline=None)
-@given(row=st.sampled_from(COMPLETE), serial=st.integers(min_value=90, max_value=99))
+LISTED = {r["Erasmus Code"].replace("\u00a0", "").replace(" ", "") for r in SHIPPED}
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    cases=st.lists(
+        st.tuples(st.sampled_from(COMPLETE), st.integers(min_value=90, max_value=99)),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_a_code_the_list_does_not_hold_is_a_warning_naming_the_list_date(
-    judge_specs: Judge, row: dict[str, str], serial: int
+    judge_specs: Judge, cases: list[tuple[dict[str, str], int]]
 ) -> None:
-    code = re.sub(r"\d+$", str(serial), row["Erasmus Code"].replace("\u00a0", " "))
-    listed = {r["Erasmus Code"].replace("\u00a0", "").replace(" ", "") for r in SHIPPED}
-    assume(code.replace(" ", "") not in listed)  # that serial exists: another case
-    result = judge_specs(_spec(_hei(row, code)))
-    (finding,) = _findings(result, "eche-not-found")
-    assert str(finding.severity) == "warning" and finding.column == "erasmus_code"
-    assert SHIPPED_DATE in finding.message and code in finding.message
-    assert result.proposals[0].verdict == "eligible"  # a warning never rejects
+    codes = [
+        re.sub(r"\d+$", str(serial), row["Erasmus Code"].replace("\u00a0", " "))
+        for row, serial in cases
+    ]
+    unlisted = [
+        (row, code)
+        for (row, _), code in zip(cases, codes, strict=True)
+        if code.replace(" ", "") not in LISTED
+    ]  # a serial that exists: another case
+    assume(unlisted)
+    specs = [
+        _numbered(_spec(_hei(row, code)), number) for number, (row, code) in enumerate(unlisted)
+    ]
+    typed = {
+        spec["project"]["proposal_id"]: code
+        for spec, (_, code) in zip(specs, unlisted, strict=True)
+    }
+    result = judge_specs(specs)
+    assert sorted(p.proposal_id for p in result.proposals) == sorted(typed)
+    for proposal in result.proposals:
+        code = typed[proposal.proposal_id]
+        (finding,) = [f for f in proposal.findings if f.rule == "eche-not-found"]
+        assert str(finding.severity) == "warning" and finding.column == "erasmus_code"
+        assert SHIPPED_DATE in finding.message and code in finding.message
+        assert proposal.verdict == "eligible"  # a warning never rejects
 
 
 @pytest.mark.parametrize(
