@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ def _head(result: AuditResult) -> dict[str, Any]:
 
 
 _compact = compact_json
+_Kept = str | tuple[int, int]  # an entry's text, or where it is in the spool (offset, size)
 
 
 class EntryCache:
@@ -73,20 +74,25 @@ class EntryCache:
         # after the report is written): closed, and gone, with it.
         self._spool = None if spool is None else tempfile.TemporaryFile(dir=spool)  # noqa: SIM115
         self._end = 0
-        self._entries: dict[str, tuple[ProposalResult, str | tuple[int, int]]] = {}
-        self._files: dict[str, tuple[FileResult, str | tuple[int, int]]] = {}
+        self._entries: dict[str, tuple[ProposalResult, _Kept]] = {}
+        self._files: dict[str, tuple[FileResult, _Kept]] = {}
 
-    def _kept(self, text: str) -> str | tuple[int, int]:
-        """``text``, or where it went in the spool."""
+    def _kept(self, texts: list[str]) -> Sequence[_Kept]:
+        """``texts``, or where each went in the spool (written in one piece)."""
         if self._spool is None:
-            return text
-        data = text.encode("utf-8")
-        os.pwrite(self._spool.fileno(), data, self._end)
-        place = (self._end, len(data))
-        self._end += len(data)
-        return place
+            return texts
+        places: list[_Kept] = []
+        pieces = []
+        for text in texts:
+            data = text.encode("utf-8")
+            places.append((self._end, len(data)))
+            pieces.append(data)
+            self._end += len(data)
+        whole = b"".join(pieces)
+        os.pwrite(self._spool.fileno(), whole, self._end - len(whole))
+        return places
 
-    def _text(self, kept: str | tuple[int, int]) -> str:
+    def _text(self, kept: _Kept) -> str:
         if isinstance(kept, str):
             return kept
         assert self._spool is not None
@@ -95,15 +101,17 @@ class EntryCache:
 
     def add(self, proposals: Iterable[ProposalResult], texts: Mapping[str, str] | None) -> None:
         """Keep the entries of ``proposals`` already rendered (``texts``, by key)."""
-        for proposal in proposals:
-            if texts and proposal.key in texts:
-                self._entries[proposal.key] = (proposal, self._kept(texts[proposal.key]))
+        given = [p for p in proposals if texts and p.key in texts]
+        kept = self._kept([texts[p.key] for p in given]) if texts else []
+        for proposal, place in zip(given, kept, strict=True):
+            self._entries[proposal.key] = (proposal, place)
 
     def add_files(self, files: Iterable[FileResult], texts: Mapping[str, str] | None) -> None:
         """Keep the entries of ``files`` already rendered (by file)."""
-        for file in files:
-            if texts and file.file in texts:
-                self._files[file.file] = (file, self._kept(texts[file.file]))
+        given = [f for f in files if texts and f.file in texts]
+        kept = self._kept([texts[f.file] for f in given]) if texts else []
+        for file, place in zip(given, kept, strict=True):
+            self._files[file.file] = (file, place)
 
     def _entry(self, proposal: ProposalResult) -> str | None:
         """The proposal's entry as rendered for this very object, or None."""

@@ -111,9 +111,11 @@ def test_entries_kept_in_a_spool_come_back_as_they_were_given(
     file_results = [replace(result.files[0], file=f"f{n}.xlsx") for n in range(len(files))]
     with tempfile.TemporaryDirectory() as folder:
         spooled, held = EntryCache(spool=Path(folder)), EntryCache()
+        by_key = {proposal.key: text for proposal, text in zip(proposals, texts, strict=True)}
         for cache in (spooled, held):
-            for proposal, text in zip(proposals, texts, strict=True):
-                cache.add([proposal], {proposal.key: text})
+            half = len(proposals) // 2  # in two calls, as two chunks come
+            cache.add(proposals[:half], by_key)
+            cache.add(proposals[half:], by_key)
             named = zip(file_results, files, strict=True)
             cache.add_files(file_results, {file.file: text for file, text in named})
         assert list(Path(folder).iterdir()) == []  # the spool has no name
