@@ -69,3 +69,37 @@ def test_a_run_without_a_state_keeps_no_history(tmp_path: Path) -> None:
     assert outcome.result.run_id is None and outcome.counts is None
     assert (report / "index.html").is_file()
     assert not list(tmp_path.glob("*.sqlite"))
+
+
+def test_a_large_export_is_judged_where_it_is_read_with_the_same_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An export of many rows is judged in the worker that read it: its rows are not
+    sent to the process that gathers the results. The results are those of the
+    export judged there."""
+    from auditor import api
+    from auditor.read.discover import discover
+    from auditor.report.json import results_document
+
+    export = ROOT / "samples" / "agency-export-2024.xlsx"
+    judged_here: list[int] = []
+    judge_chunk = api.judge_chunk
+
+    def counted(*args: object, **options: object) -> object:
+        judged_here.append(1)
+        return judge_chunk(*args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "judge_chunk", counted)
+    assert not api.judged_in_workers(discover([str(export)]))  # a small one: judged here
+    here = api.audit([str(export)])
+    assert judged_here
+    judged_here.clear()
+    monkeypatch.setattr(api, "JUDGE_IN_WORKERS_BYTES", export.stat().st_size)  # large now
+    assert api.judged_in_workers(discover([str(export)]))
+    there = api.audit([str(export)])
+    assert not judged_here  # nothing judged in this process
+    assert len(there.proposals) == len(here.proposals) == 3
+    documents = [results_document(result) for result in (here, there)]
+    for document in documents:
+        document["run"].pop("started_at")
+    assert documents[0] == documents[1]
