@@ -88,8 +88,11 @@ class EntryCache:
             places.append((self._end, len(data)))
             pieces.append(data)
             self._end += len(data)
-        whole = b"".join(pieces)
-        os.pwrite(self._spool.fileno(), whole, self._end - len(whole))
+        whole = memoryview(b"".join(pieces))
+        at = self._end - len(whole)
+        while whole:  # a write may take less than it is given
+            written = os.pwrite(self._spool.fileno(), whole, at)
+            whole, at = whole[written:], at + written
         return places
 
     def _text(self, kept: _Kept) -> str:
