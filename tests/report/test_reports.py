@@ -9,7 +9,6 @@ import re
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
@@ -29,6 +28,7 @@ from auditor.report.outputs import ReportOptions, write_reports
 from samples.make_samples import Style, org, write_proposal
 from samples.make_samples import proposal as make_proposal
 from tests import programs
+from tests.cells import cell_values
 from tests.corpus import small, tidy
 from tests.whole.test_cli import run
 
@@ -156,17 +156,6 @@ def test_proposal_page_shows_rules_findings_and_marked_cells(
     assert "Programme Guide 2025, Alliances for Innovation" in html  # sources
 
 
-def _original_values(path: Path) -> dict[tuple[str, str], Any]:
-    workbook = openpyxl.load_workbook(path)
-    return {
-        (sheet.title, cell.coordinate): cell.value
-        for sheet in workbook.worksheets
-        for row in sheet.iter_rows()
-        for cell in row
-        if cell.value is not None
-    }
-
-
 def test_annotated_copies_mark_every_finding_and_keep_every_cell(
     report: tuple[AuditResult, Path],
 ) -> None:
@@ -194,8 +183,8 @@ def test_annotated_copies_mark_every_finding_and_keep_every_cell(
             )
             assert cell.fill.start_color.rgb == expected, (proposal.file, finding.cell)
             checked += 1
-        original = _original_values(ROOT / proposal.file)
-        annotated = _original_values(copy)
+        original = cell_values(ROOT / proposal.file)
+        annotated = cell_values(copy)
         assert {k: v for k, v in annotated.items() if k[0] != "Controle"} == original
     assert checked > 40
 

@@ -20,6 +20,7 @@ from auditor.rules.rulebook import RuleBook
 from auditor.template.workbook import build_template, write_template
 from samples.make_samples import fill_template, fill_templates
 from tests import programs
+from tests.cells import cell_values
 from tests.consortia import consortium, identities, variant
 from tests.whole.test_cli import run
 
@@ -159,20 +160,9 @@ def test_fillings_of_one_template_hold_their_own_proposal_alone(
         template, [(tmp_path / "large.xlsx", large), (tmp_path / "small.xlsx", small)], "nl"
     )
     fill_template(template, tmp_path / "alone.xlsx", small, "nl")
-
-    def cells(path: Path) -> dict[tuple[str, str], Any]:
-        workbook = openpyxl.load_workbook(path)
-        return {
-            (sheet.title, cell.coordinate): cell.value
-            for sheet in workbook.worksheets
-            for row in sheet.iter_rows()
-            for cell in row
-            if cell.value is not None
-        }
-
-    alone = cells(tmp_path / "alone.xlsx")
-    assert cells(tmp_path / "small.xlsx") == alone
-    assert cells(tmp_path / "large.xlsx") != alone  # the first filling was written
+    alone = cell_values(tmp_path / "alone.xlsx")
+    assert cell_values(tmp_path / "small.xlsx") == alone
+    assert cell_values(tmp_path / "large.xlsx") != alone  # the first filling was written
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
