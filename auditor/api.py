@@ -61,8 +61,8 @@ REUSED_WINDOW = 1000
 JUDGE_IN_WORKERS_FROM = 50
 # ... and from this many bytes of workbooks: an agency's export of 200,000
 # partner rows (12 MB) gives 64 MB of rows, which cost as much to send here as
-# to judge where they are, and held here, most of the run's memory (680 MB
-# against 210 MB for the process that gathers the results).
+# to judge where they are, and judged here, most of the run's memory (680 MB
+# against 210 MB for the process that gathers the results, results only).
 JUDGE_IN_WORKERS_BYTES = 4 << 20
 
 
@@ -283,6 +283,8 @@ def judged_in_workers(items: Sequence[InputFile]) -> bool:
         return True
     size = 0
     for item in items:
+        if item.refusal is not None:  # never opened (a link out of the folder, a FIFO)
+            continue
         with contextlib.suppress(OSError):  # a file gone is the reader's to answer
             size += item.path.stat().st_size
     return size >= JUDGE_IN_WORKERS_BYTES
@@ -314,16 +316,23 @@ def read_and_judge(
     rows: bool = False,
     reader: Reader | None = None,
     contents: bool = False,
-) -> Chunk:
+) -> Chunk | ReadBatch:
     """A reader process's task: read a chunk of files and judge its proposals.
 
     Judging where the files were read spreads the whole audit over the
     workers; only the results (and the rows, when reports need them) travel
-    back.
+    back. A chunk that cannot be judged within the worker's memory comes back
+    read, not judged.
     """
     config = config or AuditConfig()
     batch = read_in_worker(items, limits, on_file, reader, contents)
-    chunk = judge_chunk(batch, load_rulebook(config.rules_dirs, config.eche), config)
+    try:
+        chunk = judge_chunk(batch, load_rulebook(config.rules_dirs, config.eche), config)
+    except MemoryError:
+        # Over this worker's --max-memory while judging (a large export): the
+        # rows go to the main process and are judged there, as a few small
+        # files' always are, rather than stopping the run.
+        return batch
     if not rows:
         chunk.partners = chunk.projects = None
     # Here, in parallel, not in the process that gathers the chunks: the

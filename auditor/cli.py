@@ -462,6 +462,7 @@ def audit(
             click.echo(f"auditor: {notice}", err=True)
         if output_format == "json":  # the entries as results.json has them
             click.echo(render_json(result, outcome.links, outcome.entries), nl=False)
+        outcome.entries.close()
         if quiet:
             line = _log_line(result, outcome.counts, outcome.linked, code, outcome.seconds, outdir)
             click.echo(line, err=output_format == "json")

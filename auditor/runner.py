@@ -47,7 +47,9 @@ class Outcome:
 
     result: AuditResult
     links: Links  # results.json's links to the reports
-    entries: Any  # results.json's entries as written (``--format json`` prints them)
+    # results.json's entries as written (``--format json`` prints them), kept in
+    # a file until ``entries.close()`` or until the outcome is dropped.
+    entries: Any
     linked: int  # pages and copies taken over from the previous report
     counts: Any | None  # the state's counts (hashed, read, reused ...), None without a state
     seconds: float

@@ -1461,6 +1461,16 @@ def fill_template(template: Path, target: Path, filled: Mapping[str, Any], lang:
     fill_templates(template, [(target, filled)], lang)
 
 
+_ABSENT = object()
+
+
+def _held(sheet: Any, row: int, column: int) -> Any:
+    """What the template holds in a cell, or _ABSENT where it has none (openpyxl's
+    cells by position: asking for one would make it)."""
+    cell = sheet._cells.get((row, column))
+    return _ABSENT if cell is None else cell.value
+
+
 def fill_templates(
     template: Path, fillings: Iterable[tuple[Path, Mapping[str, Any]]], lang: str
 ) -> None:
@@ -1492,10 +1502,14 @@ def fill_templates(
     row_of = {
         project.cell(row, 1).value: row for row in range(PROJECT_FIRST_ROW, project.max_row + 1)
     }
-    written: dict[tuple[Any, int, int], Any] = {}  # cell -> the template's value
+    # cell -> the template's value, or _ABSENT where the template had no cell
+    written: dict[tuple[Any, int, int], Any] = {}
     for target, filled in fillings:
         for (sheet, row, column), value in written.items():
-            sheet.cell(row, column).value = value
+            if value is _ABSENT:  # made by the filling: gone again, as the sheet's extent
+                del sheet._cells[(row, column)]
+            else:
+                sheet.cell(row, column).value = value
         written.clear()
         for key in project_rows():
             value = filled["project"].get(key)
@@ -1510,7 +1524,7 @@ def fill_templates(
                 value = int(value)
             elif key == "requested_grant_eur" and str(value).replace(".", "", 1).isdigit():
                 value = float(value)
-            written.setdefault((project, row, 2), project.cell(row, 2).value)
+            written.setdefault((project, row, 2), _held(project, row, 2))
             put(project, row, 2, value)
         for number, row in enumerate(filled["partners"]):
             for offset, key in enumerate(partner_columns()):
@@ -1525,6 +1539,6 @@ def fill_templates(
                 elif key == "requested_grant_eur":
                     value = float(value)
                 at = (PARTNER_HEADER_ROW + 1 + number, offset + 1)
-                written.setdefault((partners, *at), partners.cell(*at).value)
+                written.setdefault((partners, *at), _held(partners, *at))
                 put(partners, *at, value)
         workbook.save(target)

@@ -70,8 +70,8 @@ class EntryCache:
     """
 
     def __init__(self, spool: Path | None = None) -> None:
-        # Open as long as the cache lives (the command's --format json reads it
-        # after the report is written): closed, and gone, with it.
+        # Open until ``close`` (the command's --format json reads it after the
+        # report is written), or until the cache is dropped.
         self._spool = None if spool is None else tempfile.TemporaryFile(dir=spool)  # noqa: SIM115
         self._end = 0
         self._entries: dict[str, tuple[ProposalResult, _Kept]] = {}
@@ -100,7 +100,18 @@ class EntryCache:
             return kept
         assert self._spool is not None
         offset, size = kept
-        return os.pread(self._spool.fileno(), size, offset).decode("utf-8")
+        data = b""
+        while len(data) < size:  # a read, too, may give less than asked
+            more = os.pread(self._spool.fileno(), size - len(data), offset + len(data))
+            if not more:
+                raise OSError(f"the spool of results.json's entries ends early at {offset}")
+            data += more
+        return data.decode("utf-8")
+
+    def close(self) -> None:
+        """Let the spool go (its space is freed); the entries cannot be read after."""
+        if self._spool is not None:
+            self._spool.close()
 
     def add(self, proposals: Iterable[ProposalResult], texts: Mapping[str, str] | None) -> None:
         """Keep the entries of ``proposals`` already rendered (``texts``, by key)."""

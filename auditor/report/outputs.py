@@ -554,6 +554,7 @@ class ReportWriter:
 
     def abort(self) -> None:
         """Leave the previous report as it was."""
+        self.entries.close()
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -585,7 +586,10 @@ def write_reports(
     except BaseException:
         writer.abort()
         raise
-    return writer.finish(result)
+    try:
+        return writer.finish(result)
+    finally:
+        writer.entries.close()
 
 
 def _swap(staging: Path, outdir: Path) -> None:

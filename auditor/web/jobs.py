@@ -183,6 +183,7 @@ class JobQueue:
             log.exception("job %s on inbox %s failed", job, inbox.id)
             self._end(job, "failed", error=f"{type(error).__name__}: {error}")
         else:
+            outcome.entries.close()
             summary = outcome.result.summary
             self._end(job, "done", summary=json.dumps(asdict(summary)))
 

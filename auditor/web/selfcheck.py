@@ -163,7 +163,9 @@ def _audit(workbook: Path, outdir: Path, server: Any, lang: str) -> AuditResult:
         pdf=False,  # the applicant gets the page and the annotated copy, nothing to print
         letters=False,
     ) as run:
-        return run.execute().result
+        outcome = run.execute()
+    outcome.entries.close()
+    return outcome.result
 
 
 def _keep_annotated(folder: Path) -> Path | None:

@@ -335,28 +335,35 @@ def test_total_row_under_the_table_is_not_a_partner(tmp_path: Path) -> None:
     assert result.metrics["organisations"] == 3
 
 
-@pytest.mark.parametrize("grown_by", [1, 1_000, 6_000])
+@pytest.mark.parametrize("grown", [0.0, 0.3, 0.99])
 def test_a_file_that_grows_while_it_is_read_is_read_whole_or_refused_at_the_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, grown_by: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, grown: float
 ) -> None:
     """The guard reads a file's size and a byte more; a file larger by then (saved
     again while the run reads it) is read on, to the limit and never past it."""
     from auditor.read import guard
 
-    path = tmp_path / "growing.xlsx"
     samples = Path(__file__).resolve().parents[2] / "samples"
-    path.write_bytes((samples / "ka220-hed-eligible.xlsx").read_bytes())
-    data = path.read_bytes()
+    data = (samples / "ka220-hed-eligible.xlsx").read_bytes()
+    path, far = tmp_path / "growing.xlsx", tmp_path / "grown-far.xlsx"
+    path.write_bytes(data)
+    far.write_bytes(data + b"\0" * 1_000_000)  # grown by a megabyte
+    before = 1 + int(grown * (len(data) - 2))  # the size it had (1 to len - 1 bytes)
     real_fstat = os.fstat
 
     def earlier(descriptor: int) -> os.stat_result:  # the size before it grew
         status = list(real_fstat(descriptor))
-        status[6] = len(data) - grown_by  # st_size
+        status[6] = before  # st_size
         return os.stat_result(status)
 
-    monkeypatch.setattr(guard.os, "fstat", earlier)
+    monkeypatch.setattr(guard.os, "fstat", earlier)  # os's own: restored after the test
     whole, refused = guard.load(path, Limits(max_file_bytes=len(data)))
     assert (whole, refused) == (data, None)
     limit = len(data) - 1  # the file as it is now is over the limit: refused, as too large
     held, refusal = guard.load(path, Limits(max_file_bytes=limit))
     assert held is None and refusal is not None and refusal.params["variant"] == "too-large"
+    # Grown far past the limit: read to a byte over it, not to its end.
+    held, refusal = guard.load(far, Limits(max_file_bytes=len(data)))
+    assert held is None and refusal is not None and refusal.params["variant"] == "too-large"
+    assert refusal.params["size_mb"] == guard._megabytes(len(data) + 1)
+    assert refusal.params["size_mb"] != guard._megabytes(far.stat().st_size)

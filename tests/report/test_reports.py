@@ -128,6 +128,7 @@ def test_entries_kept_in_a_spool_come_back_as_they_were_given(
         # Not in memory: where each text is, no text.
         kept = [*spooled._entries.values(), *spooled._files.values()]
         assert not any(isinstance(place, str) for _, place in kept)
+        spooled.close()
 
 
 def test_index_lists_every_proposal_in_dutch(report: tuple[AuditResult, Path]) -> None:

@@ -74,9 +74,8 @@ def test_a_run_without_a_state_keeps_no_history(tmp_path: Path) -> None:
 def test_a_large_export_is_judged_where_it_is_read_with_the_same_results(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An export of many rows is judged in the worker that read it: its rows are not
-    sent to the process that gathers the results. The results are those of the
-    export judged there."""
+    """An export of many rows is judged in the worker that read it, not in the process
+    that gathers the results; the results are those of the export judged there."""
     from auditor import api
     from auditor.read.discover import discover
     from auditor.report.json import results_document
@@ -103,3 +102,29 @@ def test_a_large_export_is_judged_where_it_is_read_with_the_same_results(
     for document in documents:
         document["run"].pop("started_at")
     assert documents[0] == documents[1]
+
+
+def test_a_chunk_over_the_workers_memory_while_judged_comes_back_to_be_judged_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Judging in a worker under --max-memory may run out (a large export): the worker
+    hands back what it read, which the main process judges, as it judges a few
+    small files; the run does not stop."""
+    from auditor import api
+    from auditor.core.config import Limits
+    from auditor.read.discover import discover
+    from auditor.read.model import ReadBatch
+    from auditor.rules.rulebook import load_rulebook
+
+    export = ROOT / "samples" / "agency-export-2024.xlsx"
+    judge_chunk = api.judge_chunk
+
+    def over_the_limit(*args: object, **options: object) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(api, "judge_chunk", over_the_limit)
+    part = api.read_and_judge(discover([str(export)]), Limits(timeout=0), config=AuditConfig())
+    assert isinstance(part, ReadBatch) and len(part.files) == 1
+    monkeypatch.setattr(api, "judge_chunk", judge_chunk)
+    judged = api.judge_chunk(part, load_rulebook(), AuditConfig())
+    assert len(judged.proposals) == len(api.audit([str(export)]).proposals) == 3
