@@ -79,9 +79,9 @@ _UNREADABLE = (
     lzma.LZMAError,
     EOFError,
     ValueError,
-    # Also what zipfile raises on a zip it does not implement (a later version
-    # to extract, a member of patched data or strong encryption): its
-    # NotImplementedError is a RuntimeError.
+    # RuntimeError covers zipfile's refusal of a zip whose features it lacks
+    # (a later version to extract, a member of patched data, strong
+    # encryption): that error class derives from it.
     RuntimeError,
     OSError,
 )
@@ -165,7 +165,7 @@ def safe_relative(name: str) -> str | None:
 
 def _normalised(name: str) -> str | None:
     name = name.replace("\\", "/")
-    if name.startswith("/") or _DRIVE.match(name):
+    if name.startswith("/"):
         return None
     # Cs: a lone surrogate (a byte that was not UTF-8) cannot be written back as a name.
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
@@ -176,7 +176,9 @@ def _normalised(name: str) -> str | None:
     if any(len(part.encode()) > _MAX_COMPONENT_BYTES for part in parts):
         return None
     relative = "/".join(parts)
-    if _DRIVE.match(relative):  # "./C:x" is the drive-relative "C:x" once "./" is gone
+    # On the name as it will be written: "./C:x" is the drive-relative "C:x"
+    # once "./" is gone.
+    if _DRIVE.match(relative):
         return None
     return relative if len(relative.encode()) <= _MAX_PATH_BYTES else None
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -239,20 +238,14 @@ def test_a_template_that_is_not_a_word_document_is_refused(tmp_path: Path) -> No
         read_template(path)
 
 
-def _cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return run(*args, cwd=cwd, env=env)
-
-
 def test_an_agencys_template_makes_the_letters(tmp_path: Path) -> None:
-    made = _cli("letter-template", "--lang", "nl", "-o", "brief.docx", cwd=tmp_path)
+    made = run("letter-template", "--lang", "nl", "-o", "brief.docx", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     document = docx.Document(str(tmp_path / "brief.docx"))
     document.paragraphs[0].text = "Agentschap Voorbeeld · {{ coordinator.organisation }}"
     document.save(str(tmp_path / "brief.docx"))
     _ineligible_workbook(tmp_path, "Basisschool <De Regenboog> & co")
-    done = _cli(
+    done = run(
         "audit", "in", "-o", "out", "--no-pdf", "--letter-template", "brief.docx", cwd=tmp_path
     )
     assert done.returncode == 1, done.stderr
@@ -270,13 +263,13 @@ def test_pdf_asked_for_without_chromium_is_an_error_and_left_out_by_default(
     _ineligible_workbook(tmp_path, "School")
     # AUDITOR_PDF unset: the default is "where Chromium is found" (the suite sets it to 0).
     nowhere = {"AUDITOR_CHROMIUM": str(tmp_path / "no-chromium"), "AUDITOR_PDF": ""}
-    asked = _cli("audit", "in", "-o", "out", "--pdf", cwd=tmp_path, env=nowhere)
+    asked = run("audit", "in", "-o", "out", "--pdf", cwd=tmp_path, env=nowhere)
     assert asked.returncode == 2 and "--pdf: no Chromium was found" in asked.stderr
     assert not (tmp_path / "out").exists()
     always = {**nowhere, "AUDITOR_PDF": "1"}
-    by_variable = _cli("audit", "in", "-o", "out", cwd=tmp_path, env=always)
+    by_variable = run("audit", "in", "-o", "out", cwd=tmp_path, env=always)
     assert by_variable.returncode == 2 and "--pdf: no Chromium was found" in by_variable.stderr
-    default = _cli("audit", "in", "-o", "out", cwd=tmp_path, env=nowhere)
+    default = run("audit", "in", "-o", "out", cwd=tmp_path, env=nowhere)
     assert default.returncode == 1 and "no PDFs: no Chromium was found" in default.stderr
     assert not (tmp_path / "out" / "index.pdf").exists()
     assert not list((tmp_path / "out" / "proposals").glob("*.pdf"))

@@ -8,7 +8,6 @@ a lump sum; the template is made for it, filled twice, and checked.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from samples.make_samples import fill_template
@@ -45,10 +44,6 @@ rules:
 """
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return run(*args)
-
-
 def _proposal(partners: list[str], grant: int) -> dict[str, object]:
     rows = []
     for number, text in enumerate(partners, start=1):
@@ -79,12 +74,12 @@ def test_a_new_action_is_a_yaml_file(tmp_path: Path) -> None:
     rules.mkdir()
     (rules / "doctoral-networks-demo.yaml").write_text(RULE_SET, encoding="utf-8")
 
-    listed = _run("rules", "--action", "Doctorale netwerken demo", "--rules", str(rules))
+    listed = run("rules", "--action", "Doctorale netwerken demo", "--rules", str(rules))
     assert listed.returncode == 0, listed.stderr
     assert "KA299-DEMO" in listed.stdout and "lump-sum" in listed.stdout
 
     template = tmp_path / "template.xlsx"
-    made = _run("template", "--action", "KA299-DEMO", "--rules", str(rules), "-o", str(template))
+    made = run("template", "--action", "KA299-DEMO", "--rules", str(rules), "-o", str(template))
     assert made.returncode == 0, made.stderr
 
     outcomes = {}
@@ -94,7 +89,7 @@ def test_a_new_action_is_a_yaml_file(tmp_path: Path) -> None:
     ]:
         filled = tmp_path / f"{name}.xlsx"
         fill_template(template, filled, _proposal(partners, grant), "en")
-        outcomes[name] = _run("check", str(filled), "--rules", str(rules))
+        outcomes[name] = run("check", str(filled), "--rules", str(rules))
 
     good, bad = outcomes["good"], outcomes["bad"]
     assert good.returncode == 0, good.stdout + good.stderr

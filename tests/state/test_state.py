@@ -200,13 +200,9 @@ def test_duplicate_ids_are_judged_across_the_whole_inbox(tmp_path: Path) -> None
     assert [Path(c.file).name for c in result.changes.broken] == ["p1.xlsx"]
 
 
-def _cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run(*arguments, cwd=cwd)
-
-
 def test_the_reports_say_what_changed_and_the_commands_list_runs(tmp_path: Path) -> None:
     inbox = _inbox(tmp_path, 3)
-    first = _cli("audit", "inbox", "-o", "out", "-q", cwd=tmp_path)
+    first = run("audit", "inbox", "-o", "out", "-q", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("auditor exit=0 run=1 files=3 proposals=3 eligible=3")
     assert (tmp_path / "out.state.sqlite").exists()
@@ -214,7 +210,7 @@ def test_the_reports_say_what_changed_and_the_commands_list_runs(tmp_path: Path)
     assert document["run"]["id"] == 1 and document["since_last_run"] is None
 
     tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
-    second = _cli("audit", "inbox", "-o", "out", "-q", "--lang", "nl", cwd=tmp_path)
+    second = run("audit", "inbox", "-o", "out", "-q", "--lang", "nl", cwd=tmp_path)
     assert second.returncode == 1, second.stderr
     fields = dict(pair.split("=", 1) for pair in second.stdout.split()[1:])
     assert (fields["run"], fields["read"], fields["broken"], fields["new"]) == ("2", "1", "1", "0")
@@ -235,21 +231,21 @@ def test_the_reports_say_what_changed_and_the_commands_list_runs(tmp_path: Path)
     history = text[text.index('id="history"') : text.index('id="rules"')]
     assert "run 1 (" in history and "run 2 (" not in history
 
-    history = _cli("history", "-o", "out", "--format", "json", cwd=tmp_path)
+    history = run("history", "-o", "out", "--format", "json", cwd=tmp_path)
     assert history.returncode == 0, history.stderr
     listed = json.loads(history.stdout)
     assert [(r["id"], r["read"], r["ineligible"]) for r in listed] == [(1, 3, 0), (2, 1, 1)]
-    shown = _cli("diff", "1", "2", "-o", "out", cwd=tmp_path)
+    shown = run("diff", "1", "2", "-o", "out", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "inbox/p1.xlsx" in shown.stdout and "ELG301" in shown.stdout
-    missing = _cli("diff", "1", "7", "-o", "out", cwd=tmp_path)
+    missing = run("diff", "1", "7", "-o", "out", cwd=tmp_path)
     assert missing.returncode == 2 and "no run 7" in missing.stderr
     # A run is never compared with itself ("diff last" alone was one).
     for same in (["last"], ["2", "last"], ["previous", "1"]):
-        refused = _cli("diff", *same, "-o", "out", cwd=tmp_path)
+        refused = run("diff", *same, "-o", "out", cwd=tmp_path)
         assert refused.returncode == 2 and "nothing to compare" in refused.stderr, same
     # In the order given: from the last run back to the previous, p1 was fixed.
-    backwards = _cli("diff", "last", "previous", "-o", "out", "--format", "json", cwd=tmp_path)
+    backwards = run("diff", "last", "previous", "-o", "out", "--format", "json", cwd=tmp_path)
     assert backwards.returncode == 0, backwards.stderr
     document = json.loads(backwards.stdout)
     assert document["later_run"]["id"] == 1
@@ -265,14 +261,14 @@ def test_a_second_run_on_the_same_state_waits_then_gives_up_clearly(tmp_path: Pa
     try:
         with pytest.raises(OutputError, match="another auditor run"):
             Memory(tmp_path / "out.state.sqlite", settings, version, wait=0.3)
-        blocked = _cli("audit", "inbox", "-o", "out", "--wait", "1", cwd=tmp_path)
+        blocked = run("audit", "inbox", "-o", "out", "--wait", "1", cwd=tmp_path)
         assert "waiting up to 1 s" in blocked.stderr  # it said it waits, then gave up
         assert blocked.returncode == 2
         assert "is using the state" in blocked.stderr and "--wait" in blocked.stderr
     finally:
         holder.close()
     assert not (tmp_path / "out").exists()
-    done = _cli("audit", str(inbox), "-o", "out", "-q", cwd=tmp_path)
+    done = run("audit", str(inbox), "-o", "out", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
 
     # A run that finds the state held waits for it, and goes on once it is free.
@@ -281,7 +277,7 @@ def test_a_second_run_on_the_same_state_waits_then_gives_up_clearly(tmp_path: Pa
     release = threading.Timer(2.0, held.__exit__, (None, None, None))
     release.start()
     try:
-        waited = _cli("audit", "inbox", "-o", "out", "-q", "--wait", "120", cwd=tmp_path)
+        waited = run("audit", "inbox", "-o", "out", "-q", "--wait", "120", cwd=tmp_path)
     finally:
         release.cancel()
         release.join()
@@ -291,7 +287,7 @@ def test_a_second_run_on_the_same_state_waits_then_gives_up_clearly(tmp_path: Pa
 
 def test_a_run_killed_half_way_leaves_reports_and_state_intact(tmp_path: Path) -> None:
     inbox = _inbox(tmp_path, 4)
-    assert _cli("audit", "inbox", "-o", "out", "-q", cwd=tmp_path).returncode == 0
+    assert run("audit", "inbox", "-o", "out", "-q", cwd=tmp_path).returncode == 0
     before = (tmp_path / "out" / "results.json").read_bytes()
     for number in range(4, 60):  # enough work to be killed in the middle of
         tidy(inbox / f"q{number}.xlsx", f"2024-1-NL01-KA220-SCH-{number:09d}")
@@ -317,7 +313,7 @@ def test_a_run_killed_half_way_leaves_reports_and_state_intact(tmp_path: Path) -
     assert db.execute("SELECT count(*) FROM files").fetchone()[0] == 4
     db.close()
 
-    done = _cli("audit", "inbox", "-o", "out", "-q", cwd=tmp_path)
+    done = run("audit", "inbox", "-o", "out", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "run=2 files=60" in done.stdout
     assert not list(tmp_path.glob(".out.staging-*"))  # the killed run's leftovers are gone
@@ -343,7 +339,7 @@ def test_a_newer_state_is_refused_and_a_new_one_gets_the_schema(
 def test_unchanged_pages_and_copies_are_taken_from_the_previous_report(tmp_path: Path) -> None:
     inbox = _inbox(tmp_path, 3)
     tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
-    assert _cli("audit", "inbox", "-o", "out", "-q", cwd=tmp_path).returncode == 1
+    assert run("audit", "inbox", "-o", "out", "-q", cwd=tmp_path).returncode == 1
     out = tmp_path / "out"
     pages = {page.name: page.stat().st_ino for page in (out / "proposals").glob("*.html")}
     copy = out / "annotated" / "p1.xlsx"
@@ -351,7 +347,7 @@ def test_unchanged_pages_and_copies_are_taken_from_the_previous_report(tmp_path:
 
     # p9 takes p0's ID: p0's results are reused, but its page must say so
     tidy(inbox / "p9.xlsx", "2024-1-NL01-KA220-SCH-000000000")
-    second = _cli("audit", "inbox", "-o", "out", "-q", cwd=tmp_path)
+    second = run("audit", "inbox", "-o", "out", "-q", cwd=tmp_path)
     assert second.returncode == 1, second.stderr
     assert " read=1 " in second.stdout and " reused=3 " in second.stdout
     assert " linked=3 " in second.stdout  # the pages of p1 and p2, the copy of p1
@@ -380,10 +376,10 @@ def test_entries_made_in_workers_and_kept_in_the_state_are_the_canonical_ones(
     tidy(tmp_path / "inbox" / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
     texts = []
     for _ in range(2):  # read, then reused from the state
-        done = _cli("audit", "inbox", "-o", "out", "-q", "--reports", "results", cwd=tmp_path)
+        done = run("audit", "inbox", "-o", "out", "-q", "--reports", "results", cwd=tmp_path)
         assert done.returncode == 1, done.stderr
         texts.append((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
-    shown = _cli(
+    shown = run(
         "audit", "inbox", "-o", "out", "--reports", "results", "--format", "json", cwd=tmp_path
     )
     texts.append(shown.stdout)
@@ -407,7 +403,7 @@ def test_reused_results_keep_their_rule_checks_in_a_full_report(tmp_path: Path) 
     tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
     documents = []
     for _ in range(2):  # read, then reused from the state
-        done = _cli("audit", "inbox", "-o", "out", "-q", "--annotate", "all", cwd=tmp_path)
+        done = run("audit", "inbox", "-o", "out", "-q", "--annotate", "all", cwd=tmp_path)
         assert done.returncode == 1, done.stderr
         assert "reused=3" in done.stdout or not documents, done.stdout
         documents.append(json.loads((tmp_path / "out" / "results.json").read_text("utf-8")))
