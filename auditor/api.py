@@ -46,7 +46,7 @@ from auditor.rules.engine import evaluate
 from auditor.rules.model import RuleBook
 from auditor.rules.rulebook import load_rulebook
 from auditor.rules.verdicts import file_verdict, results
-from auditor.state.blobs import pack_content, pack_judged
+from auditor.state.blobs import Packed, pack_content, pack_judged
 from auditor.validate import validate
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Chunk:
     file_texts: dict[str, str] | None = None
     # What the state of an incremental run keeps of each file's results
     # (state/blobs.py pack_judged), packed where the chunk was judged.
-    judged: dict[str, tuple[bytes, bytes]] | None = None
+    judged: dict[str, Packed] | None = None
     # Each file's real name, by its shown one (they differ for names that are
     # not UTF-8 or hold control characters: core/filenames.py).
     paths: dict[str, str] | None = None

@@ -6,8 +6,8 @@ problems they met instead of raising, so one odd workbook never costs the
 report.
 """
 
-# Output paths are checked as strings (os.path): see Staging.path.
-# ruff: noqa: PTH103, PTH118, PTH120
+# Output paths are checked as strings (os.path): see Staging.place.
+# ruff: noqa: PTH103, PTH108, PTH118, PTH120
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ class Staging:
         self._made: set[str] = set()
 
     def path(self, relative: str) -> Path:
+        return Path(self.place(relative))
+
+    def place(self, relative: str) -> str:
+        """Where ``relative`` goes, as text (a report links ten thousand files: path
+        objects cost more than the links)."""
         # Normalised as text: the staging folder is the auditor's own and holds
         # no symbolic links, so ``..`` is all a name could escape with (and
         # resolving every one of ten thousand paths costs a system call per
@@ -54,7 +59,7 @@ class Staging:
         if parent not in self._made:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
-        return Path(target)
+        return target
 
     def text(self, relative: str, text: str) -> None:
         self._replace(relative, lambda path: path.write_text(text, encoding="utf-8"))
@@ -76,12 +81,15 @@ class Staging:
         an openpyxl workbook's ``save``)."""
         self._replace(relative, write)
 
-    def link(self, relative: str, previous: Path) -> bool:
+    def link(self, relative: str, previous: str | Path) -> bool:
         """Take a file unchanged from the previous report (a hard link; a copy across devices)."""
-        target = self.path(relative)
+        target = self.place(relative)
         try:
-            target.unlink(missing_ok=True)
-            os.link(previous, target)
+            try:
+                os.link(previous, target)
+            except FileExistsError:  # made earlier in this run: replaced, not written through
+                os.unlink(target)
+                os.link(previous, target)
         except OSError:
             try:
                 shutil.copyfile(previous, target)

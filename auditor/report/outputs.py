@@ -157,6 +157,11 @@ def _leftovers(outdir: Path, kind: str) -> list[Path]:
     return [outdir.parent / name for name in names if name.startswith(prefix)]
 
 
+def _with_suffix(name: str, suffix: str) -> str:
+    """``Path(name).with_suffix(suffix)`` as text (once a page for ten thousand pages)."""
+    return os.path.splitext(name)[0] + suffix  # noqa: PTH122
+
+
 def _failing(file: FileResult, proposals: list[ProposalResult]) -> bool:
     return bool(file.findings) or any(p.findings for p in proposals)
 
@@ -407,17 +412,16 @@ class ReportWriter:
         parts = (page, self.entries.fingerprint(proposal, self.links), repr(history), self.extras)
         fingerprint = self.reuse.fingerprint(proposal.file, parts)
         self.outputs[page] = Output("page", proposal.file, proposal.proposal_id, fingerprint)
-        folder = self.reuse.folder
-        if letter is not None and (folder is None or not (folder / letter).is_file()):
+        if letter is not None and self.reuse.file(letter) is None:
             return False  # its letter is gone: page and letter are made again together
         if not self._link(page, fingerprint):
             return False
-        companions = [str(Path(page).with_suffix(".pdf"))] if self.printing else []
+        companions = [_with_suffix(page, ".pdf")] if self.printing else []
         if letter is not None:
-            companions += [letter, str(Path(letter).with_suffix(".pdf"))]
+            companions += [letter, _with_suffix(letter, ".pdf")]
         for companion in companions:
-            previous = folder / companion if folder else None
-            if previous is None or not previous.is_file() or not self.out.link(companion, previous):
+            previous = self.reuse.file(companion)
+            if previous is None or not self.out.link(companion, previous):
                 # Printed again from what was linked: the page's PDF from the
                 # page, the letter's PDF from the letter.
                 if companion.startswith("proposals/"):

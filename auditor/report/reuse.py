@@ -13,6 +13,7 @@ beside the output's name.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,8 +55,11 @@ class Reuse:
     complete: Callable[[Any], Any] = lambda proposal: proposal
     pages: dict[tuple[str, str], str] = field(init=False)
     copies: dict[str, str] = field(init=False)
+    # The folder as text: ten thousand pages are looked up a run.
+    _folder: str | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._folder = None if self.folder is None else str(self.folder)
         self.pages = {
             (o.file, o.proposal_id): name for name, o in self.outputs.items() if o.kind == "page"
         }
@@ -68,12 +72,16 @@ class Reuse:
             digest.update(b"\x00" + part.encode())
         return digest.hexdigest()
 
-    def previous(self, name: str, fingerprint: str) -> Path | None:
+    def previous(self, name: str, fingerprint: str) -> str | None:
         """The previous report's file of that name, if it was made from the same things."""
-        if self.folder is None:
-            return None
         known = self.outputs.get(name)
         if known is None or known.fingerprint != fingerprint:
             return None
-        path = self.folder / name
-        return path if path.is_file() else None
+        return self.file(name)
+
+    def file(self, name: str) -> str | None:
+        """The previous report's file of that name, if it has one ."""
+        if self._folder is None:
+            return None
+        path = os.path.join(self._folder, name)  # noqa: PTH118
+        return path if os.path.isfile(path) else None  # noqa: PTH113

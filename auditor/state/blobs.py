@@ -3,7 +3,8 @@
 A state file is written by the nightly user and read by the next run, so
 anyone who can write it must not be able to make the auditor do more than
 show wrong results: nothing in it is ever unpickled or executed. Every blob
-is ``zlib(JSON)`` of ``{"v": BLOB_VERSION, "d": ...}``; decoding checks the
+is ``zlib(JSON)`` of ``{"v": BLOB_VERSION, "d": ...}`` (results.json's
+entries: ``zlib`` of lines, the first the version); decoding checks the
 version and the shape of every value, and anything else raises
 :class:`DamagedBlob` (the caller reads the file again instead).
 
@@ -17,7 +18,7 @@ import json
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import polars as pl
 
@@ -27,8 +28,9 @@ from auditor.read.model import FileRead, PartnerTable, ProposalSource
 from auditor.read.workbook import FileContent
 
 # 2: a finding keeps its file and params; 3: results.json entries are kept as a
-# run without reports writes them (their links null), not without the links.
-BLOB_VERSION = 3
+# run without reports writes them (their links null), not without the links;
+# 4: the entries in a blob of their own, one to a line (``pack_judged``).
+BLOB_VERSION = 4
 # What a compressed blob may unpack to: far above any real workbook's rows,
 # low enough that a planted blob cannot take the machine's memory.
 MAX_UNPACKED = 512 * 1024 * 1024
@@ -46,6 +48,26 @@ _T = TypeVar("_T")
 
 class DamagedBlob(ValueError):
     """A stored value that is not what this auditor writes."""
+
+
+# Verdicts and severities by their text: a dictionary is looked up in a tenth
+# of the time an enum's call takes, ten thousand times a nightly run.
+_VERDICTS = {str(verdict): verdict for verdict in Verdict}
+_SEVERITIES = {str(severity): severity for severity in Severity}
+
+
+def _verdict(data: Any) -> Verdict:
+    verdict = _VERDICTS.get(_typed(data, str))
+    if verdict is None:
+        raise DamagedBlob(f"not a verdict: {data!r}")
+    return verdict
+
+
+def _severity(data: Any) -> Severity:
+    severity = _SEVERITIES.get(_typed(data, str))
+    if severity is None:
+        raise DamagedBlob(f"not a severity: {data!r}")
+    return severity
 
 
 # -- plain values ------------------------------------------------------------
@@ -153,7 +175,7 @@ def _draft(data: Any) -> FindingDraft:
         column=_text(data.get("column")),
         value=_value(data.get("value")),
         expected=_value(data.get("expected")),
-        severity=Severity(severity) if severity else None,
+        severity=_severity(severity) if severity else None,
         source=_text(data.get("source")),
     )
 
@@ -194,7 +216,7 @@ def _finding(data: Any) -> Finding:
     return Finding(
         code=_typed(code, str),
         rule=_typed(rule, str),
-        severity=Severity(_typed(severity, str)),
+        severity=_severity(severity),
         message=_typed(message, str),
         sheet=_text(sheet),
         cell=_cell(cell),
@@ -227,7 +249,7 @@ def _check(data: Any) -> RuleCheck:
         passed=_typed(passed, bool, optional=True),
         measured=_value(measured),
         expected=_value(expected),
-        severity=Severity(_typed(severity, str)),
+        severity=_severity(severity),
         source=_text(source),
     )
 
@@ -254,7 +276,7 @@ def _file_result(data: Any) -> FileResult:
     return FileResult(
         file=_typed(data.get("file"), str),
         relative=_typed(data.get("relative"), str),
-        verdict=Verdict(_typed(data.get("verdict"), str)),
+        verdict=_verdict(data.get("verdict")),
         proposals=tuple(_strings(data.get("proposals"))),
         findings=tuple(_list_of(data.get("findings"), _finding)),
     )
@@ -293,7 +315,7 @@ def _proposal(data: Any) -> ProposalResult:
         relative=_typed(data.get("relative"), str),
         action=_text(data.get("action")),
         call_year=_typed(data.get("call_year"), int, optional=True),
-        verdict=Verdict(_typed(data.get("verdict"), str)),
+        verdict=_verdict(data.get("verdict")),
         metrics={str(k): _metric(v) for k, v in _typed(data.get("metrics"), dict).items()},
         findings=tuple(_list_of(data.get("findings"), _finding)),
         checks=(),
@@ -443,16 +465,24 @@ def _pack(data: Any) -> bytes:
     return zlib.compress(text.encode("utf-8"), 1)
 
 
-def _unpack(blob: Any) -> Any:
+def _inflate(blob: Any) -> bytes:
     if not isinstance(blob, bytes):
         raise DamagedBlob("not a blob")
     try:
         inflater = zlib.decompressobj()
-        text = inflater.decompress(blob, MAX_UNPACKED)
-        if inflater.unconsumed_tail:
-            raise DamagedBlob("unpacks to more than the state ever holds")
+        data = inflater.decompress(blob, MAX_UNPACKED)
+    except zlib.error as error:
+        raise DamagedBlob(str(error)) from None
+    if inflater.unconsumed_tail:
+        raise DamagedBlob("unpacks to more than the state ever holds")
+    return data
+
+
+def _unpack(blob: Any) -> Any:
+    text = _inflate(blob)
+    try:
         document = json.loads(text)
-    except (zlib.error, UnicodeDecodeError, ValueError, RecursionError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise DamagedBlob(str(error)) from None
     if not isinstance(document, dict) or document.get("v") != BLOB_VERSION:
         raise DamagedBlob("not a blob of this auditor")
@@ -478,18 +508,27 @@ def unpack_content(blob: Any) -> FileContent:
     return _decoded(blob, _content)
 
 
+class Packed(NamedTuple):
+    """What the state keeps of a file's results (``pack_judged``)."""
+
+    judged: bytes  # the file's and its proposals' results, without their rule checks
+    checks: bytes  # the rule checks of its proposals
+    entries: bytes  # the results.json entries of the file and its proposals
+
+
 def pack_judged(
     files: Sequence[FileResult],
     proposals: Sequence[ProposalResult],
     texts: Mapping[str, str] | None,
     file_texts: Mapping[str, str] | None,
-) -> dict[str, tuple[bytes, bytes]]:
-    """Per file, what the state keeps of its results: two blobs.
+) -> dict[str, Packed]:
+    """Per file, what the state keeps of its results: three blobs.
 
-    The first holds the file's and its proposals' results without their rule
-    checks, and their results.json entries; the second the checks. A nightly
-    run loads the first of every unchanged file (the entries hold the checks
-    as text) and the second only for the few proposals it must show again.
+    A nightly run loads the first of every unchanged file; the second only
+    for the few proposals it must show again (the entries hold the checks as
+    text); the third, the entries as results.json has them, is text to be
+    written as it is: one entry a line (compact JSON has no line breaks),
+    the file's first, never parsed on the way.
     """
     texts, file_texts = texts or {}, file_texts or {}
     mine: dict[str, list[ProposalResult]] = {}
@@ -498,31 +537,44 @@ def pack_judged(
     packed = {}
     for file in files:
         theirs = mine.get(file.file, [])
-        entries = [texts.get(p.key) or compact_json(p.entry()) for p in theirs]
-        text = file_texts.get(file.file) or compact_json(file.entry())
+        entries = [file_texts.get(file.file) or compact_json(file.entry())]
+        entries += [texts.get(p.key) or compact_json(p.entry()) for p in theirs]
         judged = {
             "file": _file_result_data(file),
             "proposals": [_proposal_data(p) for p in theirs],
-            "text": text,
-            "entries": entries,
         }
         checks = [[_check_data(c) for c in p.checks] for p in theirs]
-        packed[file.file] = (_pack(judged), _pack(checks))
+        packed[file.file] = Packed(_pack(judged), _pack(checks), _pack_lines(entries))
     return packed
 
 
-def _judged(data: Any) -> tuple[FileResult, list[ProposalResult], str, list[str]]:
+def _pack_lines(lines: list[str]) -> bytes:
+    if any("\n" in line for line in lines):  # compact JSON never has one
+        raise ValueError("an entry with a line break")
+    return zlib.compress("\n".join([f"v{BLOB_VERSION}", *lines]).encode("utf-8"), 1)
+
+
+def _judged(data: Any) -> tuple[FileResult, list[ProposalResult]]:
     data = _typed(data, dict)
-    proposals = _list_of(data.get("proposals"), _proposal)
-    entries = _strings(data.get("entries"))
-    if len(entries) != len(proposals):
-        raise DamagedBlob("entries and proposals differ")
-    return _file_result(data.get("file")), proposals, _typed(data.get("text"), str), entries
+    return _file_result(data.get("file")), _list_of(data.get("proposals"), _proposal)
 
 
-def unpack_judged(blob: Any) -> tuple[FileResult, list[ProposalResult], str, list[str]]:
-    """A file's result, its proposals' (without rule checks), and their results.json texts."""
+def unpack_judged(blob: Any) -> tuple[FileResult, list[ProposalResult]]:
+    """A file's result and its proposals' (without rule checks)."""
     return _decoded(blob, _judged)
+
+
+def unpack_entries(blob: Any, proposals: int) -> tuple[str, list[str]]:
+    """The results.json entries of a file and of its ``proposals`` proposals."""
+    try:
+        lines = _inflate(blob).decode("utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        raise DamagedBlob(str(error)) from None
+    if lines[0] != f"v{BLOB_VERSION}":
+        raise DamagedBlob("not a blob of this auditor")
+    if len(lines) != proposals + 2:
+        raise DamagedBlob("entries and proposals differ")
+    return lines[1], lines[2:]
 
 
 def unpack_checks(blob: Any) -> list[tuple[RuleCheck, ...]]:

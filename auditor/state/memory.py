@@ -45,6 +45,7 @@ from auditor.state.blobs import (
     pack_judged,
     unpack_checks,
     unpack_content,
+    unpack_entries,
     unpack_judged,
 )
 from auditor.state.changes import Changes, Observation, ProposalKey, RunRef, Snapshot, compare
@@ -299,14 +300,15 @@ class Memory:
         proposals: list[ProposalResult] = []
         texts: dict[str, str] = {}
         file_texts: dict[str, str] = {}
-        columns = "path, judged" if self.lazy_checks else "path, judged, checks"
+        columns = "path, judged, entries" + ("" if self.lazy_checks else ", checks")
         marks = ", ".join("?" * len(wanted))
         query = f"SELECT {columns} FROM files WHERE path IN ({marks})"
         for row in self.db.execute(query, list(wanted)):
             item = wanted.pop(row[0])
             try:
-                file, mine, text, entries = unpack_judged(row[1])
-                checks = None if self.lazy_checks else unpack_checks(row[2])
+                file, mine = unpack_judged(row[1])
+                text, entries = unpack_entries(row[2], len(mine))
+                checks = None if self.lazy_checks else unpack_checks(row[3])
                 if checks is not None and len(checks) != len(mine):
                     raise DamagedBlob("checks and proposals differ")
             except DamagedBlob:
@@ -375,9 +377,9 @@ class Memory:
             stamp = self._stamps.get(path)
             if stamp is None:
                 continue
-            blob, checks = packed[file.file]
+            blob, checks, entries = packed[file.file]
             if contents is None:
-                judged.append((self.judge_key, blob, checks, self.run_id, path))
+                judged.append((self.judge_key, blob, checks, entries, self.run_id, path))
             elif item.index in contents:
                 read.append(
                     (
@@ -391,23 +393,24 @@ class Memory:
                         contents[item.index],
                         blob,
                         checks,
+                        entries,
                         self.run_id,
                         self.run_id,
                     )
                 )
         self.db.executemany(
             "INSERT INTO files (path, display, size, mtime_ns, sha256, read_key, judge_key,"
-            " content, judged, checks, first_run, last_run)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " content, judged, checks, entries, first_run, last_run)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (path) DO UPDATE SET display = excluded.display, size = excluded.size,"
             " mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,"
             " read_key = excluded.read_key, judge_key = excluded.judge_key,"
             " content = excluded.content, judged = excluded.judged, checks = excluded.checks,"
-            " last_run = excluded.last_run, withdrawn_run = NULL",
+            " entries = excluded.entries, last_run = excluded.last_run, withdrawn_run = NULL",
             read,
         )
         self.db.executemany(
-            "UPDATE files SET judge_key = ?, judged = ?, checks = ?, last_run = ?,"
+            "UPDATE files SET judge_key = ?, judged = ?, checks = ?, entries = ?, last_run = ?,"
             " withdrawn_run = NULL"
             " WHERE path = ?",
             judged,

@@ -1,12 +1,13 @@
 """The state of an inbox between runs, in one SQLite file.
 
-What is kept (schema version 2; every blob is data, state/blobs.py):
+What is kept (schema version 3; every blob is data, state/blobs.py):
 
 - ``runs``: one row per completed run: when, over what, with which rules and
   tool, its counts, and how many files it read, re-judged or reused;
 - ``files``: per file (by absolute path) its size, modification time and
   SHA-256, the reader and rules that judged it, its parsed rows (so a rule
-  change re-judges without re-reading) and its judged results;
+  change re-judges without re-reading), its judged results and their
+  results.json entries;
 - ``outputs``: the pages and annotated copies of the last run's report, each
   with a fingerprint of what it was made from (report/reuse.py);
 - ``proposal_states`` and ``file_states``: what each run concluded, stored as
@@ -30,7 +31,7 @@ from pathlib import Path
 from auditor.core.errors import StateError
 from auditor.core.locks import held, hold
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Migration N brings a state file from schema version N-1 to N. Add to the
 # end; never edit a migration that has been released.
@@ -111,12 +112,19 @@ MIGRATIONS: tuple[str, ...] = (
     DELETE FROM files;
     DELETE FROM outputs;
     """,
+    # 3: results.json's entries in a column of their own (state/blobs.py
+    # pack_judged). Results stored before are not used again: their files are
+    # judged anew from the rows kept (no workbook is read again).
+    """
+    ALTER TABLE files ADD COLUMN entries BLOB;
+    UPDATE files SET judge_key = '';
+    """,
 )
 # The tables and columns a state of this schema has: anything else is not a
 # state this auditor can use.
 TABLES = {
     "runs": 19,
-    "files": 13,
+    "files": 14,
     "proposal_states": 7,
     "file_states": 6,
     "outputs": 5,
@@ -186,6 +194,7 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
 _TABLES_OF = {
     1: {"runs", "files", "proposal_states", "file_states", "outputs"},
     2: {"runs", "files", "proposal_states", "file_states", "outputs", "meta"},
+    3: {"runs", "files", "proposal_states", "file_states", "outputs", "meta"},
 }
 
 

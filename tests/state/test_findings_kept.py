@@ -91,21 +91,23 @@ def test_a_damaged_conclusion_is_compared_as_having_no_findings() -> None:
 
 
 def test_results_kept_by_an_earlier_blob_version_are_judged_again() -> None:
-    """Blob version 2 kept results.json entries without their links; today's entries have
-    them (null). Such a blob is not this auditor's: its file is read again rather than
-    its entries written as they were."""
+    """Blob version 2 kept results.json entries without their links, version 3 inside
+    the results' blob; today's entries have them (null), in a blob of their own.
+    Blobs of an earlier version are not this auditor's: their file is judged again
+    rather than their entries written as they were."""
     import zlib
 
     from auditor.core.findings import Verdict
     from auditor.core.results import FileResult, ProposalResult
-    from auditor.state.blobs import BLOB_VERSION, pack_judged, unpack_judged
+    from auditor.state.blobs import BLOB_VERSION, pack_judged, unpack_entries, unpack_judged
 
     proposal = ProposalResult(
         "P-1", "a.xlsx", "a.xlsx", "KA220-SCH", 2025, Verdict.ELIGIBLE, {}, (), (), key="0:0"
     )
     file = FileResult("a.xlsx", "a.xlsx", Verdict.ELIGIBLE, ("P-1",), ())
-    blob, _ = pack_judged([file], [proposal], None, None)["a.xlsx"]
-    _, _, text, entries = unpack_judged(blob)
+    blob, _, kept = pack_judged([file], [proposal], None, None)["a.xlsx"]
+    assert unpack_judged(blob)[1] == [proposal]
+    text, entries = unpack_entries(kept, 1)
     assert json.loads(entries[0])["report"] == {"page": None, "annotated": None}
     assert json.loads(text)["annotated"] is None
     document = json.loads(zlib.decompress(blob))
@@ -113,3 +115,15 @@ def test_results_kept_by_an_earlier_blob_version_are_judged_again() -> None:
     older = zlib.compress(json.dumps({**document, "v": BLOB_VERSION - 1}).encode())
     with pytest.raises(DamagedBlob):
         unpack_judged(older)
+    lines = zlib.decompress(kept).decode().split("\n")
+    assert lines[0] == f"v{BLOB_VERSION}"
+    for damaged in (
+        ["v3", *lines[1:]],  # another version
+        lines[:-1],  # an entry short
+        [*lines, lines[-1]],  # an entry too many
+    ):
+        with pytest.raises(DamagedBlob):
+            unpack_entries(zlib.compress("\n".join(damaged).encode()), 1)
+    for garbage in (b"not zlib", zlib.compress(b"\xff\xfe"), "text"):
+        with pytest.raises(DamagedBlob):
+            unpack_entries(garbage, 1)

@@ -336,6 +336,29 @@ def test_a_newer_state_is_refused_and_a_new_one_gets_the_schema(
     fresh.close()
 
 
+def test_a_state_of_the_previous_schema_is_judged_anew_from_its_rows(tmp_path: Path) -> None:
+    """Schema 2 kept results.json's entries inside the results' blob. Once migrated,
+    every file is judged again from the rows the state keeps: none is read, none of
+    the old results is used, and the results are a fresh run's."""
+    inbox = _inbox(tmp_path, 3)
+    first, _ = _run(tmp_path, inbox)
+    _reads(tmp_path)
+    with sqlite3.connect(tmp_path / "state.sqlite") as db:  # the file as schema 2 left it
+        db.execute("ALTER TABLE files DROP COLUMN entries")
+        db.execute("PRAGMA user_version = 2")
+    second, memory = _run(tmp_path, inbox)
+    assert _reads(tmp_path) == []
+    assert (memory.counts.read, memory.counts.rejudged, memory.counts.reused) == (0, 3, 0)
+    assert memory.damaged == 0
+    assert _judged(second) == _judged(first)
+    with sqlite3.connect(tmp_path / "state.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("SELECT count(*) FROM files WHERE entries IS NULL").fetchone() == (0,)
+    third, memory = _run(tmp_path, inbox)
+    assert (memory.counts.read, memory.counts.rejudged, memory.counts.reused) == (0, 0, 3)
+    assert _judged(third) == _judged(first)
+
+
 def test_unchanged_pages_and_copies_are_taken_from_the_previous_report(tmp_path: Path) -> None:
     inbox = _inbox(tmp_path, 3)
     tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)

@@ -200,7 +200,7 @@ def test_a_poisoned_state_runs_nothing_and_its_files_are_read_again(tmp_path: Pa
     sentinel = tmp_path / "pwned"
     poison = pickle.dumps(_Planted(sentinel))
     with sqlite3.connect(state) as db:
-        for column in ("content", "judged", "checks"):
+        for column in ("content", "judged", "checks", "entries"):
             db.execute(f"UPDATE files SET {column} = ?", (poison,))
     with sqlite3.connect(state) as db:
         assert db.execute("SELECT COUNT(*) FROM files WHERE judged = ?", (poison,)).fetchone()[0]
@@ -228,13 +228,11 @@ def test_a_forged_results_entry_in_the_state_stops_a_report_with_the_way_out(
     before = (out / "results.json").read_bytes()
     state = tmp_path / "out.state.sqlite"
     with sqlite3.connect(state) as db:
-        for path, blob in db.execute("SELECT path, judged FROM files").fetchall():
-            document = json.loads(zlib.decompress(blob))
-            document["d"]["entries"] = [
-                '{"proposal_id": "x", "forged"' for _ in document["d"]["entries"]
-            ]
-            forged = zlib.compress(json.dumps(document).encode("utf-8"))
-            db.execute("UPDATE files SET judged = ? WHERE path = ?", (forged, path))
+        for path, blob in db.execute("SELECT path, entries FROM files").fetchall():
+            version, *entries = zlib.decompress(blob).decode("utf-8").split("\n")
+            lines = [version, *('{"proposal_id": "x", "forged"' for _ in entries)]
+            forged = zlib.compress("\n".join(lines).encode("utf-8"))
+            db.execute("UPDATE files SET entries = ? WHERE path = ?", (forged, path))
     again = run("audit", str(inbox), "-o", str(out), "-q")
     assert again.returncode == 2, again.stdout
     assert "state file is damaged" in again.stderr and "--no-state" in again.stderr
