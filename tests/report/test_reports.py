@@ -436,6 +436,28 @@ def test_nothing_is_written_outside_the_report_folder(tmp_path: Path) -> None:
         staging.path("/etc/passwd")
 
 
+def test_a_file_taken_from_the_previous_report_replaces_and_never_writes_through(
+    tmp_path: Path,
+) -> None:
+    """A link lands over a file made earlier in the run (replaced, the earlier one
+    untouched); a link out of the folder is refused; a previous file that is gone
+    is told (the page is then made again)."""
+    staging = Staging(tmp_path / "staging")
+    previous = tmp_path / "previous.html"
+    previous.write_text("before", encoding="utf-8")
+    made = tmp_path / "made.html"
+    made.write_text("made this run", encoding="utf-8")
+    assert staging.link("proposals/p.html", made)
+    assert staging.link("proposals/p.html", str(previous))
+    page = tmp_path / "staging" / "proposals" / "p.html"
+    assert page.read_text(encoding="utf-8") == "before"
+    assert os.path.samefile(page, previous)
+    assert made.read_text(encoding="utf-8") == "made this run"
+    assert not staging.link("proposals/q.html", tmp_path / "gone.html")
+    with pytest.raises(OutputError, match="outside"):
+        staging.link("../p.html", previous)
+
+
 def test_numbers_and_times_are_written_as_the_language_writes_them(
     report: tuple[AuditResult, Path],
 ) -> None:
