@@ -451,7 +451,7 @@ def test_a_file_taken_from_the_previous_report_replaces_and_never_writes_through
     assert staging.link("proposals/p.html", str(previous))
     page = tmp_path / "staging" / "proposals" / "p.html"
     assert page.read_text(encoding="utf-8") == "before"
-    assert os.path.samefile(page, previous)
+    assert page.samefile(previous)
     assert made.read_text(encoding="utf-8") == "made this run"
     assert not staging.link("proposals/q.html", tmp_path / "gone.html")
     with pytest.raises(OutputError, match="outside"):
