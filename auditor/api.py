@@ -28,7 +28,14 @@ from auditor.aggregate import aggregate
 from auditor.core.config import AuditConfig, Limits
 from auditor.core.filenames import printable
 from auditor.core.findings import Severity, Verdict
-from auditor.core.results import AuditResult, FileResult, ProposalResult, Summary, compact_json
+from auditor.core.results import (
+    AuditResult,
+    FileResult,
+    HeldLinks,
+    ProposalResult,
+    Summary,
+    compact_json,
+)
 from auditor.pool.processes import fewer_collections, warm_up
 from auditor.read.batch import (
     IN_PROCESS_CHUNK,
@@ -87,6 +94,10 @@ class Chunk:
     # by file.
     texts: dict[str, str] | None = None
     file_texts: dict[str, str] | None = None
+    # The links each of those texts holds, where it holds some (kept by the
+    # state as last written): by proposal key, by file.
+    held: dict[str, HeldLinks] | None = None
+    file_held: dict[str, HeldLinks] | None = None
     # What the state of an incremental run keeps of each file's results
     # (state/blobs.py pack_judged), packed where the chunk was judged.
     judged: dict[str, Packed] | None = None
@@ -224,12 +235,21 @@ class _Run:
         again: list[InputFile] = []
         for start in range(0, len(plan.reuse), REUSED_WINDOW):
             some = plan.reuse[start : start + REUSED_WINDOW]
-            files, proposals, texts, file_texts, missing = memory.stored_results(some)
-            again.extend(missing)
-            stored = Chunk(proposals, files, None, None, texts=texts, file_texts=file_texts)
-            self.take(stored, remember=False)
+            stored = memory.stored_results(some)
+            again.extend(stored.missing)
+            chunk = Chunk(
+                stored.proposals,
+                stored.files,
+                None,
+                None,
+                texts=stored.texts,
+                file_texts=stored.file_texts,
+                held=stored.held,
+                file_held=stored.file_held,
+            )
+            self.take(chunk, remember=False)
             if progress is not None:
-                progress(len(some) - len(missing))
+                progress(len(some) - len(stored.missing))
         for start in range(0, len(plan.rejudge), IN_PROCESS_CHUNK):
             some = plan.rejudge[start : start + IN_PROCESS_CHUNK]
             cached = [(item, memory.cached_content(item)) for item in some]
@@ -265,6 +285,8 @@ class _Run:
             found.partners.append(chunk.partners)
             found.projects.append(chunk.projects)
         if self.memory is not None and remember:
+            if chunk.texts is None:  # judged here: rendered once, for the state and the report
+                chunk.render_texts()
             self.memory.remember(chunk)
         if self.on_chunk is not None:
             self.on_chunk(chunk)

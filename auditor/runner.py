@@ -194,6 +194,7 @@ class AuditRun:
             # is tried again next run.)
             ended = datetime.now().astimezone().isoformat(timespec="seconds")
             outputs = {name: astuple(o) for name, o in writer.outputs.items()}
+            memory.relink(*writer.entries.changed())
             memory.commit(result, ended, time.monotonic() - self.clock, outputs)
         return Outcome(
             writer.result or result,

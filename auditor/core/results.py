@@ -11,6 +11,11 @@ from auditor.core.findings import Cell, Finding, Severity, Value, Verdict, by_fi
 SCHEMA_VERSION = 1
 
 
+# The links a results.json entry holds: (proposal page, annotated copy); a
+# file's entry holds no page.
+HeldLinks = tuple[str | None, str | None]
+
+
 def compact_json(value: Any) -> str:
     """One entry of results.json: compact, on one line, UTF-8 as it is."""
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from auditor.core.errors import StateError
-from auditor.core.results import AuditResult, FileResult, ProposalResult, compact_json
+from auditor.core.results import (
+    AuditResult,
+    FileResult,
+    HeldLinks,
+    ProposalResult,
+    compact_json,
+)
 from auditor.report.files import write_atomic
 from auditor.report.names import Links
 
@@ -50,18 +56,22 @@ def _head(result: AuditResult) -> dict[str, Any]:
 
 _compact = compact_json
 _Kept = str | tuple[int, int]  # an entry's text, or where it is in the spool (offset, size)
+_NONE: HeldLinks = (None, None)
 
 
 class EntryCache:
     """Entries rendered as soon as their chunk is judged (often where it was judged),
     or kept by the state.
 
-    Each is rendered as a run without pages or annotated copies writes it
-    (``--reports results``: its links null). Where the links are others, they
-    are changed in the entry as data: texts are never cut and joined. An
-    entry is used only for the very result object it was made from: a
-    proposal judged again (a duplicate ID settled at the end of the run) is a
-    new object and is rendered afresh.
+    An entry from a worker holds the links of a run without pages or annotated
+    copies (``--reports results``: null); one kept by the state holds the links
+    it was last written with. Where the links this run gives are others, they
+    are changed in the entry as data (texts are never cut and joined), once:
+    the entry is kept with its new links (``changed`` lists them, for the
+    state to keep in turn), so a nightly run whose pages keep their names
+    writes its stored entries as they are. An entry is used only for the very
+    result object it was made from: a proposal judged again (a duplicate ID
+    settled at the end of the run) is a new object and is rendered afresh.
 
     With ``spool`` (a folder) the texts wait in a file there, not in memory:
     ten thousand entries are tens of megabytes, which would otherwise grow
@@ -74,8 +84,10 @@ class EntryCache:
         # report is written), or until the cache is dropped.
         self._spool = None if spool is None else tempfile.TemporaryFile(dir=spool)  # noqa: SIM115
         self._end = 0
-        self._entries: dict[str, tuple[ProposalResult, _Kept]] = {}
-        self._files: dict[str, tuple[FileResult, _Kept]] = {}
+        self._entries: dict[str, tuple[ProposalResult, _Kept, HeldLinks]] = {}
+        self._files: dict[str, tuple[FileResult, _Kept, HeldLinks]] = {}
+        self._changed: set[str] = set()  # proposal keys whose entry took other links
+        self._changed_files: set[str] = set()
 
     def _kept(self, texts: list[str]) -> Sequence[_Kept]:
         """``texts``, or where each went in the spool (written in one piece)."""
@@ -113,62 +125,94 @@ class EntryCache:
         if self._spool is not None:
             self._spool.close()
 
-    def add(self, proposals: Iterable[ProposalResult], texts: Mapping[str, str] | None) -> None:
-        """Keep the entries of ``proposals`` already rendered (``texts``, by key)."""
+    def add(
+        self,
+        proposals: Iterable[ProposalResult],
+        texts: Mapping[str, str] | None,
+        held: Mapping[str, HeldLinks] | None = None,
+    ) -> None:
+        """Keep the entries of ``proposals`` already rendered (``texts``, by key), with
+        the links each holds (``held``, by key; none given: null links)."""
         given = [p for p in proposals if texts and p.key in texts]
         kept = self._kept([texts[p.key] for p in given]) if texts else []
+        held = held or {}
         for proposal, place in zip(given, kept, strict=True):
-            self._entries[proposal.key] = (proposal, place)
+            self._entries[proposal.key] = (proposal, place, held.get(proposal.key, _NONE))
 
-    def add_files(self, files: Iterable[FileResult], texts: Mapping[str, str] | None) -> None:
-        """Keep the entries of ``files`` already rendered (by file)."""
+    def add_files(
+        self,
+        files: Iterable[FileResult],
+        texts: Mapping[str, str] | None,
+        held: Mapping[str, HeldLinks] | None = None,
+    ) -> None:
+        """Keep the entries of ``files`` already rendered (by file), with their links."""
         given = [f for f in files if texts and f.file in texts]
         kept = self._kept([texts[f.file] for f in given]) if texts else []
+        held = held or {}
         for file, place in zip(given, kept, strict=True):
-            self._files[file.file] = (file, place)
-
-    def _entry(self, proposal: ProposalResult) -> str | None:
-        """The proposal's entry as rendered for this very object, or None."""
-        cached = self._entries.get(proposal.key)
-        return self._text(cached[1]) if cached is not None and cached[0] is proposal else None
-
-    def _file_entry(self, file: FileResult) -> str | None:
-        cached = self._files.get(file.file)
-        return self._text(cached[1]) if cached is not None and cached[0] is file else None
+            self._files[file.file] = (file, place, held.get(file.file, _NONE))
 
     def text(self, proposal: ProposalResult, links: Links | None) -> str:
-        cached = self._entry(proposal)
-        if cached is None:
+        cached = self._entries.get(proposal.key)
+        if cached is None or cached[0] is not proposal:
             return _compact(proposal_entry(proposal, links))
         if links is None:
-            return _relinked(cached, "report", None)
-        page, copy = links.pages.get(proposal.key), links.annotated.get(proposal.file)
-        if page is None and copy is None:
-            return cached
-        return _relinked(cached, "report", {"page": page, "annotated": copy})
+            return _relinked(self._text(cached[1]), "report", None)
+        wanted = (links.pages.get(proposal.key), links.annotated.get(proposal.file))
+        if wanted == cached[2]:
+            return self._text(cached[1])
+        text = _relinked(
+            self._text(cached[1]), "report", {"page": wanted[0], "annotated": wanted[1]}
+        )
+        self._entries[proposal.key] = (proposal, self._kept([text])[0], wanted)
+        self._changed.add(proposal.key)
+        return text
 
     def file_text(self, file: FileResult, links: Links | None) -> str:
-        cached = self._file_entry(file)
-        if cached is None:
+        cached = self._files.get(file.file)
+        if cached is None or cached[0] is not file:
             return _compact(file_entry(file, links))
         if links is None:
-            return _relinked(cached, "annotated", None)
-        copy = links.annotated.get(file.file)
-        return cached if copy is None else _relinked(cached, "annotated", copy)
+            return _relinked(self._text(cached[1]), "annotated", None)
+        wanted = (None, links.annotated.get(file.file))
+        if wanted == cached[2]:
+            return self._text(cached[1])
+        text = _relinked(self._text(cached[1]), "annotated", wanted[1])
+        self._files[file.file] = (file, self._kept([text])[0], wanted)
+        self._changed_files.add(file.file)
+        return text
 
     def fingerprint(self, proposal: ProposalResult, links: Links) -> str:
-        """What the proposal's entry with ``links`` is made of, for telling whether a page
-        made from it changed: its entry and its links, without joining them."""
-        base = self._entry(proposal)
-        base = _compact(proposal.entry()) if base is None else base
-        page, copy = links.pages.get(proposal.key), links.annotated.get(proposal.file)
-        return f"{base}\n{page}\n{copy}"
+        """What the proposal's page is made from, for telling whether it changed: its
+        entry with ``links`` (as results.json will have it: changed once, here)."""
+        return self.text(proposal, links)
 
     def file_fingerprint(self, file: FileResult, links: Links) -> str:
         """The same for a file's entry (an annotated copy made from it)."""
-        base = self._file_entry(file)
-        base = _compact(file.entry()) if base is None else base
-        return f"{base}\n{links.annotated.get(file.file)}"
+        return self.file_text(file, links)
+
+    def changed(
+        self,
+    ) -> tuple[Iterator[tuple[str, str, HeldLinks]], dict[str, tuple[str, HeldLinks]]]:
+        """The entries that took other links this run, as they are now, with those
+        links: the proposals' (key, text, links) one at a time, in the order of their
+        keys (a file's together); the files' by file (a line each: held here)."""
+        files = {}
+        for name in self._changed_files:
+            _, kept, held = self._files[name]
+            files[name] = (self._text(kept), held)
+        return self._changed_proposals(), files
+
+    def _changed_proposals(self) -> Iterator[tuple[str, str, HeldLinks]]:
+        for key in sorted(self._changed, key=_key_order):
+            _, kept, held = self._entries[key]
+            yield key, self._text(kept), held
+
+
+def _key_order(key: str) -> tuple[int, int]:
+    """A proposal key ("<file index>:<n>") as numbers: a file's proposals together."""
+    index, _, number = key.partition(":")
+    return (int(index), int(number)) if index.isdigit() and number.isdigit() else (-1, -1)
 
 
 def _relinked(text: str, key: str, links: Any) -> str:

@@ -290,9 +290,9 @@ class ReportWriter:
 
     def add(self, chunk: Chunk) -> None:
         """Make the pages and annotated copies of a chunk of judged proposals."""
-        self.entries.add_files(chunk.files, chunk.file_texts)
+        self.entries.add_files(chunk.files, chunk.file_texts, chunk.file_held)
         if self.pool is None:
-            self.entries.add(chunk.proposals, chunk.texts)
+            self.entries.add(chunk.proposals, chunk.texts, chunk.held)
             return
         if chunk.revised:  # the same names again: let earlier jobs for them finish first
             self._drain()
@@ -306,7 +306,7 @@ class ReportWriter:
                 targets[file.file] = target
         for proposal in chunk.proposals:
             self._page_name(proposal)
-        self.entries.add(chunk.proposals, chunk.texts)
+        self.entries.add(chunk.proposals, chunk.texts, chunk.held)
         paths = chunk.paths or {}
         copies = [
             CopyJob(

@@ -23,7 +23,13 @@ from typing import Any, NamedTuple, TypeVar
 import polars as pl
 
 from auditor.core.findings import Cell, Finding, FindingDraft, Severity, Verdict
-from auditor.core.results import FileResult, ProposalResult, RuleCheck, compact_json
+from auditor.core.results import (
+    FileResult,
+    HeldLinks,
+    ProposalResult,
+    RuleCheck,
+    compact_json,
+)
 from auditor.read.model import FileRead, PartnerTable, ProposalSource
 from auditor.read.workbook import FileContent
 
@@ -527,8 +533,7 @@ def pack_judged(
     A nightly run loads the first of every unchanged file; the second only
     for the few proposals it must show again (the entries hold the checks as
     text); the third, the entries as results.json has them, is text to be
-    written as it is: one entry a line (compact JSON has no line breaks),
-    the file's first, never parsed on the way.
+    written as it is (``pack_entries``).
     """
     texts, file_texts = texts or {}, file_texts or {}
     mine: dict[str, list[ProposalResult]] = {}
@@ -537,21 +542,31 @@ def pack_judged(
     packed = {}
     for file in files:
         theirs = mine.get(file.file, [])
-        entries = [file_texts.get(file.file) or compact_json(file.entry())]
-        entries += [texts.get(p.key) or compact_json(p.entry()) for p in theirs]
+        text = file_texts.get(file.file) or compact_json(file.entry())
+        entries = [texts.get(p.key) or compact_json(p.entry()) for p in theirs]
         judged = {
             "file": _file_result_data(file),
             "proposals": [_proposal_data(p) for p in theirs],
         }
         checks = [[_check_data(c) for c in p.checks] for p in theirs]
-        packed[file.file] = Packed(_pack(judged), _pack(checks), _pack_lines(entries))
+        kept = pack_entries(text, entries, [(None, None)] * (len(entries) + 1))
+        packed[file.file] = Packed(_pack(judged), _pack(checks), kept)
     return packed
 
 
-def _pack_lines(lines: list[str]) -> bytes:
-    if any("\n" in line for line in lines):  # compact JSON never has one
+def pack_entries(text: str, entries: Sequence[str], held: Sequence[HeldLinks]) -> bytes:
+    """A file's entry and its proposals', with the links each holds (the file's first).
+
+    Lines of text: the version, the links as JSON, then the entries, one a
+    line (compact JSON has no line breaks), never parsed on the way out.
+    """
+    lines = [text, *entries]
+    if any("\n" in line for line in lines):
         raise ValueError("an entry with a line break")
-    return zlib.compress("\n".join([f"v{BLOB_VERSION}", *lines]).encode("utf-8"), 1)
+    if len(held) != len(lines):
+        raise ValueError("entries and links differ")
+    links = json.dumps([list(pair) for pair in held], ensure_ascii=False)
+    return zlib.compress("\n".join([f"v{BLOB_VERSION}", links, *lines]).encode("utf-8"), 1)
 
 
 def _judged(data: Any) -> tuple[FileResult, list[ProposalResult]]:
@@ -564,17 +579,32 @@ def unpack_judged(blob: Any) -> tuple[FileResult, list[ProposalResult]]:
     return _decoded(blob, _judged)
 
 
-def unpack_entries(blob: Any, proposals: int) -> tuple[str, list[str]]:
-    """The results.json entries of a file and of its ``proposals`` proposals."""
+def unpack_entries(
+    blob: Any, proposals: int | None = None
+) -> tuple[str, list[str], list[HeldLinks]]:
+    """The results.json entries of a file and of its ``proposals`` proposals (None: as
+    many as there are), and the links each holds (the file's first)."""
     try:
         lines = _inflate(blob).decode("utf-8").split("\n")
     except UnicodeDecodeError as error:
         raise DamagedBlob(str(error)) from None
     if lines[0] != f"v{BLOB_VERSION}":
         raise DamagedBlob("not a blob of this auditor")
-    if len(lines) != proposals + 2:
+    if len(lines) < 3 or (proposals is not None and len(lines) != proposals + 3):
         raise DamagedBlob("entries and proposals differ")
-    return lines[1], lines[2:]
+    try:
+        links = json.loads(lines[1])
+    except (ValueError, RecursionError) as error:
+        raise DamagedBlob(str(error)) from None
+    held = [_held(pair) for pair in _typed(links, list)]
+    if len(held) != len(lines) - 2:
+        raise DamagedBlob("entries and links differ")
+    return lines[2], lines[3:], held
+
+
+def _held(data: Any) -> HeldLinks:
+    page, copy = _fields(data, 2)
+    return _text(page), _text(copy)
 
 
 def unpack_checks(blob: Any) -> list[tuple[RuleCheck, ...]]:

@@ -28,7 +28,7 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,12 +36,13 @@ from typing import Any
 from auditor.core.config import AuditConfig
 from auditor.core.errors import StateError
 from auditor.core.filenames import state_key
-from auditor.core.results import AuditResult, FileResult, ProposalResult
+from auditor.core.results import AuditResult, FileResult, HeldLinks, ProposalResult
 from auditor.core.version import VERSION
 from auditor.read.discover import InputFile
 from auditor.read.hashing import hash_all
 from auditor.state.blobs import (
     DamagedBlob,
+    pack_entries,
     pack_judged,
     unpack_checks,
     unpack_content,
@@ -50,6 +51,9 @@ from auditor.state.blobs import (
 )
 from auditor.state.changes import Changes, Observation, ProposalKey, RunRef, Snapshot, compare
 from auditor.state.store import connect, lock, state_id
+
+# Entries given other links, rewritten in the state at a time (``relink``).
+RELINK_BATCH = 1000
 
 
 def rekey(key: str, index: int) -> str:
@@ -87,6 +91,19 @@ class Plan:
 
 
 @dataclass
+class Stored:
+    """The stored results of unchanged files (``Memory.stored_results``)."""
+
+    files: list[FileResult] = field(default_factory=list)
+    proposals: list[ProposalResult] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # results.json entries, by key
+    file_texts: dict[str, str] = field(default_factory=dict)  # by file
+    held: dict[str, HeldLinks] = field(default_factory=dict)  # the links each text holds
+    file_held: dict[str, HeldLinks] = field(default_factory=dict)
+    missing: list[InputFile] = field(default_factory=list)  # to be read again
+
+
+@dataclass
 class _Counts:
     hashed: int = 0  # files whose size or time moved, or that are new: hashed
     read: int = 0
@@ -116,6 +133,8 @@ class Memory:
         self.rehash = rehash
         self.lazy_checks = lazy_checks
         self._light: dict[str, tuple[str, int]] = {}  # key -> (path, position)
+        # Proposal key or file -> (path, its entry's line): 0 the file's, n the nth proposal's.
+        self._places: dict[str, tuple[str, int]] = {}
         self._checks: tuple[str, list[Any]] = ("", [])  # the last file's unpacked checks
         self._moved: list[str] = []  # unchanged files whose record needs its stamp updated
         self._now: Snapshot | None = None
@@ -281,25 +300,19 @@ class Memory:
             )
         }
 
-    def stored_results(
-        self, items: Sequence[InputFile]
-    ) -> tuple[
-        list[FileResult], list[ProposalResult], dict[str, str], dict[str, str], list[InputFile]
-    ]:
+    def stored_results(self, items: Sequence[InputFile]) -> Stored:
         """The stored results of unchanged files, keyed for this run, with their entries.
 
-        The entries are the results.json texts (report/json.py), by proposal
-        key and by file. With ``lazy_checks`` the proposals come without their
-        rule checks (their entries have them) until ``complete`` adds them.
-        The last list holds the files whose stored results cannot be used
-        (damaged, or not this auditor's): they must be read again.
+        The entries are the results.json texts (report/json.py) as last
+        written, by proposal key and by file, with the links each holds. With
+        ``lazy_checks`` the proposals come without their rule checks (their
+        entries have them) until ``complete`` adds them. ``missing`` holds the
+        files whose stored results cannot be used (damaged, or not this
+        auditor's): they must be read again.
         """
         wanted = {self._key(item): item for item in items}
-        missing: list[InputFile] = []
-        files: list[FileResult] = []
-        proposals: list[ProposalResult] = []
-        texts: dict[str, str] = {}
-        file_texts: dict[str, str] = {}
+        stored = Stored()
+        missing = stored.missing
         columns = "path, judged, entries" + ("" if self.lazy_checks else ", checks")
         marks = ", ".join("?" * len(wanted))
         query = f"SELECT {columns} FROM files WHERE path IN ({marks})"
@@ -307,29 +320,33 @@ class Memory:
             item = wanted.pop(row[0])
             try:
                 file, mine = unpack_judged(row[1])
-                text, entries = unpack_entries(row[2], len(mine))
+                text, entries, held = unpack_entries(row[2], len(mine))
                 checks = None if self.lazy_checks else unpack_checks(row[3])
                 if checks is not None and len(checks) != len(mine):
                     raise DamagedBlob("checks and proposals differ")
             except DamagedBlob:
                 missing.append(item)
                 continue
-            file_texts[item.display] = text
-            files.append(file)
+            stored.file_texts[item.display] = text
+            stored.file_held[item.display] = held[0]
+            self._places[item.display] = (row[0], 0)
+            stored.files.append(file)
             for position, (proposal, entry) in enumerate(zip(mine, entries, strict=True)):
                 key = rekey(proposal.key, item.index)
                 # Objects fresh from the state, seen by no one yet: set, not copied.
                 object.__setattr__(proposal, "key", key)
+                self._places[key] = (row[0], position + 1)
                 if checks is None:
                     self._light[key] = (row[0], position)
                 else:
                     object.__setattr__(proposal, "checks", checks[position])
-                proposals.append(proposal)
-                texts[key] = entry
+                stored.proposals.append(proposal)
+                stored.texts[key] = entry
+                stored.held[key] = held[position + 1]
         missing.extend(wanted.values())
         self.damaged += len(missing)
         self.counts.reused -= len(missing)
-        return files, proposals, texts, file_texts, missing
+        return stored
 
     def to_read(self, items: Sequence[InputFile]) -> None:
         """Files whose stored results or rows could not be used: this run reads them."""
@@ -371,9 +388,16 @@ class Memory:
         )
         read: list[tuple[Any, ...]] = []
         judged: list[tuple[Any, ...]] = []
+        # Where each entry lies in its file's blob (pack_judged): for the
+        # links results.json gives it (``relink``).
+        positions: dict[str, int] = {}
+        for proposal in chunk.proposals:
+            positions[proposal.file] = position = positions.get(proposal.file, 0) + 1
+            self._places[proposal.key] = (self._key(self.items[proposal.file]), position)
         for file in chunk.files:
             item = self.items[file.file]
             path = self._key(item)
+            self._places[file.file] = (path, 0)
             stamp = self._stamps.get(path)
             if stamp is None:
                 continue
@@ -417,6 +441,61 @@ class Memory:
         )
 
     # -- after judging -------------------------------------------------------
+
+    def relink(
+        self,
+        proposals: Iterable[tuple[str, str, HeldLinks]],
+        files: Mapping[str, tuple[str, HeldLinks]],
+    ) -> None:
+        """Keep the entries that took other links in this run's results.json as they
+        were written (report/json.py ``EntryCache.changed``): the next run writes them
+        as they are, without changing them again.
+
+        ``proposals`` come a file's together (a batch ends between files);
+        ``files`` by file. An entry the state does not hold (a file not
+        remembered: a time limit, a crash) is left.
+        """
+        batch: dict[str, dict[int, tuple[str, HeldLinks]]] = {}
+        size, last = 0, None
+        for key, text, held in proposals:
+            place = self._places.get(key)
+            if place is None:
+                continue
+            path, line = place
+            if size >= RELINK_BATCH and path != last:
+                self._rewrite(batch)
+                batch, size = {}, 0
+            batch.setdefault(path, {})[line] = (text, held)
+            size, last = size + 1, path
+        for name, (text, held) in files.items():
+            place = self._places.get(name)
+            if place is not None:
+                batch.setdefault(place[0], {})[0] = (text, held)
+                size += 1
+            if size >= RELINK_BATCH:
+                self._rewrite(batch)
+                batch, size = {}, 0
+        self._rewrite(batch)
+
+    def _rewrite(self, batch: Mapping[str, Mapping[int, tuple[str, HeldLinks]]]) -> None:
+        if not batch:
+            return
+        marks = ", ".join("?" * len(batch))
+        rows = self.db.execute(
+            f"SELECT path, entries FROM files WHERE path IN ({marks})", list(batch)
+        ).fetchall()
+        updates = []
+        for path, blob in rows:
+            try:
+                text, entries, held = unpack_entries(blob)
+            except DamagedBlob:
+                continue  # the next run reads its file again
+            lines, links = [text, *entries], list(held)
+            for line, (new, holds) in batch[path].items():
+                if line < len(lines):
+                    lines[line], links[line] = new, holds
+            updates.append((pack_entries(lines[0], lines[1:], links), path))
+        self.db.executemany("UPDATE files SET entries = ? WHERE path = ?", updates)
 
     def history(self) -> dict[ProposalKey, list[tuple[int, str, str]]]:
         """Each proposal's earlier verdicts: (first run, its start, verdict), oldest first."""

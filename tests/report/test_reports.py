@@ -127,7 +127,7 @@ def test_entries_kept_in_a_spool_come_back_as_they_were_given(
             assert spooled.file_text(file, links) == held.file_text(file, links) == text
         # Not in memory: where each text is, no text.
         kept = [*spooled._entries.values(), *spooled._files.values()]
-        assert not any(isinstance(place, str) for _, place in kept)
+        assert not any(isinstance(place, str) for _, place, _ in kept)
         spooled.close()
 
 

@@ -107,7 +107,8 @@ def test_results_kept_by_an_earlier_blob_version_are_judged_again() -> None:
     file = FileResult("a.xlsx", "a.xlsx", Verdict.ELIGIBLE, ("P-1",), ())
     blob, _, kept = pack_judged([file], [proposal], None, None)["a.xlsx"]
     assert unpack_judged(blob)[1] == [proposal]
-    text, entries = unpack_entries(kept, 1)
+    text, entries, held = unpack_entries(kept, 1)
+    assert held == [(None, None), (None, None)]
     assert json.loads(entries[0])["report"] == {"page": None, "annotated": None}
     assert json.loads(text)["annotated"] is None
     document = json.loads(zlib.decompress(blob))
@@ -121,6 +122,9 @@ def test_results_kept_by_an_earlier_blob_version_are_judged_again() -> None:
         ["v3", *lines[1:]],  # another version
         lines[:-1],  # an entry short
         [*lines, lines[-1]],  # an entry too many
+        [lines[0], "[[null, null]]", *lines[2:]],  # links short
+        [lines[0], "[[null, null], [null, 7]]", *lines[2:]],  # a link not a name
+        [lines[0], "[[", *lines[2:]],  # links not JSON
     ):
         with pytest.raises(DamagedBlob):
             unpack_entries(zlib.compress("\n".join(damaged).encode()), 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -457,3 +458,63 @@ def test_rehash_finds_a_change_that_kept_size_and_time(tmp_path: Path) -> None:
         finally:
             memory.close()  # not committed: the next run sees the same state
         assert _reads(tmp_path) == expected, rehash
+
+
+def test_entries_keep_the_links_they_were_written_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """results.json's entries are kept by the state as written, with their links: an
+    unchanged night writes them as they are (no entry is changed again), and every
+    night's results.json is the one a run without a state writes."""
+    from auditor.report import json as results_json
+    from auditor.runner import AuditRun
+    from auditor.state.blobs import unpack_entries
+
+    inbox = _inbox(tmp_path, 3)
+    tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
+    changed: list[str] = []
+    relinked = results_json._relinked
+
+    def counted(text: str, key: str, links: Any) -> str:
+        changed.append(key)
+        return relinked(text, key, links)
+
+    monkeypatch.setattr(results_json, "_relinked", counted)
+    config = AuditConfig(workers=1)
+
+    def night(out: str, state: bool = True) -> tuple[list[Any], list[Any]]:
+        changed.clear()
+        with AuditRun([str(inbox)], tmp_path / out, config, state=state, pdf=False) as run:
+            run.execute()
+        document = json.loads((tmp_path / out / "results.json").read_text(encoding="utf-8"))
+        return document["proposals"], document["files"]
+
+    def stateless() -> tuple[list[Any], list[Any]]:
+        shutil.rmtree(tmp_path / "plain", ignore_errors=True)
+        return night("plain", state=False)
+
+    first = night("out")
+    # Each proposal took its page (and copy), once; each file with a copy, its copy.
+    copies = [f for f in first[1] if f["annotated"] is not None]
+    assert len(copies) == 1 and sorted(changed) == ["annotated"] + ["report"] * 3
+    with sqlite3.connect(tmp_path / "out.state.sqlite") as db:
+        kept = {}
+        for (blob,) in db.execute("SELECT entries FROM files"):
+            text, entries, held = unpack_entries(blob)
+            for entry, links in zip([text, *entries], held, strict=True):
+                kept[entry] = links
+    written = [json.dumps(e, ensure_ascii=False, separators=(", ", ": ")) for e in first[0]]
+    assert {kept[text] for text in written} == {
+        (e["report"]["page"], e["report"]["annotated"]) for e in first[0]
+    }
+    assert first == stateless()
+
+    assert night("out") == first
+    assert changed == []  # an unchanged night changes no entry
+
+    tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001")  # mended: no copy now
+    third = night("out")
+    assert [e["report"]["annotated"] for e in third[0] if e["file"].endswith("p1.xlsx")] == [None]
+    assert third == stateless()
+    assert night("out") == third
+    assert changed == []

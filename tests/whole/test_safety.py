@@ -220,8 +220,9 @@ def test_a_poisoned_state_runs_nothing_and_its_files_are_read_again(tmp_path: Pa
 def test_a_forged_results_entry_in_the_state_stops_a_report_with_the_way_out(
     tmp_path: Path,
 ) -> None:
-    """A stored results.json entry that is not JSON (no auditor writes one) is never
-    written into a report: the run says the state is damaged, the report stays."""
+    """A stored results.json entry that is not JSON (no auditor writes one), whose links
+    must change, stops the run: the state is damaged, the report stays. (An entry whose
+    links stay is written as the state keeps it, as a run without reports always did.)"""
     inbox = _inbox(tmp_path)
     out = tmp_path / "out"
     assert run("audit", str(inbox), "-o", str(out), "-q").returncode == 1
@@ -229,8 +230,9 @@ def test_a_forged_results_entry_in_the_state_stops_a_report_with_the_way_out(
     state = tmp_path / "out.state.sqlite"
     with sqlite3.connect(state) as db:
         for path, blob in db.execute("SELECT path, entries FROM files").fetchall():
-            version, *entries = zlib.decompress(blob).decode("utf-8").split("\n")
-            lines = [version, *('{"proposal_id": "x", "forged"' for _ in entries)]
+            version, _links, *entries = zlib.decompress(blob).decode("utf-8").split("\n")
+            held = json.dumps([[None, None]] * len(entries))  # their links must change
+            lines = [version, held, *('{"proposal_id": "x", "forged"' for _ in entries)]
             forged = zlib.compress("\n".join(lines).encode("utf-8"))
             db.execute("UPDATE files SET entries = ? WHERE path = ?", (forged, path))
     again = run("audit", str(inbox), "-o", str(out), "-q")
