@@ -131,3 +131,27 @@ def test_results_kept_by_an_earlier_blob_version_are_judged_again() -> None:
     for garbage in (b"not zlib", zlib.compress(b"\xff\xfe"), "text"):
         with pytest.raises(DamagedBlob):
             unpack_entries(garbage, 1)
+
+
+_entry_texts = st.dictionaries(_text, _scalar, max_size=4).map(
+    lambda entry: json.dumps(entry, ensure_ascii=False, separators=(", ", ": "))
+)
+_links = st.tuples(_text | st.none(), _text | st.none())
+
+
+@given(st.lists(st.tuples(_entry_texts, _links), min_size=1, max_size=6))
+def test_entries_and_their_links_come_back_as_they_were_kept(
+    kept: list[tuple[str, tuple[str | None, str | None]]],
+) -> None:
+    """Any entries (compact JSON of any text: line breaks, separators, any script) with
+    any links come back as given, the file's first; a count that is not theirs is a
+    damaged blob."""
+    from auditor.state.blobs import pack_entries, unpack_entries
+
+    texts = [text for text, _ in kept]
+    held = [links for _, links in kept]
+    blob = pack_entries(texts[0], texts[1:], held)
+    assert unpack_entries(blob, len(texts) - 1) == (texts[0], texts[1:], held)
+    assert unpack_entries(blob) == (texts[0], texts[1:], held)
+    with pytest.raises(DamagedBlob):
+        unpack_entries(blob, len(texts))
