@@ -158,7 +158,7 @@ def _leftovers(outdir: Path, kind: str) -> list[Path]:
 
 
 def _with_suffix(name: str, suffix: str) -> str:
-    """``Path(name).with_suffix(suffix)`` as text (once a page for ten thousand pages)."""
+    """``Path(name).with_suffix(suffix)``, as text: asked for every page of a run."""
     return os.path.splitext(name)[0] + suffix  # noqa: PTH122
 
 

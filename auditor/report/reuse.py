@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,20 @@ from typing import Any
 # The rows (partners, projects) of some files, for pages of proposals whose
 # results were reused without them.
 RowsSource = Callable[[Sequence[str]], tuple[Any, Any]]
+# What the parts of a page's or copy's name are made of (report/names.py).
+_SAFE_PART = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _ours(name: str, kind: str) -> bool:
+    """Whether ``name`` could be a name the report gives a page or a copy: in its
+    folder, in parts of the characters report/names.py keeps, none of them "." or ".."."""
+    folder = {"page": "proposals", "copy": "annotated"}.get(kind)
+    parts = name.split("/")
+    return (
+        parts[0] == folder
+        and len(parts) > 1
+        and all(_SAFE_PART.fullmatch(part) and part not in (".", "..") for part in parts[1:])
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +75,9 @@ class Reuse:
 
     def __post_init__(self) -> None:
         self._folder = None if self.folder is None else str(self.folder)
+        # Only names this auditor gives: a name from a forged state is never
+        # given to a page or a copy again (nor looked up in the previous report).
+        self.outputs = {name: o for name, o in self.outputs.items() if _ours(name, o.kind)}
         self.pages = {
             (o.file, o.proposal_id): name for name, o in self.outputs.items() if o.kind == "page"
         }
@@ -80,7 +98,7 @@ class Reuse:
         return self.file(name)
 
     def file(self, name: str) -> str | None:
-        """The previous report's file of that name, if it has one ."""
+        """The previous report's file of that name, if it has one."""
         if self._folder is None:
             return None
         path = os.path.join(self._folder, name)  # noqa: PTH118

@@ -540,3 +540,25 @@ def test_an_unreadable_files_link_works_from_the_report_folder(
         assert (outdir / unquote(href)).resolve() == broken.resolve()
     else:
         assert href == broken.as_uri()
+
+
+@given(st.lists(st.text(max_size=120), min_size=1, max_size=5), st.text(max_size=60))
+def test_every_name_the_report_gives_is_one_a_later_run_takes_again(
+    ids: list[str], relative: str
+) -> None:
+    """Names kept by the state are taken again only if the report could have given them
+    (a forged state's are not): every page and copy name it gives is one of them."""
+    from auditor.report.names import UniqueNames, safe_relative, safe_stem
+    from auditor.report.reuse import _ours
+
+    pages, copies = UniqueNames(), UniqueNames()
+    for proposal_id in ids:  # repeats too: names with -2, -3
+        for _ in range(2):
+            assert _ours(f"proposals/{pages.take(safe_stem(proposal_id), '.html')}", "page")
+    path = safe_relative(relative)
+    for _ in range(2):
+        name = f"annotated/{copies.take(str(path.with_suffix('')), path.suffix)}"
+        assert _ours(name, "copy"), name
+    for outside in ("../x.html", "proposals/../../x.html", "/etc/passwd", "proposals", "x/y.html"):
+        assert not _ours(outside, "page")
+    assert not _ours("proposals/x.html", "copy") and not _ours("annotated/a.xlsx", "page")

@@ -241,6 +241,26 @@ def test_a_forged_results_entry_in_the_state_stops_a_report_with_the_way_out(
     assert (out / "results.json").read_bytes() == before
 
 
+def test_output_names_in_a_forged_state_are_never_given_again(tmp_path: Path) -> None:
+    """The state remembers each page's and copy's name; a name that is not one the
+    report gives (out of its folder) is not used: the page gets a name of its own."""
+    inbox = _inbox(tmp_path)
+    out = tmp_path / "out"
+    assert run("audit", str(inbox), "-o", str(out), "-q").returncode == 1
+    state = tmp_path / "out.state.sqlite"
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE outputs SET name = '../../escaped-' || rowid || '.html'")
+    assert run("audit", str(inbox), "-o", str(out), "-q").returncode == 1
+    document = _results(out)
+    pages = [p["report"]["page"] for p in document["proposals"]]
+    copies = [f["annotated"] for f in document["files"] if f["annotated"]]
+    assert pages and copies
+    assert all(page.startswith("proposals/") and ".." not in page for page in pages), pages
+    assert all(copy.startswith("annotated/") and ".." not in copy for copy in copies), copies
+    assert all((out / page).is_file() for page in pages + copies)
+    assert not list(tmp_path.rglob("escaped-*"))
+
+
 def test_no_pickle_is_read_anywhere_in_the_package() -> None:
     sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "auditor").rglob("*.py"))
     assert "import pickle" not in sources and "pickle.load" not in sources
