@@ -133,11 +133,7 @@ class EntryCache:
     ) -> None:
         """Keep the entries of ``proposals`` already rendered (``texts``, by key), with
         the links each holds (``held``, by key; none given: null links)."""
-        given = [p for p in proposals if texts and p.key in texts]
-        kept = self._kept([texts[p.key] for p in given]) if texts else []
-        held = held or {}
-        for proposal, place in zip(given, kept, strict=True):
-            self._entries[proposal.key] = (proposal, place, held.get(proposal.key, _NONE))
+        self._keep({p.key: p for p in proposals}, texts, held, self._entries)
 
     def add_files(
         self,
@@ -146,11 +142,22 @@ class EntryCache:
         held: Mapping[str, HeldLinks] | None = None,
     ) -> None:
         """Keep the entries of ``files`` already rendered (by file), with their links."""
-        given = [f for f in files if texts and f.file in texts]
-        kept = self._kept([texts[f.file] for f in given]) if texts else []
+        self._keep({f.file: f for f in files}, texts, held, self._files)
+
+    def _keep(
+        self,
+        results: Mapping[str, Any],
+        texts: Mapping[str, str] | None,
+        held: Mapping[str, HeldLinks] | None,
+        into: dict[str, tuple[Any, _Kept, HeldLinks]],
+    ) -> None:
+        """``results`` by key (or file), their texts kept with the links they hold."""
+        if not texts:
+            return
+        given = [name for name in results if name in texts]
         held = held or {}
-        for file, place in zip(given, kept, strict=True):
-            self._files[file.file] = (file, place, held.get(file.file, _NONE))
+        for name, place in zip(given, self._kept([texts[name] for name in given]), strict=True):
+            into[name] = (results[name], place, held.get(name, _NONE))
 
     def text(self, proposal: ProposalResult, links: Links | None) -> str:
         cached = self._entries.get(proposal.key)
