@@ -388,23 +388,24 @@ class Memory:
         )
         read: list[tuple[Any, ...]] = []
         judged: list[tuple[Any, ...]] = []
-        # Where each entry lies in its file's blob (pack_judged): for the
-        # links results.json gives it (``relink``).
-        positions: dict[str, int] = {}
+        # Each proposal's line in its file's entries (pack_judged: the file's
+        # first), for the links results.json gives it (``relink``).
+        keys: dict[str, list[str]] = {}
         for proposal in chunk.proposals:
-            positions[proposal.file] = position = positions.get(proposal.file, 0) + 1
-            self._places[proposal.key] = (self._key(self.items[proposal.file]), position)
+            keys.setdefault(proposal.file, []).append(proposal.key)
         for file in chunk.files:
             item = self.items[file.file]
             path = self._key(item)
-            self._places[file.file] = (path, 0)
             stamp = self._stamps.get(path)
-            if stamp is None:
-                continue
+            if stamp is None or (contents is not None and item.index not in contents):
+                continue  # not kept: nor are its entries' links
+            self._places[file.file] = (path, 0)
+            for line, key in enumerate(keys.get(file.file, []), start=1):
+                self._places[key] = (path, line)
             blob, checks, entries = packed[file.file]
             if contents is None:
                 judged.append((self.judge_key, blob, checks, entries, self.run_id, path))
-            elif item.index in contents:
+            else:
                 read.append(
                     (
                         path,

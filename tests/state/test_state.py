@@ -472,6 +472,8 @@ def test_entries_keep_the_links_they_were_written_with(
 
     inbox = _inbox(tmp_path, 3)
     tidy(inbox / "p1.xlsx", "2024-1-NL01-KA220-SCH-000000001", duration_months=6)
+    # An export: one file, many proposals, each entry on its own line of the file's.
+    shutil.copy(ROOT / "samples" / "agency-export-2024.xlsx", inbox / "export.xlsx")
     changed: list[str] = []
     relinked = results_json._relinked
 
@@ -496,7 +498,8 @@ def test_entries_keep_the_links_they_were_written_with(
     first = night("out")
     # Each proposal took its page (and copy), once; each file with a copy, its copy.
     copies = [f for f in first[1] if f["annotated"] is not None]
-    assert len(copies) == 1 and sorted(changed) == ["annotated"] + ["report"] * 3
+    assert sum(e["file"].endswith("export.xlsx") for e in first[0]) >= 2 and len(copies) >= 2
+    assert sorted(changed) == ["annotated"] * len(copies) + ["report"] * len(first[0])
     with sqlite3.connect(tmp_path / "out.state.sqlite") as db:
         kept = {}
         for (blob,) in db.execute("SELECT entries FROM files"):
