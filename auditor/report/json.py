@@ -57,6 +57,7 @@ def _head(result: AuditResult) -> dict[str, Any]:
 _compact = compact_json
 _Kept = str | tuple[int, int]  # an entry's text, or where it is in the spool (offset, size)
 _NONE: HeldLinks = (None, None)
+_WITHOUT = object()  # ``_relinked``: the entry without the key at all (not null)
 
 
 class EntryCache:
@@ -164,7 +165,7 @@ class EntryCache:
         if cached is None or cached[0] is not proposal:
             return _compact(proposal_entry(proposal, links))
         if links is None:
-            return _relinked(self._text(cached[1]), "report", None)
+            return _relinked(self._text(cached[1]), "report", _WITHOUT)
         wanted = (links.pages.get(proposal.key), links.annotated.get(proposal.file))
         if wanted == cached[2]:
             return self._text(cached[1])
@@ -180,7 +181,7 @@ class EntryCache:
         if cached is None or cached[0] is not file:
             return _compact(file_entry(file, links))
         if links is None:
-            return _relinked(self._text(cached[1]), "annotated", None)
+            return _relinked(self._text(cached[1]), "annotated", _WITHOUT)
         wanted = (None, links.annotated.get(file.file))
         if wanted == cached[2]:
             return self._text(cached[1])
@@ -223,7 +224,7 @@ def _key_order(key: str) -> tuple[int, int]:
 
 
 def _relinked(text: str, key: str, links: Any) -> str:
-    """A rendered entry with other links (None: without them), changed as data.
+    """A rendered entry with other links (``_WITHOUT``: without the key), changed as data.
 
     A proposal kept by the state may be loaded without its rule checks; its
     entry holds them, so it is changed rather than made again. An entry that is
@@ -238,7 +239,7 @@ def _relinked(text: str, key: str, links: Any) -> str:
             "the state file is damaged (a stored results.json entry is not one); "
             "move it aside, or run with --no-state"
         )
-    if links is None:
+    if links is _WITHOUT:
         entry.pop(key, None)
     else:
         entry[key] = links

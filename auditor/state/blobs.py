@@ -50,6 +50,9 @@ _DTYPES: dict[str, Any] = {
     "Null": pl.Null,
 }
 _T = TypeVar("_T")
+# Control characters but the line break that parts kept entries (as bytes:
+# deleting them is ten times faster than searching for them with re).
+_CONTROL = bytes(code for code in range(32) if code != ord("\n"))
 
 
 class DamagedBlob(ValueError):
@@ -584,14 +587,23 @@ def unpack_entries(
 ) -> tuple[str, list[str], list[HeldLinks]]:
     """The results.json entries of a file and of its ``proposals`` proposals (None: as
     many as there are), and the links each holds (the file's first)."""
+    data = _inflate(blob)
     try:
-        lines = _inflate(blob).decode("utf-8").split("\n")
+        lines = data.decode("utf-8").split("\n")
     except UnicodeDecodeError as error:
         raise DamagedBlob(str(error)) from None
     if lines[0] != f"v{BLOB_VERSION}":
         raise DamagedBlob("not a blob of this auditor")
     if len(lines) < 3 or (proposals is not None and len(lines) != proposals + 3):
         raise DamagedBlob("entries and proposals differ")
+    # Written into results.json (and a terminal's --format json) as they are, so
+    # what no entry of ours is, is refused: a line that does not open and close
+    # as an object, or a control character (compact JSON escapes every one; a
+    # terminal obeys some). Parsing each to be sure would cost what keeping
+    # them as text saves; a state is its owner's file (store.py checks whose).
+    clean = len(data.translate(None, _CONTROL)) == len(data)
+    if not clean or any(line[:1] != "{" or line[-1:] != "}" for line in lines[2:]):
+        raise DamagedBlob("an entry that is not one of ours")
     try:
         links = json.loads(lines[1])
     except (ValueError, RecursionError) as error:

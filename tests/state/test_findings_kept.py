@@ -125,6 +125,8 @@ def test_results_kept_by_an_earlier_blob_version_are_judged_again() -> None:
         [lines[0], "[[null, null]]", *lines[2:]],  # links short
         [lines[0], "[[null, null], [null, 7]]", *lines[2:]],  # a link not a name
         [lines[0], "[[", *lines[2:]],  # links not JSON
+        [*lines[:2], '{"file": "a.xlsx"', *lines[3:]],  # an entry not one object
+        [*lines[:3], '{"proposal_id": "\x1b[2J"}'],  # a control character, raw
     ):
         with pytest.raises(DamagedBlob):
             unpack_entries(zlib.compress("\n".join(damaged).encode()), 1)

@@ -484,16 +484,17 @@ def test_entries_keep_the_links_they_were_written_with(
     monkeypatch.setattr(results_json, "_relinked", counted)
     config = AuditConfig(workers=1)
 
-    def night(out: str, state: bool = True) -> tuple[list[Any], list[Any]]:
+    def night(out: str, state: bool = True, **options: Any) -> tuple[list[Any], list[Any]]:
         changed.clear()
-        with AuditRun([str(inbox)], tmp_path / out, config, state=state, pdf=False) as run:
+        paths = [str(inbox)]
+        with AuditRun(paths, tmp_path / out, config, state=state, pdf=False, **options) as run:
             run.execute()
         document = json.loads((tmp_path / out / "results.json").read_text(encoding="utf-8"))
         return document["proposals"], document["files"]
 
-    def stateless() -> tuple[list[Any], list[Any]]:
+    def stateless(**options: Any) -> tuple[list[Any], list[Any]]:
         shutil.rmtree(tmp_path / "plain", ignore_errors=True)
-        return night("plain", state=False)
+        return night("plain", state=False, **options)
 
     first = night("out")
     # Each proposal took its page (and copy), once; each file with a copy, its copy.
@@ -521,3 +522,10 @@ def test_entries_keep_the_links_they_were_written_with(
     assert third == stateless()
     assert night("out") == third
     assert changed == []
+
+    # Links taken away (no copies; then no pages either): null, as without a state.
+    uncopied = night("out", annotate="none")
+    assert "annotated" in changed  # the copies' links changed to null, as data
+    assert uncopied == stateless(annotate="none")
+    assert night("out", results_only=True) == stateless(results_only=True)
+    assert night("out") == third

@@ -217,28 +217,37 @@ def test_a_poisoned_state_runs_nothing_and_its_files_are_read_again(tmp_path: Pa
     assert not sentinel.exists()
 
 
-def test_a_forged_results_entry_in_the_state_stops_a_report_with_the_way_out(
-    tmp_path: Path,
-) -> None:
-    """A stored results.json entry that is not JSON (no auditor writes one), whose links
-    must change, stops the run: the state is damaged, the report stays. (An entry whose
-    links stay is written as the state keeps it, as a run without reports always did.)"""
+@pytest.mark.parametrize(
+    "forged",
+    [
+        '{"proposal_id": "x", "FORGED"',  # not a JSON object
+        '["FORGED"]',  # not an object
+        '{"proposal_id": "\x1b[2JFORGED"}',  # a terminal's escape, raw
+    ],
+)
+def test_a_forged_results_entry_in_the_state_is_never_written(tmp_path: Path, forged: str) -> None:
+    """Kept entries are written as the state keeps them; one that is not an entry the
+    auditor writes (no auditor writes any of these) makes its file be read again."""
     inbox = _inbox(tmp_path)
     out = tmp_path / "out"
     assert run("audit", str(inbox), "-o", str(out), "-q").returncode == 1
-    before = (out / "results.json").read_bytes()
+    before = _results(out)
     state = tmp_path / "out.state.sqlite"
     with sqlite3.connect(state) as db:
         for path, blob in db.execute("SELECT path, entries FROM files").fetchall():
-            version, _links, *entries = zlib.decompress(blob).decode("utf-8").split("\n")
-            held = json.dumps([[None, None]] * len(entries))  # their links must change
-            lines = [version, held, *('{"proposal_id": "x", "forged"' for _ in entries)]
-            forged = zlib.compress("\n".join(lines).encode("utf-8"))
-            db.execute("UPDATE files SET entries = ? WHERE path = ?", (forged, path))
+            version, links, *entries = zlib.decompress(blob).decode("utf-8").split("\n")
+            lines = [version, links, *(forged for _ in entries)]
+            db.execute(
+                "UPDATE files SET entries = ? WHERE path = ?",
+                (zlib.compress("\n".join(lines).encode("utf-8")), path),
+            )
     again = run("audit", str(inbox), "-o", str(out), "-q")
-    assert again.returncode == 2, again.stdout
-    assert "state file is damaged" in again.stderr and "--no-state" in again.stderr
-    assert (out / "results.json").read_bytes() == before
+    assert again.returncode == 1, again.stderr
+    assert "reused=0" in again.stdout and "read=2" in again.stdout, again.stdout
+    text = (out / "results.json").read_text(encoding="utf-8")
+    assert "FORGED" not in text and "\x1b" not in text
+    after = json.loads(text)
+    assert after["proposals"] == before["proposals"] and after["files"] == before["files"]
 
 
 def test_output_names_in_a_forged_state_are_never_given_again(tmp_path: Path) -> None:
