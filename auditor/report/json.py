@@ -58,6 +58,7 @@ _compact = compact_json
 _Kept = str | tuple[int, int]  # an entry's text, or where it is in the spool (offset, size)
 _NONE: HeldLinks = (None, None)
 _WITHOUT = object()  # ``_relinked``: the entry without the key at all (not null)
+Changed = tuple[str, str, HeldLinks]  # an entry that took other links: (name, text, links)
 
 
 class EntryCache:
@@ -87,8 +88,10 @@ class EntryCache:
         self._end = 0
         self._entries: dict[str, tuple[ProposalResult, _Kept, HeldLinks]] = {}
         self._files: dict[str, tuple[FileResult, _Kept, HeldLinks]] = {}
-        self._changed: set[str] = set()  # proposal keys whose entry took other links
-        self._changed_files: set[str] = set()
+        # The proposals (by key) and files whose entry took other links: dictionaries
+        # for their order, a file's proposals together.
+        self._changed: dict[str, None] = {}
+        self._changed_files: dict[str, None] = {}
 
     def _kept(self, texts: list[str]) -> Sequence[_Kept]:
         """``texts``, or where each went in the spool (written in one piece)."""
@@ -166,15 +169,11 @@ class EntryCache:
             return _compact(proposal_entry(proposal, links))
         if links is None:
             return _relinked(self._text(cached[1]), "report", _WITHOUT)
-        wanted = (links.pages.get(proposal.key), links.annotated.get(proposal.file))
-        if wanted == cached[2]:
-            return self._text(cached[1])
-        text = _relinked(
-            self._text(cached[1]), "report", {"page": wanted[0], "annotated": wanted[1]}
+        page, copy = links.pages.get(proposal.key), links.annotated.get(proposal.file)
+        link = {"page": page, "annotated": copy}
+        return self._linked(
+            self._entries, self._changed, proposal.key, "report", link, (page, copy)
         )
-        self._entries[proposal.key] = (proposal, self._kept([text])[0], wanted)
-        self._changed.add(proposal.key)
-        return text
 
     def file_text(self, file: FileResult, links: Links | None) -> str:
         cached = self._files.get(file.file)
@@ -182,12 +181,28 @@ class EntryCache:
             return _compact(file_entry(file, links))
         if links is None:
             return _relinked(self._text(cached[1]), "annotated", _WITHOUT)
-        wanted = (None, links.annotated.get(file.file))
-        if wanted == cached[2]:
-            return self._text(cached[1])
-        text = _relinked(self._text(cached[1]), "annotated", wanted[1])
-        self._files[file.file] = (file, self._kept([text])[0], wanted)
-        self._changed_files.add(file.file)
+        copy = links.annotated.get(file.file)
+        return self._linked(
+            self._files, self._changed_files, file.file, "annotated", copy, (None, copy)
+        )
+
+    def _linked(
+        self,
+        kept: dict[str, tuple[Any, _Kept, HeldLinks]],
+        changed: dict[str, None],
+        name: str,
+        key: str,
+        link: Any,
+        wanted: HeldLinks,
+    ) -> str:
+        """The kept entry ``name`` with ``link`` under ``key``: as kept where it holds those
+        links already, else changed once and kept so (``changed`` remembers it)."""
+        result, place, held = kept[name]
+        if wanted == held:
+            return self._text(place)
+        text = _relinked(self._text(place), key, link)
+        kept[name] = (result, self._kept([text])[0], wanted)
+        changed[name] = None
         return text
 
     def fingerprint(self, proposal: ProposalResult, links: Links) -> str:
@@ -199,28 +214,20 @@ class EntryCache:
         """The same for a file's entry (an annotated copy made from it)."""
         return self.file_text(file, links)
 
-    def changed(
-        self,
-    ) -> tuple[Iterator[tuple[str, str, HeldLinks]], dict[str, tuple[str, HeldLinks]]]:
-        """The entries that took other links this run, as they are now, with those
-        links: the proposals' (key, text, links) one at a time, in the order of their
-        keys (a file's together); the files' by file (a line each: held here)."""
-        files = {}
-        for name in self._changed_files:
-            _, kept, held = self._files[name]
-            files[name] = (self._text(kept), held)
-        return self._changed_proposals(), files
+    def changed(self) -> tuple[Iterator[Changed], Iterator[Changed]]:
+        """The entries that took other links this run, as they are now, with those links:
+        the proposals' by key and the files' by file, (name, text, links), in the order
+        they changed (a file's proposals together)."""
+        return self._changed_in(self._entries, self._changed), self._changed_in(
+            self._files, self._changed_files
+        )
 
-    def _changed_proposals(self) -> Iterator[tuple[str, str, HeldLinks]]:
-        for key in sorted(self._changed, key=_key_order):
-            _, kept, held = self._entries[key]
-            yield key, self._text(kept), held
-
-
-def _key_order(key: str) -> tuple[int, int]:
-    """A proposal key ("<file index>:<n>") as numbers: a file's proposals together."""
-    index, _, number = key.partition(":")
-    return (int(index), int(number)) if index.isdigit() and number.isdigit() else (-1, -1)
+    def _changed_in(
+        self, kept: dict[str, tuple[Any, _Kept, HeldLinks]], changed: dict[str, None]
+    ) -> Iterator[Changed]:
+        for name in changed:
+            _, place, held = kept[name]
+            yield name, self._text(place), held
 
 
 def _relinked(text: str, key: str, links: Any) -> str:

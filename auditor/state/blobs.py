@@ -50,6 +50,7 @@ _DTYPES: dict[str, Any] = {
     "Null": pl.Null,
 }
 _T = TypeVar("_T")
+_E = TypeVar("_E", Verdict, Severity)
 # Control characters but the line break that parts kept entries (as bytes:
 # deleting them is ten times faster than searching for them with re).
 _CONTROL = bytes(code for code in range(32) if code != ord("\n"))
@@ -66,17 +67,18 @@ _SEVERITIES = {str(severity): severity for severity in Severity}
 
 
 def _verdict(data: Any) -> Verdict:
-    verdict = _VERDICTS.get(_typed(data, str))
-    if verdict is None:
-        raise DamagedBlob(f"not a verdict: {data!r}")
-    return verdict
+    return _member(_VERDICTS, data)
 
 
 def _severity(data: Any) -> Severity:
-    severity = _SEVERITIES.get(_typed(data, str))
-    if severity is None:
-        raise DamagedBlob(f"not a severity: {data!r}")
-    return severity
+    return _member(_SEVERITIES, data)
+
+
+def _member(members: Mapping[str, _E], data: Any) -> _E:
+    member = members.get(_typed(data, str))
+    if member is None:
+        raise DamagedBlob(f"not one of {sorted(members)}: {data!r}")
+    return member
 
 
 # -- plain values ------------------------------------------------------------
@@ -552,18 +554,17 @@ def pack_judged(
             "proposals": [_proposal_data(p) for p in theirs],
         }
         checks = [[_check_data(c) for c in p.checks] for p in theirs]
-        kept = pack_entries(text, entries, [(None, None)] * (len(entries) + 1))
+        kept = pack_entries([text, *entries], [(None, None)] * (len(entries) + 1))
         packed[file.file] = Packed(_pack(judged), _pack(checks), kept)
     return packed
 
 
-def pack_entries(text: str, entries: Sequence[str], held: Sequence[HeldLinks]) -> bytes:
-    """A file's entry and its proposals', with the links each holds (the file's first).
+def pack_entries(lines: Sequence[str], held: Sequence[HeldLinks]) -> bytes:
+    """A file's entry and its proposals' (the file's first), with the links each holds.
 
     Lines of text: the version, the links as JSON, then the entries, one a
     line (compact JSON has no line breaks), never parsed on the way out.
     """
-    lines = [text, *entries]
     if any("\n" in line for line in lines):
         raise ValueError("an entry with a line break")
     if len(held) != len(lines):
@@ -582,11 +583,9 @@ def unpack_judged(blob: Any) -> tuple[FileResult, list[ProposalResult]]:
     return _decoded(blob, _judged)
 
 
-def unpack_entries(
-    blob: Any, proposals: int | None = None
-) -> tuple[str, list[str], list[HeldLinks]]:
+def unpack_entries(blob: Any, proposals: int | None = None) -> tuple[list[str], list[HeldLinks]]:
     """The results.json entries of a file and of its ``proposals`` proposals (None: as
-    many as there are), and the links each holds (the file's first)."""
+    many as there are; the file's first), and the links each holds."""
     data = _inflate(blob)
     try:
         lines = data.decode("utf-8").split("\n")
@@ -611,7 +610,7 @@ def unpack_entries(
     held = [_held(pair) for pair in _typed(links, list)]
     if len(held) != len(lines) - 2:
         raise DamagedBlob("entries and links differ")
-    return lines[2], lines[3:], held
+    return lines[2:], held
 
 
 def _held(data: Any) -> HeldLinks:

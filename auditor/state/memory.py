@@ -30,6 +30,7 @@ import sqlite3
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ from auditor.state.blobs import (
 from auditor.state.changes import Changes, Observation, ProposalKey, RunRef, Snapshot, compare
 from auditor.state.store import connect, lock, state_id
 
-# Entries given other links, rewritten in the state at a time (``relink``).
+# Files whose entries took other links, rewritten in the state at a time (``relink``).
 RELINK_BATCH = 1000
 
 
@@ -133,8 +134,10 @@ class Memory:
         self.rehash = rehash
         self.lazy_checks = lazy_checks
         self._light: dict[str, tuple[str, int]] = {}  # key -> (path, position)
-        # Proposal key or file -> (path, its entry's line): 0 the file's, n the nth proposal's.
+        # Where the state keeps each entry of this run, for ``relink``: a proposal's
+        # (by key) as (path, line: n for the nth proposal), a file's (by file) as path.
         self._places: dict[str, tuple[str, int]] = {}
+        self._file_paths: dict[str, str] = {}
         self._checks: tuple[str, list[Any]] = ("", [])  # the last file's unpacked checks
         self._moved: list[str] = []  # unchanged files whose record needs its stamp updated
         self._now: Snapshot | None = None
@@ -320,7 +323,7 @@ class Memory:
             item = wanted.pop(row[0])
             try:
                 file, mine = unpack_judged(row[1])
-                text, entries, held = unpack_entries(row[2], len(mine))
+                (text, *entries), held = unpack_entries(row[2], len(mine))
                 checks = None if self.lazy_checks else unpack_checks(row[3])
                 if checks is not None and len(checks) != len(mine):
                     raise DamagedBlob("checks and proposals differ")
@@ -329,7 +332,7 @@ class Memory:
                 continue
             stored.file_texts[item.display] = text
             stored.file_held[item.display] = held[0]
-            self._places[item.display] = (row[0], 0)
+            self._file_paths[item.display] = row[0]
             stored.files.append(file)
             for position, (proposal, entry) in enumerate(zip(mine, entries, strict=True)):
                 key = rekey(proposal.key, item.index)
@@ -399,7 +402,7 @@ class Memory:
             stamp = self._stamps.get(path)
             if stamp is None or (contents is not None and item.index not in contents):
                 continue  # not kept: nor are its entries' links
-            self._places[file.file] = (path, 0)
+            self._file_paths[file.file] = path
             for line, key in enumerate(keys.get(file.file, []), start=1):
                 self._places[key] = (path, line)
             blob, checks, entries = packed[file.file]
@@ -446,39 +449,38 @@ class Memory:
     def relink(
         self,
         proposals: Iterable[tuple[str, str, HeldLinks]],
-        files: Mapping[str, tuple[str, HeldLinks]],
+        files: Iterable[tuple[str, str, HeldLinks]],
     ) -> None:
         """Keep the entries that took other links in this run's results.json as they
         were written (report/json.py ``EntryCache.changed``): the next run writes them
         as they are, without changing them again.
 
-        ``proposals`` come a file's together (a batch ends between files);
-        ``files`` by file. An entry the state does not hold (a file not
-        remembered: a time limit, a crash) is left.
+        ``proposals`` by key, ``files`` by file: (name, text, links). An entry the
+        state does not hold (a file not remembered: a time limit, a crash) is left.
         """
+        # One at a time (the texts are read from the report's spool as they come):
+        # a first run relinks every entry, tens of megabytes.
+        places = chain(
+            ((self._places.get(key), text, held) for key, text, held in proposals),
+            ((self._file_place(name), text, held) for name, text, held in files),
+        )
         batch: dict[str, dict[int, tuple[str, HeldLinks]]] = {}
-        size, last = 0, None
-        for key, text, held in proposals:
-            place = self._places.get(key)
+        for place, text, held in places:
             if place is None:
                 continue
             path, line = place
-            if size >= RELINK_BATCH and path != last:
+            if len(batch) >= RELINK_BATCH and path not in batch:
                 self._rewrite(batch)
-                batch, size = {}, 0
+                batch = {}
             batch.setdefault(path, {})[line] = (text, held)
-            size, last = size + 1, path
-        for name, (text, held) in files.items():
-            place = self._places.get(name)
-            if place is not None:
-                batch.setdefault(place[0], {})[0] = (text, held)
-                size += 1
-            if size >= RELINK_BATCH:
-                self._rewrite(batch)
-                batch, size = {}, 0
         self._rewrite(batch)
 
+    def _file_place(self, name: str) -> tuple[str, int] | None:
+        path = self._file_paths.get(name)
+        return None if path is None else (path, 0)  # a file's entry is the first line
+
     def _rewrite(self, batch: Mapping[str, Mapping[int, tuple[str, HeldLinks]]]) -> None:
+        """Give the lines of ``batch`` (by file, by line) their new text and links."""
         if not batch:
             return
         marks = ", ".join("?" * len(batch))
@@ -488,14 +490,13 @@ class Memory:
         updates = []
         for path, blob in rows:
             try:
-                text, entries, held = unpack_entries(blob)
+                lines, links = unpack_entries(blob)
             except DamagedBlob:
                 continue  # the next run reads its file again
-            lines, links = [text, *entries], list(held)
-            for line, (new, holds) in batch[path].items():
+            for line, (text, held) in batch[path].items():
                 if line < len(lines):
-                    lines[line], links[line] = new, holds
-            updates.append((pack_entries(lines[0], lines[1:], links), path))
+                    lines[line], links[line] = text, held
+            updates.append((pack_entries(lines, links), path))
         self.db.executemany("UPDATE files SET entries = ? WHERE path = ?", updates)
 
     def history(self) -> dict[ProposalKey, list[tuple[int, str, str]]]:

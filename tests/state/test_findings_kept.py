@@ -107,7 +107,7 @@ def test_results_kept_by_an_earlier_blob_version_are_judged_again() -> None:
     file = FileResult("a.xlsx", "a.xlsx", Verdict.ELIGIBLE, ("P-1",), ())
     blob, _, kept = pack_judged([file], [proposal], None, None)["a.xlsx"]
     assert unpack_judged(blob)[1] == [proposal]
-    text, entries, held = unpack_entries(kept, 1)
+    (text, *entries), held = unpack_entries(kept, 1)
     assert held == [(None, None), (None, None)]
     assert json.loads(entries[0])["report"] == {"page": None, "annotated": None}
     assert json.loads(text)["annotated"] is None
@@ -152,8 +152,8 @@ def test_entries_and_their_links_come_back_as_they_were_kept(
 
     texts = [text for text, _ in kept]
     held = [links for _, links in kept]
-    blob = pack_entries(texts[0], texts[1:], held)
-    assert unpack_entries(blob, len(texts) - 1) == (texts[0], texts[1:], held)
-    assert unpack_entries(blob) == (texts[0], texts[1:], held)
+    blob = pack_entries(texts, held)
+    assert unpack_entries(blob, len(texts) - 1) == (texts, held)
+    assert unpack_entries(blob) == (texts, held)
     with pytest.raises(DamagedBlob):
         unpack_entries(blob, len(texts))
