@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gettext
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pycountry
@@ -118,7 +118,9 @@ def to_iso(eu_code: str) -> str:
     return _EU_TO_ISO.get(eu_code, eu_code)
 
 
+@cache
 def _translation(language: str) -> gettext.NullTranslations:
+    # gettext looks for the catalogue on disk at every call (a dozen stats).
     return gettext.translation(
         "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
     )
@@ -220,6 +222,7 @@ def dropdown_value(code: str, lang: str = "en") -> str:
     return f"{code} \u2013 {country_name(code, lang)}"
 
 
+@lru_cache(maxsize=1024)  # bounded: codes come from workbooks
 def country_name(code: str, lang: str = "en") -> str:
     """The country's name in English or Dutch, for reports."""
     if code == "XK":

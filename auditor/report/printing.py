@@ -134,23 +134,30 @@ async def _print_all(
         browser = await playwright.chromium.launch(executable_path=chromium or None, args=args)
         context = await browser.new_context(java_script_enabled=False, offline=True)
         await context.route("**/*", lambda route: route.abort())
-        gate = asyncio.Semaphore(workers)
+        pending = iter(jobs)  # shared by the printers: each takes the next job
 
-        async def one(job: PrintJob) -> None:
-            async with gate:
-                page = await context.new_page()
+        async def printer() -> None:
+            # One tab prints job after job: a new tab for each page cost twice
+            # what printing it did. A tab that failed is closed, not reused.
+            page = None
+            for job in pending:
                 try:
+                    page = page or await context.new_page()
                     html = job.page.read_text(encoding="utf-8")
                     await page.set_content(html, timeout=timeout * 1000 or 0)
                     data = await page.pdf(prefer_css_page_size=True, print_background=True)
                     _write(job.pdf, data)
                 except Exception as error:  # one page that will not print costs only its PDF
                     failed.append(f"{job.page.name}: {error}".splitlines()[0])
-                finally:
-                    await page.close()
+                    if page is not None:
+                        with contextlib.suppress(Exception):
+                            await page.close()
+                    page = None
+            if page is not None:
+                await page.close()
 
         try:
-            await asyncio.gather(*(one(job) for job in jobs))
+            await asyncio.gather(*(printer() for _ in range(min(workers, len(jobs)))))
         finally:
             await browser.close()
     return failed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -45,13 +46,13 @@ from tests.whole.test_cli import run
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _audit_twice(outdir: Path, lang: str, **options: Any) -> AuditResult:
+def _audit_twice(outdir: Path, lang: str, inbox: str = "samples", **options: Any) -> AuditResult:
     cwd = Path.cwd()
     os.chdir(ROOT)
     try:
         result = None
         for _ in range(2):
-            with AuditRun(["samples"], outdir, AuditConfig(lang=lang), **options) as run:
+            with AuditRun([inbox], outdir, AuditConfig(lang=lang), **options) as run:
                 outcome = run.execute()
             assert outcome.notices == []
             result = outcome.result
@@ -61,12 +62,61 @@ def _audit_twice(outdir: Path, lang: str, **options: Any) -> AuditResult:
     return result
 
 
+# The samples printed: those with the longest partner lists, an agency export
+# (several proposals in one file), a Dutch one and twelve ineligible ones
+# (each gets a letter). Printing all 42 samples took three times as long.
+PRINTED = (
+    "afi-lot1-eligible.xlsx",
+    "afi-lot1-ineligible.xlsx",
+    "afi-lot2-eligible.xlsx",
+    "afi-lot2-ineligible.xlsx",
+    "agency-export-2024.xlsx",
+    "cb-vet-ineligible.xlsx",
+    "cbhe-ineligible.xlsx",
+    "cove-eligible.xlsx",
+    "cove-ineligible.xlsx",
+    "ka220-hed-missing-code.xlsx",
+    "ka220-sch-ineligible-nl.xlsx",
+    "ka229-ineligible.xlsx",
+    "knowledge-alliance-ineligible.xlsx",
+    "nfpse-ineligible.xlsx",
+    "sector-skills-alliance-eligible.xlsx",
+    "sector-skills-alliance-ineligible.xlsx",
+)
+LONG = 60  # the partners of a proposal whose table runs over several printed pages
+
+
+def _long_proposal(path: Path) -> None:
+    countries = ("NL", "BE", "DE", "FR", "ES", "IT", "PL", "SE", "AT", "PT")
+    partners = [org("coordinator", "NL", "NGO", "Long List Foundation")] + [
+        org("partner", countries[n % len(countries)], "NGO", f"Partner number {n}")
+        for n in range(1, LONG)
+    ]
+    spec = proposal(
+        {
+            "proposal_id": "2025-1-NL01-KA220-ADU-000000888",
+            "action": "KA220-ADU",
+            "call_year": 2025,
+            "duration_months": 24,
+            "requested_grant_eur": 250000,
+        },
+        partners,
+    )
+    write_proposal(path, spec)
+
+
 @pytest.fixture(scope="module")
 def english(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AuditResult]:
     programs.chromium()  # the pages' PDFs
     programs.soffice()  # the letters'
-    outdir = tmp_path_factory.mktemp("printed") / "out"
-    return outdir, _audit_twice(outdir, "en", pdf=True)
+    base = tmp_path_factory.mktemp("printed")
+    inbox = base / "inbox"
+    inbox.mkdir()
+    for name in PRINTED:
+        shutil.copyfile(ROOT / "samples" / name, inbox / name)
+    _long_proposal(inbox / "long-list.xlsx")
+    outdir = base / "out"
+    return outdir, _audit_twice(outdir, "en", str(inbox), pdf=True)
 
 
 def _pages(outdir: Path) -> dict[tuple[str, str], str]:
@@ -112,16 +162,20 @@ def test_every_page_has_a_pdf_holding_every_partner_row(english: tuple[Path, Aud
     assert len(pages) == result.summary.proposals
     index = _pdf_text(outdir / "index.pdf")
     rows = 0
-    for (_, proposal_id), page in pages.items():
+    for (file, proposal_id), page in pages.items():
         pdf = (outdir / page).with_suffix(".pdf")
         text = _pdf_text(pdf)
         assert _squeezed(proposal_id) in text, pdf.name
         assert _squeezed(proposal_id) in index
-        for cells in _partner_rows(outdir, page):  # the row number, the values, counted
+        table = _partner_rows(outdir, page)  # the row number, the values, counted
+        for cells in table:
             for cell in cells:
                 assert _squeezed(cell) in text, (pdf.name, cells[0], cell)
-            rows += 1
-    assert rows > 200  # the samples' partner rows, not an empty table read as a pass
+        rows += len(table)
+        if Path(file).name == "long-list.xlsx":
+            assert len(table) == LONG
+            assert len(PdfReader(pdf).pages) >= 3  # the table crosses page breaks
+    assert rows > LONG + 100  # the partner rows, not an empty table read as a pass
 
 
 @pytest.mark.slow
@@ -254,6 +308,35 @@ def test_an_agencys_template_makes_the_letters(tmp_path: Path) -> None:
     assert first == "Agentschap Voorbeeld · Basisschool <De Regenboog> & co"
     page = (tmp_path / "out" / "proposals" / f"{letter.stem}.html").read_text(encoding="utf-8")
     assert f'href="../letters/{letter.name}"' in page and ".pdf" not in page
+
+
+@pytest.mark.slow
+def test_a_page_that_will_not_print_costs_only_its_pdf(tmp_path: Path) -> None:
+    """The printers reuse their tab from page to page: one that failed is not
+    reused, and the pages after it print all the same."""
+    from auditor.report.printing import PrintJob, print_pages
+
+    chromium = programs.chromium()
+    pages = []
+    for number in range(4):
+        page = tmp_path / f"p{number}.html"
+        page.write_text(f"<html><body><h1>Page number {number}</h1></body></html>")
+        pages.append(page)
+    jobs = [
+        PrintJob(pages[0], tmp_path / "p0.pdf"),
+        PrintJob(pages[1], tmp_path / "no such folder" / "p1.pdf"),  # printed, not written
+        PrintJob(tmp_path / "gone.html", tmp_path / "gone.pdf"),  # nothing to print
+        PrintJob(pages[2], tmp_path / "p2.pdf"),
+        PrintJob(pages[3], tmp_path / "p3.pdf"),
+    ]
+    for workers in (1, 2):
+        for made in tmp_path.glob("*.pdf"):
+            made.unlink()
+        failed = print_pages(chromium, jobs, workers, timeout=30)
+        assert sorted(line.split(":")[0] for line in failed) == ["gone.html", "p1.html"]
+        for number in (0, 2, 3):
+            assert f"Pagenumber{number}" in _pdf_text(tmp_path / f"p{number}.pdf")
+        assert not (tmp_path / "gone.pdf").exists()
 
 
 def test_pdf_asked_for_without_chromium_is_an_error_and_left_out_by_default(
