@@ -8,6 +8,7 @@ a folder the auditor did not write is never replaced.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import os
@@ -535,26 +536,38 @@ class ReportWriter:
         return self.links
 
     def _print(self) -> None:
-        """PDFs of the index and of the pages made this run; the letters' PDFs."""
+        """PDFs of the index and of the pages made this run; the letters' PDFs.
+
+        LibreOffice turns the letters while Chromium prints the pages: two
+        programs, each mostly on one core (one after the other took their sum).
+        """
         timeout = self.options.limits.timeout
-        chromium = self.renderers.chromium
-        if chromium is not None:
-            jobs = [
-                PrintJob(self.out.path(name), self.out.path(str(Path(name).with_suffix(".pdf"))))
-                for name in ["index.html", *dict.fromkeys(self._printed)]
-            ]
-            for problem in print_pages(chromium, jobs, 2 * self.workers, timeout):
-                self.notices.append(f"PDF not written: {problem}")
+        with concurrent.futures.ThreadPoolExecutor(1) as aside:
+            letters = aside.submit(self._letters_to_pdf, timeout)
+            chromium = self.renderers.chromium
+            if chromium is not None:
+                jobs = [
+                    PrintJob(
+                        self.out.path(name), self.out.path(str(Path(name).with_suffix(".pdf")))
+                    )
+                    for name in ["index.html", *dict.fromkeys(self._printed)]
+                ]
+                for problem in print_pages(chromium, jobs, 2 * self.workers, timeout):
+                    self.notices.append(f"PDF not written: {problem}")
+            self.notices.extend(letters.result())
+
+    def _letters_to_pdf(self, timeout: float) -> list[str]:
+        """The letters' PDFs; what went wrong, as notices."""
         letters = [self.out.path(name) for name in dict.fromkeys(self._letters)]
         letters = [path for path in letters if path.is_file()]
         if not self.want_pdf or not letters:
-            return
+            return []
         soffice = self.renderers.soffice
         if soffice is None:
-            self.notices.append(f"letters without PDF: {self.renderers.why_no_soffice}")
-            return
-        for problem in letters_to_pdf(soffice, letters, timeout):
-            self.notices.append(f"PDF not written: {problem}")
+            return [f"letters without PDF: {self.renderers.why_no_soffice}"]
+        return [
+            f"PDF not written: {problem}" for problem in letters_to_pdf(soffice, letters, timeout)
+        ]
 
     def abort(self) -> None:
         """Leave the previous report as it was."""

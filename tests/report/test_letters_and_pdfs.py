@@ -329,14 +329,11 @@ def test_a_page_that_will_not_print_costs_only_its_pdf(tmp_path: Path) -> None:
         PrintJob(pages[2], tmp_path / "p2.pdf"),
         PrintJob(pages[3], tmp_path / "p3.pdf"),
     ]
-    for workers in (1, 2):
-        for made in tmp_path.glob("*.pdf"):
-            made.unlink()
-        failed = print_pages(chromium, jobs, workers, timeout=30)
-        assert sorted(line.split(":")[0] for line in failed) == ["gone.html", "p1.html"]
-        for number in (0, 2, 3):
-            assert f"Pagenumber{number}" in _pdf_text(tmp_path / f"p{number}.pdf")
-        assert not (tmp_path / "gone.pdf").exists()
+    failed = print_pages(chromium, jobs, 1, timeout=30)  # one printer: the jobs in turn
+    assert sorted(line.split(":")[0] for line in failed) == ["gone.html", "p1.html"]
+    for number in (0, 2, 3):
+        assert f"Pagenumber{number}" in _pdf_text(tmp_path / f"p{number}.pdf")
+    assert not (tmp_path / "gone.pdf").exists()
 
 
 def test_pdf_asked_for_without_chromium_is_an_error_and_left_out_by_default(
@@ -359,6 +356,21 @@ def test_pdf_asked_for_without_chromium_is_an_error_and_left_out_by_default(
     assert "index.pdf" not in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     # Letters need no Chromium (their PDF is LibreOffice's).
     assert [p.suffix for p in sorted((tmp_path / "out" / "letters").iterdir())] == [".docx", ".pdf"]
+
+
+def test_letters_without_libreoffice_are_said_and_left_as_word_documents(
+    tmp_path: Path,
+) -> None:
+    _ineligible_workbook(tmp_path, "School")
+    nowhere = {
+        "AUDITOR_SOFFICE": str(tmp_path / "no-soffice"),
+        "AUDITOR_CHROMIUM": str(tmp_path / "no-chromium"),
+        "AUDITOR_PDF": "",
+    }
+    done = run("audit", "in", "-o", "out", cwd=tmp_path, env=nowhere)
+    assert done.returncode == 1, done.stderr
+    assert "letters without PDF: LibreOffice (soffice) was not found" in done.stderr
+    assert [p.suffix for p in sorted((tmp_path / "out" / "letters").iterdir())] == [".docx"]
 
 
 def _check(rule: str, expected: Any) -> RuleCheck:
