@@ -71,6 +71,10 @@ JUDGE_IN_WORKERS_FROM = 50
 # to judge where they are, and judged here, most of the run's memory (680 MB
 # against 210 MB for the process that gathers the results, results only).
 JUDGE_IN_WORKERS_BYTES = 4 << 20
+# The rule books this process has judged with (each cached for the process's
+# life, so its id stays its own): judging an empty batch once, as the workers
+# read, readies imports and what judging builds; again it would only cost.
+_READY: set[int] = set()
 
 
 @dataclass
@@ -218,8 +222,9 @@ class _Run:
         if in_workers:
             task, options = read_and_judge, {**options, "config": config, "rows": self.rows}
         chunks = stream_files(items, config.limits, config.workers, self.progress, task, options)
-        if not in_workers and items:
+        if not in_workers and items and id(book) not in _READY:
             judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
+            _READY.add(id(book))
         return chunks
 
     def unchanged(self, plan: Plan) -> list[InputFile]:

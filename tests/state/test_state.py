@@ -275,15 +275,17 @@ def test_a_second_run_on_the_same_state_waits_then_gives_up_clearly(tmp_path: Pa
     # A run that finds the state held waits for it, and goes on once it is free.
     held = lock(tmp_path / "out.state.sqlite", 0)  # the state's lock, as a run holds it
     held.__enter__()
-    release = threading.Timer(2.0, held.__exit__, (None, None, None))
+    release = threading.Timer(1.0, held.__exit__, (None, None, None))
     release.start()
     try:
-        waited = run("audit", "inbox", "-o", "out", "-q", "--wait", "120", cwd=tmp_path)
+        waited = run("audit", "inbox", "-o", "out", "--wait", "120", cwd=tmp_path)
     finally:
         release.cancel()
         release.join()
     assert waited.returncode == 0, waited.stderr
-    assert "run=2 " in waited.stdout
+    assert "waiting up to 120 s" in waited.stderr  # it found the state held, and waited
+    assert (tmp_path / "out.state.sqlite").is_file()
+    assert json.loads((tmp_path / "out" / "results.json").read_bytes())["run"]["id"] == 2
 
 
 def test_a_run_killed_half_way_leaves_reports_and_state_intact(tmp_path: Path) -> None:
