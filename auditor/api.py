@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -71,10 +72,10 @@ JUDGE_IN_WORKERS_FROM = 50
 # to judge where they are, and judged here, most of the run's memory (680 MB
 # against 210 MB for the process that gathers the results, results only).
 JUDGE_IN_WORKERS_BYTES = 4 << 20
-# The rule books this process has judged with (each cached for the process's
-# life, so its id stays its own): judging an empty batch once, as the workers
-# read, readies imports and what judging builds; again it would only cost.
-_READY: set[int] = set()
+# The rule books this process has judged with (by what loads them: rule
+# folders and ECHE list): judging an empty batch once, as the workers read,
+# readies imports and what judging builds; again it would only cost.
+_READY: set[tuple[tuple[Path, ...], Path | None]] = set()
 
 
 @dataclass
@@ -222,9 +223,10 @@ class _Run:
         if in_workers:
             task, options = read_and_judge, {**options, "config": config, "rows": self.rows}
         chunks = stream_files(items, config.limits, config.workers, self.progress, task, options)
-        if not in_workers and items and id(book) not in _READY:
+        loaded = (tuple(config.rules_dirs), config.eche)
+        if not in_workers and items and loaded not in _READY:
             judge_chunk(ReadBatch(), book, config)  # imports and builds what judging needs
-            _READY.add(id(book))
+            _READY.add(loaded)
         return chunks
 
     def unchanged(self, plan: Plan) -> list[InputFile]:

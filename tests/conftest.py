@@ -28,33 +28,24 @@ SAMPLES = ROOT / "samples"
 os.environ.setdefault("AUDITOR_PDF", "0")
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _fork_server() -> None:
     """The worker processes' fork server, started once for the session with
     everything the workers of any test import: each audit's readers and
     report workers are then forked ready, instead of importing polars,
     pandera, openpyxl and the report modules again in every run (they did,
-    whenever the test that started the server had preloaded less)."""
-    if getattr(session.config.option, "numprocesses", None) and not hasattr(
-        session.config, "workerinput"
-    ):
-        return  # xdist's controller: it runs no test
+    whenever the test that started the server had preloaded less).
+
+    A fixture, not a session hook: started inside the first test's capture,
+    the server and its workers write where the tests' output is captured
+    (and shown with a failing test), as a server a test started always did.
+    """
     from auditor.api import JUDGE_PRELOAD
     from auditor.pool.processes import warm_up
 
     # The report jobs' module, and what it imports only where a job needs it.
     reports = ["report.jobs", "report.annotate", "report.letters", "report.summary"]
-    # The server and its workers keep the standard error they start with: not
-    # the terminal's (a test's capture starts later), where the tracebacks of
-    # the readers that tests make crash would be printed.
-    saved = os.dup(2)
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(quiet, 2)
-        warm_up([*JUDGE_PRELOAD, *(f"auditor.{name}" for name in reports)])
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(quiet)
+    warm_up([*JUDGE_PRELOAD, *(f"auditor.{name}" for name in reports)])
 
 
 @pytest.fixture(scope="session")

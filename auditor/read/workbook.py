@@ -439,8 +439,9 @@ def _read_export(
             if proposal_id in ids:
                 repeated.add(pkey)
             ids.setdefault(proposal_id, pkey)
-    if not content.sources:
-        return
+    if not content.sources:  # a header and nothing under it: say so, as for a file of nothing
+        params = {"variant": "no-proposals", "sheet": list_name, "row": header_index + 1}
+        raise _Unreadable(FindingDraft("unreadable-file", sheet=list_name, params=params))
 
     if partner_name is None:
         draft = FindingDraft(

@@ -142,7 +142,8 @@ async def _print_all(
             page = None
             for job in pending:
                 try:
-                    page = page or await context.new_page()
+                    if page is None:
+                        page = await context.new_page()
                     html = job.page.read_text(encoding="utf-8")
                     await page.set_content(html, timeout=timeout * 1000 or 0)
                     data = await page.pdf(prefer_css_page_size=True, print_background=True)
@@ -154,13 +155,14 @@ async def _print_all(
                             await page.close()
                     page = None
             if page is not None:
-                await page.close()
+                with contextlib.suppress(Exception):  # its PDFs are written
+                    await page.close()
 
         try:
             await asyncio.gather(*(printer() for _ in range(min(workers, len(jobs)))))
         finally:
             await browser.close()
-    return failed
+    return sorted(failed)  # the same order whichever printer failed first
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -8,11 +8,14 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.api import audit
 from auditor.core.config import AuditConfig, Limits
 from auditor.core.findings import Verdict
 from auditor.core.results import AuditResult
+from auditor.core.tables import field_label, table_spec
 from auditor.read.discover import discover
 from samples.make_samples import Style, org, proposal, write_proposal, write_with_formulas
 
@@ -367,3 +370,60 @@ def test_a_file_that_grows_while_it_is_read_is_read_whole_or_refused_at_the_limi
     assert held is None and refusal is not None and refusal.params["variant"] == "too-large"
     assert refusal.params["size_mb"] == guard._megabytes(len(data) + 1)
     assert refusal.params["size_mb"] != guard._megabytes(far.stat().st_size)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    sheet=st.sampled_from(table_spec("project").list_sheet.names()),  # type: ignore[union-attr]
+    lang=st.sampled_from(["en", "nl"]),
+    above=st.integers(0, 4),  # title rows above the header
+    below=st.lists(st.sampled_from([None, "", "  "]), max_size=5),  # rows that hold nothing
+    partners=st.booleans(),
+    one=st.booleans(),  # a proposal row after all
+)
+def test_an_export_sheet_without_proposals_is_said_so(
+    sheet: str,
+    lang: str,
+    above: int,
+    below: list[str | None],
+    partners: bool,
+    one: bool,
+) -> None:
+    """An export's list sheet with its header and nothing under it holds no
+    proposal: the file gets a finding that names the sheet and the header's
+    row (it had none, and was called unreadable without a word)."""
+    import tempfile
+
+    keys = ["proposal_id", "acronym", "action", "call_year"]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "export.xlsx"
+        workbook = openpyxl.Workbook()
+        listed = workbook.active
+        listed.title = sheet
+        for row in range(1, above + 1):
+            listed.cell(row, 1, "Erasmus+ export")
+        header = above + 1
+        for column, key in enumerate(keys, start=1):
+            listed.cell(header, column, field_label(key, lang))
+        for offset, blank in enumerate(below, start=1):
+            listed.cell(header + offset, 1, blank)
+        if one:
+            values = ["2024-1-NL01-KA220-SCH-000000001", "ONE", "KA220-SCH", 2024]
+            for column, value in enumerate(values, start=1):
+                listed.cell(header + len(below) + 1, column, value)
+        if partners:
+            workbook.create_sheet("Partners").append(["Proposal ID", "Role", "Country"])
+        workbook.save(path)
+        result = _audit(path)
+    (file,) = result.files
+    if one:
+        assert len(result.proposals) == 1 and file.verdict is not Verdict.UNREADABLE
+        return
+    assert not result.proposals and file.verdict is Verdict.UNREADABLE
+    (finding,) = file.findings
+    assert (finding.rule, finding.sheet, finding.params["row"]) == (
+        "unreadable-file",
+        sheet,
+        header,
+    )
+    assert sheet in finding.message and f"row {header}" in finding.message

@@ -153,7 +153,7 @@ def _examples(
         for kind in ("eligible", "ineligible"):
             proposal = expand(catalogue()[FAMILIES[family]].examples[kind], catalogue().bases)
             project = proposal["project"]
-            serial = f"8{len(names) + 1:08d}"  # (the consortia's end in 0 or 9)
+            serial = f"8{len(names) + 1:08d}"  # (the consortia's serials start with 0 or 9)
             proposal["project"] = {**project, "proposal_id": project["proposal_id"][:-9] + serial}
             target = tmp / f"{family}-{kind}-{lang}.xlsx"
             fillings.setdefault(project["action"], []).append((target, proposal))
